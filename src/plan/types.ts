@@ -1,0 +1,140 @@
+/**
+ * The Plan: everything a deploy needs, resolved, as plain JSON. Produced by
+ * `compilePlan` (pure) from the AST plus `HostFacts`; consumed by reconcile,
+ * the backends, exports and status. Field names are a contract: golden
+ * files and persisted state depend on them.
+ */
+
+/** Facts about the host gathered by the runtime (the plan never probes). */
+export interface HostFacts {
+    /** Directory under which each topology gets `<runRoot>/<topology>` (0700). */
+    runRoot: string;
+    /** /dev/kvm usable AND the CPU shows vmx|svm. */
+    kvmUsable: boolean;
+    /** Why KVM is not usable, for the warning (e.g. "no vmx/svm in /proc/cpuinfo"). */
+    kvmReason?: string;
+    /** Absolute path of the source file. */
+    sourceFile: string;
+}
+
+export type DatapathKind = 'embedded' | 'ovs';
+export type Accel = 'kvm' | 'tcg';
+
+export interface Plan {
+    version: 1;
+    topology: string;
+    sourceFile: string;
+    /** `<runRoot>/<topology>`: sockets, logs, pidfiles, state. */
+    runDir: string;
+    host: HostPlan;
+    datapaths: { embedded?: EmbeddedDatapathPlan; ovs?: OvsDatapathPlan };
+    bridges: BridgePlan[];
+    links: LinkPlan[];
+    nics: NicPlan[];
+    vms: VmPlan[];
+    /** Plan-time notes a user should see (e.g. "TCG: vectors=0 because …"). */
+    notes: string[];
+}
+
+export interface HostPlan {
+    cores: number[];
+    memoryBytes: number;
+    hugepages?: { pageSizeBytes: number; count: number; mountDir: string };
+    pollCores: number[];
+}
+
+export interface EmbeddedDatapathPlan {
+    controlSocket: string;
+    pidFile: string;
+    logFile: string;
+    pollCores: number[];
+}
+
+export interface OvsDatapathPlan {
+    /** private: vtopo starts its own ovsdb-server + ovs-vswitchd-dpdk. */
+    mode: 'private' | 'existing';
+    dbSocket: string;
+    runDir: string;
+    netns?: string;
+    filePrefix?: string;
+    pmdCpuMask?: string;
+    socketMemMb?: number;
+    hugepageDir?: string;
+    noHuge?: boolean;
+}
+
+export interface BridgePlan {
+    name: string;
+    datapath: DatapathKind;
+    mtu: number;
+}
+
+export interface LinkPlan {
+    /** `<a>--<b>` (sorted), stable across deploys. */
+    id: string;
+    a: string;
+    b: string;
+}
+
+export type NicDriverPlan =
+    | { kind: 'tap'; ifname: string }
+    | { kind: 'af_packet'; iface: string }
+    | { kind: 'pci'; address: string };
+
+export interface NicPlan {
+    name: string;
+    bridge: string;
+    datapath: DatapathKind;
+    driver: NicDriverPlan;
+    queues: number;
+    rss: string[];
+    mtu: number;
+}
+
+export type ImagePlan =
+    | { kind: 'default' }
+    | { kind: 'kernel'; kernel: string; initrd?: string; append?: string }
+    | { kind: 'disk'; path: string };
+
+export type MemoryBackendPlan =
+    | { kind: 'memfd' }
+    | { kind: 'file'; dir: string; pageSizeBytes: number };
+
+export interface VmPlan {
+    name: string;
+    cpus: number;
+    memoryBytes: number;
+    pin?: number[];
+    /** What the file asked for, and what the plan chose from HostFacts. */
+    accelRequested: 'auto' | 'kvm' | 'tcg';
+    accel: Accel;
+    image: ImagePlan;
+    memoryBackend: MemoryBackendPlan;
+    qmpSocket: string;
+    agentSocket: string;
+    serialLog: string;
+    pidFile: string;
+    ports: VmPortPlan[];
+}
+
+export interface VmPortPlan {
+    /** `<vm>.<port>`: the port's identity in the datapath and in status. */
+    id: string;
+    vm: string;
+    name: string;
+    bridge: string;
+    datapath: DatapathKind;
+    mac: string;
+    /** CIDR, e.g. 10.0.0.1/24. */
+    ip?: string;
+    mtu: number;
+    queues: number;
+    /** client: QEMU is the socket server and the switch connects. */
+    vhostMode: 'client' | 'server';
+    socketPath: string;
+    mrgRxbuf: boolean;
+    /** MSI-X vectors for virtio-net-pci: 2N+2 under KVM, 0 under TCG (QEMU 7.2 crash). */
+    vectors: number;
+    /** queue index → host core serving it in the datapath. */
+    queueCores: number[];
+}

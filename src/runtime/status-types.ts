@@ -1,0 +1,70 @@
+/** Status: the live view, plain JSON, shared by CLI, LSP and both datapaths. */
+
+export type VmState = 'running' | 'booting' | 'stopped' | 'crashed' | 'absent';
+export type LinkState = 'up' | 'down';
+export type VhostState = 'connected' | 'connecting' | 'waiting' | 'disconnected' | 'failed';
+
+export interface QueueStatus {
+    queue: number;
+    rx_packets: number;
+    tx_packets: number;
+    rx_bytes: number;
+    tx_bytes: number;
+    drops: number;
+    kicks: number;
+    calls: number;
+    mode: 'poll' | 'interrupt';
+    mode_switches: number;
+    avail_idx?: number;
+    used_idx?: number;
+}
+
+export interface PortStatus {
+    /** `<vm>.<port>` for VM ports, the nic name for NICs. */
+    id: string;
+    vm?: string;
+    port: string;
+    bridge: string;
+    datapath: 'embedded' | 'ovs';
+    link: LinkState;
+    vhost?: VhostState;
+    /** Why a device was marked failed, or the OvS Interface error. */
+    error?: string;
+    rx_packets: number;
+    tx_packets: number;
+    rx_bytes: number;
+    tx_bytes: number;
+    drops: number;
+    drops_by_reason?: Record<string, number>;
+    queues: QueueStatus[];
+    features?: string[];
+    num_of_vrings?: number;
+}
+
+export interface VmStatus {
+    name: string;
+    state: VmState;
+    reason?: string;
+    accel?: 'kvm' | 'tcg';
+    pid?: number;
+    agent?: 'ready' | 'absent' | 'unavailable';
+}
+
+export interface DatapathStatus {
+    kind: 'embedded' | 'ovs';
+    running: boolean;
+    pid?: number;
+    mode?: string;
+    uptime_s?: number;
+    error?: string;
+}
+
+export interface Status {
+    topology: string;
+    file: string;
+    deployed: boolean;
+    at: string;
+    datapaths: DatapathStatus[];
+    vms: VmStatus[];
+    ports: PortStatus[];
+}
