@@ -1,0 +1,67 @@
+/**
+ * The runtime's public surface: what the CLI and the language server call.
+ * Both go through these functions and nothing else, so neither owns logic
+ * the other lacks. Implemented in src/runtime/index.ts.
+ */
+import type { Status } from './status-types.js';
+
+export interface ProgressEvent {
+    /** Stable step id, e.g. 'check', 'image', 'datapath', 'bridge', 'port', 'vm', 'ready'. */
+    step: string;
+    /** Human text, e.g. "starting vm web (tcg)". */
+    message: string;
+    /** 'start' when a step begins, 'done' when it ends, 'info' for notes. */
+    phase: 'start' | 'done' | 'info';
+}
+
+export interface RuntimeOptions {
+    onProgress?: (e: ProgressEvent) => void;
+}
+
+export interface PlannedAction {
+    kind: string;
+    target: string;
+    reason?: string;
+}
+
+export interface PlanResult {
+    /** Terraform-like text, one action per line. */
+    text: string;
+    actions: PlannedAction[];
+    notes: string[];
+}
+
+export interface DeployResult {
+    applied: PlannedAction[];
+    status: Status;
+}
+
+export interface VerifyPair {
+    from: string;
+    to: string;
+    ok: boolean;
+    rtt_ms?: number;
+    error?: string;
+}
+
+export interface VerifyResult {
+    pairs: VerifyPair[];
+}
+
+/** A user-facing failure: `message` names the cause, `fix` what to do. */
+export class VtopoError extends Error {
+    constructor(message: string, readonly fix?: string, readonly code?: string) {
+        super(message);
+        this.name = 'VtopoError';
+    }
+}
+
+export interface VtopoRuntime {
+    plan(file: string, opts?: RuntimeOptions): Promise<PlanResult>;
+    deploy(file: string, opts?: RuntimeOptions): Promise<DeployResult>;
+    destroy(file: string, opts?: RuntimeOptions): Promise<void>;
+    status(file: string): Promise<Status>;
+    verify(file: string, opts?: RuntimeOptions): Promise<VerifyResult>;
+    /** Pushes a Status whenever it changes (and at least every `intervalMs`). */
+    watch(file: string, onStatus: (s: Status) => void, intervalMs?: number): { close(): void };
+}
