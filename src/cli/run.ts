@@ -7,6 +7,8 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
     commands[name] = load;
 }
 
+registerCommand('check', async () => (await import('./check.js')).default);
+
 const USAGE = `usage: vtopo <command> [args]
 
 commands:

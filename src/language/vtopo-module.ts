@@ -4,6 +4,7 @@ import { createDefaultCoreModule, createDefaultSharedCoreModule, EmptyFileSystem
 import { VtopoGeneratedModule, VtopoGeneratedSharedModule } from './generated/module.js';
 import { VtopoValueConverter } from './value-converter.js';
 import { registerValidationChecks, VtopoValidator } from './validation/validator.js';
+import { VtopoDocumentValidator, VtopoLinker } from './validation/names.js';
 
 export interface VtopoAddedServices {
     validation: { VtopoValidator: VtopoValidator };
@@ -13,7 +14,11 @@ export type VtopoCoreServices = LangiumCoreServices & VtopoAddedServices;
 
 const coreParts = {
     parser: { ValueConverter: () => new VtopoValueConverter() },
-    validation: { VtopoValidator: () => new VtopoValidator() },
+    references: { Linker: (services: LangiumCoreServices) => new VtopoLinker(services) },
+    validation: {
+        VtopoValidator: () => new VtopoValidator(),
+        DocumentValidator: (services: LangiumCoreServices) => new VtopoDocumentValidator(services),
+    },
 } as const;
 
 export const VtopoModule: Module<VtopoServices, PartialLangiumServices & VtopoAddedServices> = {

@@ -1,0 +1,94 @@
+/**
+ * What an absent property means. The checker, hovers and the plan compiler
+ * must agree on these, so they live in one place: import them rather than
+ * repeating literals.
+ */
+import type { Bridge, Host, Nic, Port, Topology, Vm } from './generated/ast.js';
+import { parseCoreList } from './units.js';
+
+const MiB = 2 ** 20;
+
+export const DEFAULTS = {
+    vmCpus: 1,
+    vmMemoryBytes: 256 * MiB,
+    /** The default guest image (Debian kernel + busybox initramfs) does not boot in less. */
+    defaultImageMinMemoryBytes: 128 * MiB,
+    portQueues: 1,
+    nicQueues: 1,
+    bridgeMtu: 1500,
+    datapath: 'embedded' as const,
+    vhost: 'client' as const,
+    /** QEMU's virtio-net enables mergeable rx buffers unless told otherwise. */
+    mrgRxbuf: true,
+    hugepageSizeBytes: 2 * MiB,
+    accel: 'auto' as const,
+    /** Largest MTU the vhost-user ports of OvS-DPDK accept; the embedded switch follows. */
+    maxMtu: 9710,
+    minMtu: 68,
+    /** VHOST_USER max queue pairs (QEMU's MAX_QUEUE_NUM / 2 for virtio-net). */
+    maxQueues: 128,
+};
+
+/** Host memory the datapath itself needs beside the guests. */
+export const DATAPATH_RESERVE_BYTES = {
+    /** OvS-DPDK: dpdk-socket-mem=128 (MB) of mbuf pools, from hugepages when present. */
+    ovs: 128 * MiB,
+    /** The embedded switch maps guest memory; its own heap is small and never from hugepages. */
+    embedded: 0,
+};
+
+export function bridgeDatapath(b: Bridge | undefined): 'embedded' | 'ovs' {
+    return (b?.datapath as 'embedded' | 'ovs' | undefined) ?? DEFAULTS.datapath;
+}
+export function bridgeMtu(b: Bridge | undefined): number {
+    return b?.mtu ?? DEFAULTS.bridgeMtu;
+}
+export function vmCpus(vm: Vm): number {
+    return vm.cpus ?? DEFAULTS.vmCpus;
+}
+export function vmMemory(vm: Vm): number {
+    return vm.memory ?? DEFAULTS.vmMemoryBytes;
+}
+export function portQueues(p: Port): number {
+    return p.queues ?? DEFAULTS.portQueues;
+}
+/** A port without `mtu` takes its bridge's MTU. */
+export function portMtu(p: Port): number {
+    return p.mtu ?? bridgeMtu(p.bridge?.ref);
+}
+export function portVhost(p: Port): 'client' | 'server' {
+    return (p.vhost as 'client' | 'server' | undefined) ?? DEFAULTS.vhost;
+}
+export function portMrgRxbuf(p: Port): boolean {
+    return p.mrgRxbuf === undefined ? DEFAULTS.mrgRxbuf : p.mrgRxbuf === 'on';
+}
+export function nicQueues(n: Nic): number {
+    return n.queues ?? DEFAULTS.nicQueues;
+}
+export function nicMtu(n: Nic): number {
+    return n.mtu ?? bridgeMtu(n.bridge?.ref);
+}
+
+export interface HugepageInfo { pageSizeBytes: number; count: number; totalBytes: number }
+
+/** `hugepages 512M` → 256 × 2M; `hugepages 4 x 1G` → 4 × 1G. */
+export function hugepagesOf(host: Host | undefined): HugepageInfo | undefined {
+    const h = host?.hugepages;
+    if (!h) return undefined;
+    if (h.count !== undefined && h.pageSize !== undefined) {
+        return { pageSizeBytes: h.pageSize, count: h.count, totalBytes: h.count * h.pageSize };
+    }
+    const total = h.total ?? 0;
+    const page = DEFAULTS.hugepageSizeBytes;
+    return { pageSizeBytes: page, count: Math.floor(total / page), totalBytes: total };
+}
+
+export function hostOf(t: Topology): Host | undefined {
+    return t.elements.find((e): e is Host => e.$type === 'Host');
+}
+export function hostCores(host: Host | undefined): number[] | undefined {
+    return host?.cores === undefined ? undefined : parseCoreList(host.cores);
+}
+export function hostPollCores(host: Host | undefined): number[] {
+    return (host?.pollCores === undefined ? undefined : parseCoreList(host.pollCores)) ?? [];
+}

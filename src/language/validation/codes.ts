@@ -1,0 +1,78 @@
+/**
+ * Every diagnostic vtopo reports has one stable, descriptive code from this
+ * table (kebab-case, never renumbered or reused). The code travels in both
+ * `Diagnostic.code` (shown by editors and `vtopo check`) and `data.code`
+ * (read back by the quick fixes). Severity is fixed per code so the editor,
+ * the CLI and deploy always agree on what blocks.
+ *
+ * `rule` refers to the numbered checker rules of issue 2.
+ */
+import type { ValidationSeverity } from 'langium';
+
+export interface CodeInfo { severity: ValidationSeverity; rule: number; summary: string }
+
+export const CODES = {
+    // Input that never reached the checker.
+    'syntax-error': { severity: 'error', rule: 0, summary: 'the text does not match the vtopo grammar' },
+    'file-unreadable': { severity: 'error', rule: 0, summary: 'a file given to check or deploy cannot be read' },
+    // 1 — names
+    'duplicate-name': { severity: 'error', rule: 1, summary: 'two things in one scope share a name' },
+    'unresolved-reference': { severity: 'error', rule: 1, summary: 'a name refers to nothing in this topology' },
+    // 2, 3, 13 — queues
+    'queues-exceed-cpus': { severity: 'warning', rule: 2, summary: 'more queue pairs than the guest has vCPUs' },
+    'queues-out-of-range': { severity: 'error', rule: 3, summary: 'queues outside 1..128' },
+    'poll-cores-short': { severity: 'info', rule: 13, summary: 'fewer datapath poll cores than queues to serve' },
+    // 4 — MAC
+    'mac-malformed': { severity: 'error', rule: 4, summary: 'a MAC that is not six hex octets' },
+    'mac-multicast': { severity: 'error', rule: 4, summary: 'a MAC with the multicast bit set' },
+    'mac-duplicate': { severity: 'error', rule: 4, summary: 'the same MAC on two ports' },
+    // 5 — IP
+    'ip-malformed': { severity: 'error', rule: 5, summary: 'an address with an octet > 255 or a prefix > 32' },
+    'ip-duplicate': { severity: 'error', rule: 5, summary: 'the same IP address on two ports' },
+    'subnet-mismatch': { severity: 'warning', rule: 5, summary: 'ports of one L2 segment in different subnets' },
+    'ip-reserved': { severity: 'warning', rule: 14, summary: 'a port given its subnet\'s network or broadcast address' },
+    // 6 — memory
+    'memory-over-host': { severity: 'error', rule: 6, summary: 'guests + datapath need more than host memory' },
+    'memory-over-hugepages': { severity: 'error', rule: 6, summary: 'guests + datapath need more than the hugepages' },
+    'hugepage-size-mismatch': { severity: 'error', rule: 6, summary: 'VM memory is not a multiple of the hugepage size' },
+    'hugepages-invalid': { severity: 'error', rule: 6, summary: 'a hugepage size other than 2M/1G, or a total that is not whole pages' },
+    'size-invalid': { severity: 'error', rule: 14, summary: 'a size that is zero or unreadable' },
+    // 7 — cores
+    'core-outside-host': { severity: 'error', rule: 7, summary: 'a pin or poll core the host block does not grant' },
+    'pin-overlaps-poll-cores': { severity: 'warning', rule: 7, summary: 'vCPUs pinned onto busy-polling datapath cores' },
+    'core-list-invalid': { severity: 'error', rule: 7, summary: 'a core range that runs backwards' },
+    'pin-count-mismatch': { severity: 'warning', rule: 14, summary: 'pin lists a different number of cores than cpus' },
+    'cpus-out-of-range': { severity: 'error', rule: 14, summary: 'cpus outside 1..255' },
+    // 8 — vhost
+    'vhost-server-on-ovs': { severity: 'warning', rule: 8, summary: 'deprecated dpdkvhostuser server mode on OvS' },
+    // 9 — MTU
+    'mtu-exceeds-bridge': { severity: 'error', rule: 9, summary: 'a port or NIC MTU above its bridge MTU' },
+    'jumbo-without-mrg-rxbuf': { severity: 'error', rule: 9, summary: 'MTU > 1500 with mergeable rx buffers off' },
+    'mtu-out-of-range': { severity: 'error', rule: 14, summary: 'an MTU outside 68..9710' },
+    // 10 — links
+    'link-cycle': { severity: 'warning', rule: 10, summary: 'links join bridges in a loop' },
+    'link-self': { severity: 'error', rule: 10, summary: 'a link from a bridge to itself' },
+    'link-datapath-mismatch': { severity: 'error', rule: 14, summary: 'a link between bridges of different datapaths' },
+    // 11 — NICs
+    'nic-queues-exceed-driver': { severity: 'error', rule: 11, summary: 'more NIC queues than its driver supports' },
+    'rss-field-unsupported': { severity: 'error', rule: 11, summary: 'an RSS hash field the NIC driver cannot hash on' },
+    'rss-single-queue': { severity: 'warning', rule: 14, summary: 'rss fields on a NIC with one queue' },
+    'nic-driver-missing': { severity: 'error', rule: 14, summary: 'a NIC without driver' },
+    'nic-pci-on-embedded': { severity: 'error', rule: 14, summary: 'a pci NIC on the embedded datapath' },
+    'pci-address-invalid': { severity: 'error', rule: 14, summary: 'a PCI address not in DDDD:BB:DD.F form' },
+    // 12 — completeness
+    'vm-memory-too-small': { severity: 'error', rule: 12, summary: 'less memory than the default image needs' },
+    'vm-without-ports': { severity: 'warning', rule: 12, summary: 'a VM with no port' },
+    'bridge-unused': { severity: 'warning', rule: 12, summary: 'a bridge with no port, NIC or link' },
+    'bridge-missing': { severity: 'error', rule: 14, summary: 'a port or NIC that names no bridge' },
+    'host-missing': { severity: 'warning', rule: 14, summary: 'a topology without host block' },
+    'host-duplicate': { severity: 'error', rule: 14, summary: 'more than one host block' },
+    'ovs-without-hugepages': { severity: 'info', rule: 14, summary: 'OvS-DPDK without hugepages runs in --no-huge mode' },
+    'vcpus-exceed-host-cores': { severity: 'warning', rule: 14, summary: 'one VM has more vCPUs than the host grants cores' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type Code = keyof typeof CODES;
+
+export function severityOf(code: Code): ValidationSeverity {
+    return CODES[code].severity;
+}

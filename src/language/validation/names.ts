@@ -1,0 +1,106 @@
+import {
+    DefaultDocumentValidator, DefaultLinker, DocumentValidator, type AstNodeDescription, type LangiumDocument,
+    type LinkingError, type ReferenceInfo, type ValidationAcceptor, type ValidationChecks, type ValidationOptions,
+} from 'langium';
+import type { Diagnostic } from 'vscode-languageserver-types';
+import type { Model, Topology, Vm, VtopoAstType } from '../generated/ast.js';
+import { closest } from './suggest.js';
+import { describe, lineOf, report, type VtopoDiagnosticData } from './report.js';
+
+interface SuggestingLinkingError extends LinkingError { suggestion?: string; candidates?: string[] }
+
+/** Unresolved names get a "did you mean" built from what is in scope. */
+export class VtopoLinker extends DefaultLinker {
+    protected override createLinkingError(refInfo: ReferenceInfo, targetDescription?: AstNodeDescription): LinkingError {
+        const base = super.createLinkingError(refInfo, targetDescription);
+        const text = refInfo.reference.$refText;
+        const kind = this.reflection.getReferenceType(refInfo).toLowerCase();
+        const names = this.scopeProvider.getScope(refInfo).getAllElements().map((d) => d.name).distinct().toArray();
+        const suggestion = closest(text, names);
+        const topo = findTopology(refInfo.container);
+        const where = topo ? ` in topology ${topo.name}` : '';
+        const fix = suggestion
+            ? `Did you mean '${suggestion}'?`
+            : names.length
+                ? `Known ${kind}s: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''}; fix the name or declare \`${kind} ${text}\`.`
+                : `Declare it with \`${kind} ${text} { … }\`.`;
+        const err: SuggestingLinkingError = { ...base, message: `Unknown ${kind} '${text}'${where}. ${fix}`, suggestion };
+        return err;
+    }
+}
+
+function findTopology(node: { $container?: unknown; $type: string } | undefined): Topology | undefined {
+    let n = node as (Topology | { $container?: unknown; $type: string }) | undefined;
+    while (n && n.$type !== 'Topology') n = n.$container as typeof n;
+    return n as Topology | undefined;
+}
+
+/** Gives built-in diagnostics (syntax, linking) our stable codes and the rename fix. */
+export class VtopoDocumentValidator extends DefaultDocumentValidator {
+    override async validateDocument(document: LangiumDocument, options?: ValidationOptions, cancelToken?: Parameters<DefaultDocumentValidator['validateDocument']>[2]): Promise<Diagnostic[]> {
+        const diags = await super.validateDocument(document, options, cancelToken);
+        for (const d of diags) {
+            const code = (d.data as { code?: string } | undefined)?.code;
+            if (code === DocumentValidator.LexingError || code === DocumentValidator.ParsingError) {
+                d.code = 'syntax-error';
+                d.data = { ...(d.data as object), code: 'syntax-error' };
+            }
+        }
+        return diags;
+    }
+
+    protected override processLinkingErrors(document: LangiumDocument, diagnostics: Diagnostic[], _options: ValidationOptions): void {
+        for (const reference of document.references) {
+            const err = reference.error as SuggestingLinkingError | undefined;
+            const range = reference.$refNode?.range;
+            if (!err) continue;
+            const data: VtopoDiagnosticData = {
+                code: 'unresolved-reference',
+                ...(err.suggestion && range ? { fixes: [{ title: `Change to '${err.suggestion}'`, range, newText: err.suggestion }] } : {}),
+            };
+            diagnostics.push(this.toDiagnostic('error', err.message, {
+                node: err.info.container, range, property: err.info.property, index: err.info.index,
+                code: 'unresolved-reference', data,
+            }));
+        }
+    }
+}
+
+function duplicates<T extends { name: string }>(items: T[], accept: ValidationAcceptor, scope: string, kindOf: (t: T) => string): void {
+    const seen = new Map<string, T>();
+    for (const item of items) {
+        if (typeof item.name !== 'string' || item.name === '') continue;
+        const first = seen.get(item.name);
+        if (!first) { seen.set(item.name, item); continue; }
+        const firstNode = first as unknown as { $cstNode?: { range: { start: { line: number } } } };
+        report(accept, 'duplicate-name',
+            `Duplicate name '${item.name}' in ${scope}: ${kindOf(first)} '${item.name}' already uses it (line ${lineOf(firstNode as never)}). ` +
+            `Names must be unique here because vtopo derives socket paths, interface names and MACs from them; rename one.`,
+            item as never, { property: 'name' as never });
+    }
+}
+
+export const nameChecks: ValidationChecks<VtopoAstType> = {
+    Model(model: Model, accept) {
+        duplicates(model.topologies, accept, 'this file', () => 'topology');
+    },
+    Topology(topo: Topology, accept) {
+        // NICs, bridges and VMs share one namespace: OvS gives each bridge a port
+        // of the same name, and tap/socket names come from NIC and VM names.
+        const named = topo.elements.filter((e): e is Exclude<typeof e, { $type: 'Host' | 'Link' }> => e.$type !== 'Host' && e.$type !== 'Link');
+        duplicates(named, accept, describe(topo), (e) => e.$type.toLowerCase());
+        const hosts = topo.elements.filter((e) => e.$type === 'Host');
+        if (hosts.length === 0) {
+            report(accept, 'host-missing',
+                `${describe(topo)} has no host block, so vtopo cannot check cores, memory or pinning against the machine. ` +
+                `Add \`host { cores 0-1  memory 4G }\` describing what vtopo may use.`, topo, { property: 'name' });
+        }
+        for (const extra of hosts.slice(1)) {
+            report(accept, 'host-duplicate',
+                `${describe(topo)} has more than one host block (first on line ${lineOf(hosts[0])}); merge them into one.`, extra);
+        }
+    },
+    Vm(vm: Vm, accept) {
+        duplicates(vm.ports, accept, describe(vm), () => 'port');
+    },
+};

@@ -1,0 +1,75 @@
+import type { ValidationChecks } from 'langium';
+import type { Nic, VtopoAstType } from '../generated/ast.js';
+import { bridgeDatapath, nicQueues } from '../defaults.js';
+import { describe, report } from './report.js';
+
+type Driver = 'tap' | 'af_packet' | 'pci';
+
+/**
+ * Queue limits per driver and datapath. tap: the kernel allows 256 queues
+ * per multi-queue tap (MAX_TAP_QUEUES), DPDK's net_tap 16. af_packet: one
+ * socket per queue joined in a PACKET_FANOUT group (256 members), DPDK's
+ * net_af_packet 16 rings. pci: DPDK drives the device; 128 matches vhost.
+ */
+export const NIC_QUEUE_LIMITS: Record<Driver, Record<'embedded' | 'ovs', number>> = {
+    tap: { embedded: 256, ovs: 16 },
+    af_packet: { embedded: 256, ovs: 16 },
+    pci: { embedded: 0, ovs: 128 },
+};
+
+/** tap and af_packet queues are chosen from a flow hash over IP headers and ports; only hardware RSS can hash on L2. */
+export const RSS_FIELDS: Record<Driver, readonly string[]> = {
+    tap: ['ipv4', 'ipv4-tcp', 'ipv4-udp', 'ipv6', 'ipv6-tcp', 'ipv6-udp'],
+    af_packet: ['ipv4', 'ipv4-tcp', 'ipv4-udp', 'ipv6', 'ipv6-tcp', 'ipv6-udp'],
+    pci: ['ipv4', 'ipv4-tcp', 'ipv4-udp', 'ipv6', 'ipv6-tcp', 'ipv6-udp', 'l2'],
+};
+
+export const nicChecks: ValidationChecks<VtopoAstType> = {
+    Nic(nic: Nic, accept) {
+        const driver = nic.driver;
+        if (!driver) {
+            report(accept, 'nic-driver-missing',
+                `${describe(nic)} has no driver, so vtopo cannot tell what to attach; add \`driver tap\`, \`driver af_packet "eth1"\` or \`driver pci "0000:03:00.0"\`.`,
+                nic, { property: 'name' });
+        }
+        const dp = bridgeDatapath(nic.bridge?.ref);
+        if (driver?.kind === 'pci') {
+            if (!/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(driver.address)) {
+                report(accept, 'pci-address-invalid',
+                    `PCI address "${driver.address}" of ${describe(nic)} is not in domain:bus:device.function form; write it as lspci -D shows it, e.g. "0000:03:00.0".`,
+                    driver, { property: 'address' });
+            }
+            if (nic.bridge?.ref && dp === 'embedded') {
+                report(accept, 'nic-pci-on-embedded',
+                    `${describe(nic)} uses a pci device, but bridge ${nic.bridge.ref.name} is on the embedded datapath, which drives only tap and af_packet NICs. ` +
+                    `Put the bridge on \`datapath ovs\` (OvS-DPDK binds the device) or use \`driver af_packet "<ifname>"\`.`, nic, { property: 'driver' });
+            }
+        }
+        const q = nicQueues(nic);
+        if (q < 1) {
+            report(accept, 'queues-out-of-range', `${describe(nic)} asks for ${q} queues; a NIC needs at least 1.`, nic, { property: 'queues' });
+        } else if (driver) {
+            const kind = driver.kind as Driver;
+            const limit = NIC_QUEUE_LIMITS[kind][dp];
+            if (limit > 0 && q > limit) {
+                const how = kind === 'tap' ? 'multi-queue tap' : kind === 'af_packet' ? 'af_packet fanout group' : 'pci port';
+                report(accept, 'nic-queues-exceed-driver',
+                    `${describe(nic)} asks for ${q} queues, but a ${how} on the ${dp} datapath supports at most ${limit}. Use ${limit} queues or fewer.`,
+                    nic, { property: 'queues' });
+            }
+            const allowed = RSS_FIELDS[kind];
+            nic.rss.forEach((field, index) => {
+                if (allowed.includes(field)) return;
+                report(accept, 'rss-field-unsupported',
+                    `rss ${field} is not available on a ${kind} NIC: ${kind} queues are picked by a hash of IP addresses and ports, and ` +
+                    `hashing on MAC addresses needs a pci NIC with hardware RSS. Use ${allowed.filter((f) => f.includes('-')).join(', ')}.`,
+                    nic, { property: 'rss', index });
+            });
+        }
+        if (nic.rss.length > 0 && q === 1) {
+            report(accept, 'rss-single-queue',
+                `${describe(nic)} lists rss fields but has one queue, so there is nothing to spread flows over; raise \`queues\` or drop \`rss\`.`,
+                nic, { property: 'rss', index: 0 });
+        }
+    },
+};

@@ -1,0 +1,45 @@
+import type { ValidationChecks } from 'langium';
+import type { Port, Topology, VtopoAstType } from '../generated/ast.js';
+import { bridgeDatapath, DEFAULTS, hostOf, hostPollCores, portQueues, vmCpus } from '../defaults.js';
+import { describe, replaceFix, report } from './report.js';
+import { indexTopology } from './topology-index.js';
+
+export const queueChecks: ValidationChecks<VtopoAstType> = {
+    Port(port: Port, accept) {
+        if (port.queues === undefined) return;
+        const q = port.queues;
+        if (q < 1 || q > DEFAULTS.maxQueues) {
+            const to = Math.min(Math.max(q, 1), DEFAULTS.maxQueues);
+            report(accept, 'queues-out-of-range',
+                `${describe(port)} asks for ${q} queues; vhost-user allows 1 to ${DEFAULTS.maxQueues} queue pairs per port. Use a value in that range.`,
+                port, { property: 'queues', fixes: replaceFix(port, 'queues', String(to), `Set queues to ${to}`) });
+            return;
+        }
+        const cpus = vmCpus(port.$container);
+        if (q > cpus) {
+            report(accept, 'queues-exceed-cpus',
+                `${describe(port)} has ${q} queues but ${describe(port.$container)} has ${cpus} vCPU${cpus === 1 ? '' : 's'}: ` +
+                `the guest enables at most one queue pair per vCPU, so the extra queues bring no gain. ` +
+                `Set queues ${cpus} or raise cpus to ${q}.`,
+                port, { property: 'queues', fixes: replaceFix(port, 'queues', String(cpus), `Set queues to ${cpus} (the VM's vCPUs)`) });
+        }
+    },
+    Topology(topo: Topology, accept) {
+        // Every rx queue is served by one poll thread; with fewer poll cores
+        // than queues some thread serves several, so they do not run in parallel.
+        const poll = hostPollCores(hostOf(topo));
+        const pollCount = Math.max(poll.length, 1);
+        for (const port of indexTopology(topo).ports) {
+            const q = portQueues(port);
+            const bridge = port.bridge?.ref;
+            if (!bridge || q <= 1 || q > DEFAULTS.maxQueues || q <= pollCount) continue;
+            const dp = bridgeDatapath(bridge) === 'ovs' ? 'OvS-DPDK' : 'embedded';
+            const pollText = poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores, so one default core';
+            report(accept, 'poll-cores-short',
+                `${describe(port)} has ${q} queues but the ${dp} datapath polls on ${pollCount} core${pollCount === 1 ? '' : 's'} (${pollText}): ` +
+                `one poll thread serves several of its queues, so flows are spread but not processed in parallel. ` +
+                `Give the host ${q} poll-cores for full parallelism, or keep queues at ${pollCount}.`,
+                port, { property: 'queues' });
+        }
+    },
+};

@@ -1,0 +1,158 @@
+import type { ValidationAcceptor, ValidationChecks } from 'langium';
+import type { Host, Topology, Vm, VtopoAstType } from '../generated/ast.js';
+import {
+    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hostCores, hostOf, hostPollCores, hugepagesOf, vmCpus, vmMemory,
+} from '../defaults.js';
+import { formatSize, parseCoreList } from '../units.js';
+import { describe, replaceFix, report } from './report.js';
+import { indexTopology } from './topology-index.js';
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+function checkSize(accept: ValidationAcceptor, node: Host | Vm, property: 'memory', value: number | undefined): boolean {
+    if (value === undefined) return true;
+    if (!Number.isFinite(value) || value <= 0) {
+        report(accept, 'size-invalid', `The ${property} of ${describe(node)} must be a positive size such as 256M or 4G.`, node, { property });
+        return false;
+    }
+    return true;
+}
+
+function coreList(accept: ValidationAcceptor, node: Host | Vm, property: 'cores' | 'pollCores' | 'pin', text: string | number | undefined): number[] | undefined {
+    if (text === undefined) return undefined;
+    const cores = parseCoreList(text);
+    if (!cores) {
+        const kw = property === 'pollCores' ? 'poll-cores' : property;
+        report(accept, 'core-list-invalid', `\`${kw} ${text}\` is not a valid core list: ranges go low to high, e.g. 0-3 or 0,2-3.`, node as Vm, { property: property as 'pin' });
+    }
+    return cores;
+}
+
+function outside(cores: number[], allowed: number[] | undefined): number[] {
+    if (!allowed) return [];
+    const ok = new Set(allowed);
+    return cores.filter((c) => !ok.has(c));
+}
+
+export const resourceChecks: ValidationChecks<VtopoAstType> = {
+    Host(host: Host, accept) {
+        checkSize(accept, host, 'memory', host.memory);
+        const cores = coreList(accept, host, 'cores', host.cores);
+        const poll = coreList(accept, host, 'pollCores', host.pollCores);
+        if (poll && cores) {
+            const bad = outside(poll, cores);
+            if (bad.length) {
+                report(accept, 'core-outside-host',
+                    `poll-cores ${bad.join(',')} ${bad.length === 1 ? 'is' : 'are'} not among the host cores (${host.cores}); ` +
+                    `the datapath may only poll on cores vtopo is given. Add ${bad.length === 1 ? 'it' : 'them'} to \`cores\` or pick poll-cores from ${host.cores}.`,
+                    host, { property: 'pollCores' });
+            }
+        }
+        const h = host.hugepages;
+        const hp = hugepagesOf(host);
+        if (h && hp) {
+            if (h.pageSize !== undefined && h.pageSize !== 2 * MiB && h.pageSize !== GiB) {
+                report(accept, 'hugepages-invalid',
+                    `Hugepage size ${formatSize(h.pageSize)} is not one x86-64 supports; use 2M or 1G pages (e.g. \`hugepages 4 x 1G\`).`, h, { property: 'pageSize' });
+            } else if (h.count !== undefined && h.count < 1) {
+                report(accept, 'hugepages-invalid', `\`hugepages ${h.count} x …\` reserves no pages; reserve at least one or drop the line.`, h, { property: 'count' });
+            } else if (h.total !== undefined && (!Number.isFinite(h.total) || h.total <= 0 || h.total % DEFAULTS.hugepageSizeBytes !== 0)) {
+                report(accept, 'hugepages-invalid',
+                    `hugepages ${Number.isFinite(h.total) ? formatSize(h.total) : '?'} is not a whole number of 2M pages; use a multiple of 2M such as 512M, or \`N x 1G\`.`,
+                    h, { property: 'total' });
+            } else if (host.memory !== undefined && hp.totalBytes > host.memory) {
+                report(accept, 'hugepages-invalid',
+                    `hugepages reserve ${formatSize(hp.totalBytes)}, more than the host memory ${formatSize(host.memory)}; reserve less or raise \`memory\`.`,
+                    host, { property: 'hugepages' });
+            }
+        }
+    },
+
+    Vm(vm: Vm, accept) {
+        if (vm.cpus !== undefined && (vm.cpus < 1 || vm.cpus > 255)) {
+            report(accept, 'cpus-out-of-range', `${describe(vm)} asks for ${vm.cpus} vCPUs; QEMU's pc machine takes 1 to 255.`, vm, { property: 'cpus' });
+        }
+        const memOk = checkSize(accept, vm, 'memory', vm.memory);
+        const mem = vmMemory(vm);
+        const defaultImage = !vm.image || vm.image.kind === 'default';
+        if (memOk && defaultImage && mem < DEFAULTS.defaultImageMinMemoryBytes) {
+            report(accept, 'vm-memory-too-small',
+                `${describe(vm)} has ${formatSize(mem)} of memory; the default guest image needs at least 128M to boot. Raise memory to 128M or more.`,
+                vm, { property: 'memory', fixes: replaceFix(vm, 'memory', '128M', 'Set memory to 128M') });
+        }
+        if (vm.ports.length === 0) {
+            report(accept, 'vm-without-ports',
+                `${describe(vm)} has no port, so it is not connected to any bridge; add \`port eth0 { bridge br0 }\` or remove the VM.`, vm, { property: 'name' });
+        }
+        const topo = vm.$container;
+        const host = hostOf(topo);
+        const cores = hostCores(host);
+        if (cores && vmCpus(vm) > cores.length) {
+            report(accept, 'vcpus-exceed-host-cores',
+                `${describe(vm)} has ${vmCpus(vm)} vCPUs but the host grants ${cores.length} core${cores.length === 1 ? '' : 's'} (${host?.cores}): ` +
+                `its vCPUs will time-share and run slower. Lower cpus or grant more cores.`, vm, { property: 'cpus' });
+        }
+        const hp = hugepagesOf(host);
+        if (memOk && hp && hp.pageSizeBytes > 0 && mem % hp.pageSizeBytes !== 0) {
+            report(accept, 'hugepage-size-mismatch',
+                `${describe(vm)} memory ${formatSize(mem)} is not a multiple of the ${formatSize(hp.pageSizeBytes)} hugepage size; ` +
+                `guest RAM is backed by whole pages. Use a multiple, e.g. ${formatSize(Math.ceil(mem / hp.pageSizeBytes) * hp.pageSizeBytes)}.`,
+                vm, { property: 'memory' });
+        }
+        const pin = coreList(accept, vm, 'pin', vm.pin);
+        if (!pin) return;
+        const bad = outside(pin, cores);
+        if (bad.length) {
+            report(accept, 'core-outside-host',
+                `${describe(vm)} is pinned to core${bad.length === 1 ? '' : 's'} ${bad.join(',')}, outside the host cores (${host?.cores}); ` +
+                `pin only to cores vtopo is given, or add them to the host's \`cores\`.`, vm, { property: 'pin' });
+        }
+        const poll = new Set(hostPollCores(host));
+        const overlap = pin.filter((c) => poll.has(c));
+        if (overlap.length) {
+            report(accept, 'pin-overlaps-poll-cores',
+                `${describe(vm)} is pinned to ${overlap.join(',')}, where the datapath busy-polls (poll-cores ${host?.pollCores}); ` +
+                `the vCPUs and the poll thread will fight for the core and both slow down. Pin to other cores.`, vm, { property: 'pin' });
+        }
+        if (pin.length < vmCpus(vm)) {
+            report(accept, 'pin-count-mismatch',
+                `${describe(vm)} has ${vmCpus(vm)} vCPUs but is pinned to ${pin.length} core${pin.length === 1 ? '' : 's'}; vCPUs will share cores. ` +
+                `Pin one core per vCPU or lower cpus.`, vm, { property: 'pin' });
+        }
+    },
+
+    Topology(topo: Topology, accept) {
+        const host = hostOf(topo);
+        if (!host) return;
+        const idx = indexTopology(topo);
+        const vms = idx.vms.filter((vm) => Number.isFinite(vmMemory(vm)) && vmMemory(vm) > 0);
+        const guests = vms.reduce((s, vm) => s + vmMemory(vm), 0);
+        const ovs = idx.bridges.some((b) => bridgeDatapath(b) === 'ovs');
+        const hp = hugepagesOf(host);
+        const reserve = ovs ? DATAPATH_RESERVE_BYTES.ovs : DATAPATH_RESERVE_BYTES.embedded;
+        const need = guests + reserve;
+        const breakdown = () => {
+            const parts = vms.slice(0, 6).map((vm) => `${vm.name} ${formatSize(vmMemory(vm))}`);
+            const more = vms.length > 6 ? `, … ${vms.length - 6} more` : '';
+            const rsv = reserve ? ` + OvS-DPDK ${formatSize(reserve)}` : '';
+            return `${formatSize(guests)} for ${vms.length} VM${vms.length === 1 ? '' : 's'} (${parts.join(', ')}${more})${rsv} = ${formatSize(need)}`;
+        };
+        if (hp && hp.totalBytes > 0 && need > hp.totalBytes) {
+            report(accept, 'memory-over-hugepages',
+                `Guest memory is backed by hugepages, and the topology needs ${breakdown()}, but the host reserves only ${formatSize(hp.totalBytes)} of hugepages. ` +
+                `Raise \`hugepages\` to at least ${formatSize(Math.ceil(need / hp.pageSizeBytes) * hp.pageSizeBytes)} or give the VMs less memory.`,
+                host, { property: 'hugepages' });
+        } else if (!hp && host.memory !== undefined && Number.isFinite(host.memory) && need > host.memory) {
+            report(accept, 'memory-over-host',
+                `The topology needs ${breakdown()}, but the host grants ${formatSize(host.memory)}. Raise the host \`memory\` or give the VMs less.`,
+                host, { property: 'memory' });
+        }
+        if (ovs && !hp) {
+            const first = idx.bridges.find((b) => bridgeDatapath(b) === 'ovs')!;
+            report(accept, 'ovs-without-hugepages',
+                `Without hugepages OvS-DPDK runs with --no-huge: it works, but mbuf pools sit on 4K pages and forward fewer packets per second. ` +
+                `Declare \`hugepages 1G\` in the host block for full speed.`, first, { property: 'datapath' });
+        }
+    },
+};
