@@ -1,0 +1,47 @@
+/**
+ * The contract between the runtime (reconcile → execute) and the backends.
+ * Every method takes plain Plan data and must work from a fresh process
+ * after any crash: nothing is kept in memory between calls that cannot be
+ * found again from the plan (pidfiles, sockets, the datapath's own state).
+ */
+import type { BridgePlan, DatapathKind, LinkPlan, NicPlan, Plan, VmPortPlan } from '../plan/types.js';
+import type { DatapathStatus, PortStatus } from '../runtime/status-types.js';
+
+export interface DatapathSnapshot {
+    datapath: DatapathStatus;
+    ports: PortStatus[];
+}
+
+/** What a running datapath holds now, by name, so reconcile can diff. */
+export interface DatapathInventory {
+    bridges: string[];
+    /** LinkPlan ids (`a--b`). */
+    links: string[];
+    /** VmPortPlan ids (`vm.port`). */
+    vmPorts: string[];
+    /** NIC names. */
+    nics: string[];
+}
+
+export interface DatapathBackend {
+    readonly kind: DatapathKind;
+    /** True when the datapath for this plan answers. */
+    running(plan: Plan): Promise<boolean>;
+    /** Starts the datapath if it is not running; idempotent. */
+    start(plan: Plan): Promise<void>;
+    /**
+     * Stops the datapath and removes everything it created (sockets, taps,
+     * runtime files). Works from the plan alone; "already gone" is success.
+     */
+    stop(plan: Plan): Promise<void>;
+    inventory(plan: Plan): Promise<DatapathInventory>;
+    addBridge(plan: Plan, bridge: BridgePlan): Promise<void>;
+    removeBridge(plan: Plan, name: string): Promise<void>;
+    addLink(plan: Plan, link: LinkPlan): Promise<void>;
+    removeLink(plan: Plan, id: string): Promise<void>;
+    addVmPort(plan: Plan, port: VmPortPlan): Promise<void>;
+    removeVmPort(plan: Plan, id: string): Promise<void>;
+    addNic(plan: Plan, nic: NicPlan): Promise<void>;
+    removeNic(plan: Plan, name: string): Promise<void>;
+    snapshot(plan: Plan): Promise<DatapathSnapshot>;
+}
