@@ -112,7 +112,11 @@ export interface VmPlan {
     memoryBackend: MemoryBackendPlan;
     qmpSocket: string;
     agentSocket: string;
+    /** Guest serial console: a unix socket (attachable) that QEMU also logs to `serialLog`. */
+    consoleSocket: string;
     serialLog: string;
+    /** QEMU's own stderr/stdout, for "why did it exit" messages. */
+    qemuLog: string;
     pidFile: string;
     ports: VmPortPlan[];
 }
