@@ -1,0 +1,118 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
+import type { VmPlan } from '../../src/plan/types.js';
+import { makeVm } from './fixtures.js';
+
+const GUEST = { kernel: '/cache/guest/h/vmlinuz', initrd: '/cache/guest/h/initrd.img' };
+const GOLDEN = path.join(__dirname, 'golden');
+
+const cases: Record<string, VmPlan> = {
+    'default-tcg-1q-client-memfd': makeVm({}, [{}]),
+    'default-tcg-2q-server-memfd-2cpu': makeVm({ cpus: 2 }, [{ queues: 2, vhostMode: 'server' }]),
+    'default-kvm-2q-client-hugepages': makeVm(
+        { accel: 'kvm', accelRequested: 'kvm', cpus: 2, memoryBackend: { kind: 'file', dir: '/dev/hugepages/vtopo-lab', pageSizeBytes: 2 ** 21 } },
+        [{ queues: 2 }],
+    ),
+    'default-kvm-4q-hugepages-1g': makeVm(
+        { accel: 'kvm', cpus: 4, memoryBytes: 2 ** 30, memoryBackend: { kind: 'file', dir: '/dev/hugepages1G', pageSizeBytes: 2 ** 30 } },
+        [{ queues: 4, mrgRxbuf: false, mtu: 9000, ip: undefined }],
+    ),
+    'default-tcg-2ports-mixed-modes': makeVm({ cpus: 2, pin: [0, 1] }, [{ queues: 2 }, { name: 'mgmt', vhostMode: 'server' }]),
+    'default-tcg-noports': makeVm({ name: 'lonely' }),
+    'kernel-user-initrd-append-kvm': makeVm(
+        { accel: 'kvm', image: { kind: 'kernel', kernel: '/imgs/bzImage', initrd: '/imgs/rootfs.cpio.gz', append: 'console=ttyS0 root=/dev/ram0' } },
+        [{}],
+    ),
+    'kernel-user-noinitrd-tcg': makeVm({ image: { kind: 'kernel', kernel: '/imgs/bzImage' } }, [{}]),
+    'disk-qcow2-tcg': makeVm({ image: { kind: 'disk', path: '/imgs/web.qcow2' } }, [{}]),
+    'disk-raw-kvm-hugepages-server': makeVm(
+        { accel: 'kvm', image: { kind: 'disk', path: '/imgs/db.img' }, memoryBackend: { kind: 'file', dir: '/dev/hugepages', pageSizeBytes: 2 ** 21 } },
+        [{ queues: 2, vhostMode: 'server' }],
+    ),
+};
+
+function render(vm: VmPlan): string {
+    const boot = resolveBootImage(vm, GUEST);
+    // One argv word per line: diffs show exactly which word changed.
+    return buildQemuArgv(vm, boot).join('\n') + '\n';
+}
+
+describe('buildQemuArgv golden files', () => {
+    for (const [name, vm] of Object.entries(cases)) {
+        it(name, () => {
+            const file = path.join(GOLDEN, `${name}.argv`);
+            const got = render(vm);
+            if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, got);
+            expect(got).toBe(readFileSync(file, 'utf8'));
+        });
+    }
+});
+
+describe('buildQemuArgv invariants', () => {
+    const words = (vm: VmPlan) => buildQemuArgv(vm, resolveBootImage(vm, GUEST));
+    const after = (argv: string[], flag: string) => argv.flatMap((w, i) => (argv[i - 1] === flag ? [w] : []));
+
+    it('shares guest RAM with the switch, attached through the NUMA node', () => {
+        for (const vm of Object.values(cases)) {
+            const argv = words(vm);
+            const obj = after(argv, '-object');
+            expect(obj).toHaveLength(1);
+            expect(obj[0]).toMatch(/^memory-backend-(memfd|file),id=mem0,.*share=on/);
+            expect(after(argv, '-numa')).toEqual(['node,memdev=mem0']);
+            if (vm.memoryBackend.kind === 'file') expect(obj[0]).toContain(`mem-path=${vm.memoryBackend.dir}`);
+        }
+    });
+
+    it('one chardev/netdev/device triple per port with the declared mode, queues and vectors', () => {
+        for (const vm of Object.values(cases)) {
+            const argv = words(vm);
+            const nets = after(argv, '-netdev');
+            expect(nets).toHaveLength(vm.ports.length);
+            vm.ports.forEach((p, i) => {
+                const chr = after(argv, '-chardev').find((c) => c.includes(`path=${p.socketPath}`))!;
+                expect(chr).toBeDefined();
+                if (p.vhostMode === 'client') expect(chr).toMatch(/,server=on$/);
+                else expect(chr).toMatch(/,reconnect=1$/);
+                expect(nets[i]).toContain(`queues=${p.queues}`);
+                const dev = after(argv, '-device').find((d) => d.includes(`netdev=net${i}`))!;
+                expect(dev).toContain(`vectors=${p.vectors}`);
+                expect(dev).toContain(`mac=${p.mac}`);
+                expect(dev).toContain(`host_mtu=${p.mtu}`);
+                expect(dev.includes('mq=on')).toBe(p.queues > 1);
+            });
+        }
+    });
+
+    it('accel follows the plan: TCG multi-threaded, KVM with the host CPU', () => {
+        expect(after(words(cases['default-tcg-1q-client-memfd']), '-accel')).toEqual(['tcg,thread=multi']);
+        const kvm = words(cases['default-kvm-2q-client-hugepages']);
+        expect(after(kvm, '-accel')).toEqual(['kvm']);
+        expect(after(kvm, '-cpu')).toEqual(['host']);
+    });
+
+    it('the agent channel exists only for the default image, and the port list reaches the guest', () => {
+        const def = words(cases['default-tcg-2ports-mixed-modes']);
+        expect(def.some((w) => w.includes('name=vtopo.agent'))).toBe(true);
+        const append = after(def, '-append')[0];
+        expect(append).toContain('vtopo.port=eth0,52:54:00:00:00:01,10.0.0.1/24,1500,2');
+        expect(append).toContain('vtopo.port=mgmt,52:54:00:00:00:02,10.0.1.1/24,1500,1');
+        expect(append).toContain('vtopo.cpus=2');
+        for (const k of ['disk-qcow2-tcg', 'kernel-user-noinitrd-tcg']) {
+            expect(words(cases[k]).some((w) => w.includes('vtopo.agent'))).toBe(false);
+        }
+        expect(resolveBootImage(cases['disk-qcow2-tcg']).agent).toBe(false);
+    });
+
+    it('uses the binary it is given and never a shell', () => {
+        const argv = buildQemuArgv(cases['disk-qcow2-tcg'], resolveBootImage(cases['disk-qcow2-tcg']), { qemuBinary: '/opt/qemu/bin/qemu-system-x86_64' });
+        expect(argv[0]).toBe('/opt/qemu/bin/qemu-system-x86_64');
+        expect(argv).not.toContain('sh');
+        expect(argv).not.toContain('-c');
+    });
+
+    it('the default image cannot be resolved before it is built', () => {
+        expect(() => resolveBootImage(cases['default-tcg-noports'])).toThrow(/ensureGuestImage/);
+    });
+});
