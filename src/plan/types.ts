@@ -15,6 +15,8 @@ export interface HostFacts {
     kvmReason?: string;
     /** Absolute path of the source file. */
     sourceFile: string;
+    /** Online host CPUs: the default for `host { cores }` when the file omits it. */
+    onlineCpus?: number[];
 }
 
 export type DatapathKind = 'embedded' | 'ovs';

@@ -1,0 +1,239 @@
+/**
+ * AST → Plan. PURE: no file system, processes or clock; everything the host
+ * contributes arrives in HostFacts. Assumes a checked topology (the checker
+ * reports user errors with positions); what it still refuses here, it
+ * refuses with a VtopoError.
+ */
+import * as path from 'node:path';
+import type { Bridge, Host, Link, Model, Nic, Port, Topology, Vm } from '../language/generated/ast.js';
+import {
+    DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues,
+    portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
+} from '../language/defaults.js';
+import { parseCoreList } from '../language/units.js';
+import { VtopoError } from '../runtime/api.js';
+import { deriveInstanceName, deriveMac, deriveTapName } from './derive.js';
+import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
+import type {
+    Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
+    NicPlan, OvsDatapathPlan, Plan, VmPlan, VmPortPlan,
+} from './types.js';
+
+/** The one topology of a model; runtime commands work on one topology per file. */
+export function topologyOf(model: Model, file: string): Topology {
+    const tops = model.topologies ?? [];
+    if (tops.length === 1) return tops[0];
+    if (tops.length === 0) {
+        throw new VtopoError(`${file} declares no topology`, 'add `topology NAME { … }` to the file', 'no-topology');
+    }
+    throw new VtopoError(
+        `${file} declares ${tops.length} topologies (${tops.map((t) => t.name).join(', ')}); deploy works on one topology per file`,
+        'move each topology into its own .vtopo file',
+        'several-topologies',
+    );
+}
+
+export function linkId(a: string, b: string): string {
+    return [a, b].sort().join('--');
+}
+
+function elements<T extends { $type: string }>(t: Topology, type: string): T[] {
+    return t.elements.filter((e) => e.$type === type) as unknown as T[];
+}
+
+/** Round-robin of queues over serving cores, across all ports of a datapath in declaration order. */
+class CoreAllocator {
+    private next = 0;
+    constructor(private readonly cores: number[]) {}
+    take(n: number): number[] {
+        const out: number[] = [];
+        for (let q = 0; q < n; q++) out.push(this.cores[this.next++ % this.cores.length]);
+        return out;
+    }
+}
+
+function hostPlan(host: Host | undefined, vms: Vm[], runDir: string, facts: HostFacts, usesOvs: boolean): HostPlan {
+    const cores = hostCores(host) ?? facts.onlineCpus ?? [0];
+    const hp = hugepagesOf(host);
+    const guestBytes = vms.reduce((s, v) => s + vmMemory(v), 0);
+    return {
+        cores,
+        memoryBytes: host?.memory ?? guestBytes + (usesOvs ? DATAPATH_RESERVE_BYTES.ovs : DATAPATH_RESERVE_BYTES.embedded),
+        ...(hp && hp.count > 0 ? { hugepages: { pageSizeBytes: hp.pageSizeBytes, count: hp.count, mountDir: path.join(runDir, 'hugepages') } } : {}),
+        pollCores: hostPollCores(host),
+    };
+}
+
+function chooseAccel(vm: Vm, facts: HostFacts): { requested: 'auto' | 'kvm' | 'tcg'; accel: Accel } {
+    const requested = (vm.accel as 'auto' | 'kvm' | 'tcg' | undefined) ?? 'auto';
+    if (requested === 'auto') return { requested, accel: facts.kvmUsable ? 'kvm' : 'tcg' };
+    return { requested, accel: requested };
+}
+
+function imagePlan(vm: Vm, sourceDir: string): ImagePlan {
+    const img = vm.image;
+    if (!img || img.$type === 'DefaultImage') return { kind: 'default' };
+    if (img.$type === 'KernelImage') {
+        return {
+            kind: 'kernel',
+            kernel: path.resolve(sourceDir, img.kernel),
+            ...(img.initrd !== undefined ? { initrd: path.resolve(sourceDir, img.initrd) } : {}),
+            ...(img.append !== undefined ? { append: img.append } : {}),
+        };
+    }
+    return { kind: 'disk', path: path.resolve(sourceDir, img.path) };
+}
+
+function requireBridge(owner: string, ref: { ref?: Bridge; $refText?: string } | undefined): Bridge {
+    if (!ref?.ref) {
+        throw new VtopoError(
+            `${owner} is not attached to a known bridge${ref?.$refText ? ` ('${ref.$refText}' is not declared)` : ''}`,
+            `add \`bridge NAME\` to ${owner} naming a declared bridge (run \`vtopo check\` for details)`,
+            'unattached',
+        );
+    }
+    return ref.ref;
+}
+
+export function compilePlan(topology: Topology, facts: HostFacts): Plan {
+    const name = topology.name;
+    const runDir = runDirOf(facts.runRoot, name);
+    const sourceDir = path.dirname(facts.sourceFile);
+    const host = hostOf(topology);
+    const bridgesAst = elements<Bridge>(topology, 'Bridge');
+    const vmsAst = elements<Vm>(topology, 'Vm');
+    const nicsAst = elements<Nic>(topology, 'Nic');
+    const linksAst = elements<Link>(topology, 'Link');
+    const notes: string[] = [];
+
+    const bridges: BridgePlan[] = bridgesAst.map((b) => ({ name: b.name, datapath: bridgeDatapath(b), mtu: bridgeMtu(b) }));
+    const kinds = new Set<DatapathKind>(bridges.map((b) => b.datapath));
+    const hp = hostPlan(host, vmsAst, runDir, facts, kinds.has('ovs'));
+    const servingCores = hp.pollCores.length ? hp.pollCores : hp.cores;
+    const allocators: Record<DatapathKind, CoreAllocator> = {
+        embedded: new CoreAllocator(servingCores),
+        ovs: new CoreAllocator(servingCores),
+    };
+
+    const links: LinkPlan[] = [];
+    for (const l of linksAst) {
+        const a = requireBridge('a link', l.a).name;
+        const b = requireBridge('a link', l.b).name;
+        const [x, y] = [a, b].sort();
+        if (!links.some((k) => k.id === linkId(x, y))) links.push({ id: linkId(x, y), a: x, b: y });
+    }
+
+    const nics: NicPlan[] = nicsAst.map((n) => {
+        const br = requireBridge(`nic ${n.name}`, n.bridge);
+        const d = n.driver;
+        const driver: NicPlan['driver'] = !d || d.$type === 'TapDriver'
+            ? { kind: 'tap', ifname: deriveTapName(name, n.name) }
+            : d.$type === 'AfPacketDriver' ? { kind: 'af_packet', iface: d.iface } : { kind: 'pci', address: d.address };
+        return {
+            name: n.name, bridge: br.name, datapath: bridgeDatapath(br), driver,
+            queues: nicQueues(n), rss: [...(n.rss ?? [])], mtu: nicMtu(n),
+        };
+    });
+
+    const usedMacs = new Set<string>();
+    for (const v of vmsAst) for (const p of v.ports) if (p.mac) usedMacs.add(p.mac.toLowerCase());
+    const macFor = (vm: string, p: Port): string => {
+        if (p.mac) return p.mac.toLowerCase();
+        for (let salt = 0; ; salt++) {
+            const mac = deriveMac(name, vm, p.name, salt);
+            if (!usedMacs.has(mac)) { usedMacs.add(mac); return mac; }
+        }
+    };
+
+    let tcgNoted = false;
+    const vms: VmPlan[] = vmsAst.map((v) => {
+        const { requested, accel } = chooseAccel(v, facts);
+        if (requested === 'kvm' && !facts.kvmUsable) {
+            notes.push(`vm ${v.name} asks for accel kvm, but KVM is not usable here${facts.kvmReason ? ` (${facts.kvmReason})` : ''}: deploy will refuse it`);
+        }
+        const memoryBackend: MemoryBackendPlan = hp.hugepages
+            ? { kind: 'file', dir: hp.hugepages.mountDir, pageSizeBytes: hp.hugepages.pageSizeBytes }
+            : { kind: 'memfd' };
+        const ports: VmPortPlan[] = v.ports.map((p) => {
+            const br = requireBridge(`port ${v.name}.${p.name}`, p.bridge);
+            const datapath = bridgeDatapath(br);
+            const queues = portQueues(p);
+            const vectors = accel === 'kvm' ? 2 * queues + 2 : 0;
+            if (accel === 'tcg' && !tcgNoted) {
+                tcgNoted = true;
+                notes.push('TCG guests use virtio-net vectors=0 (legacy INTx): QEMU 7.2 under TCG crashes setting up MSI-X for vhost-user virtio-net');
+            }
+            return {
+                id: `${v.name}.${p.name}`, vm: v.name, name: p.name, bridge: br.name, datapath,
+                mac: macFor(v.name, p), ...(p.ip ? { ip: p.ip } : {}), mtu: portMtu(p), queues,
+                vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
+                vectors, queueCores: allocators[datapath].take(queues),
+            };
+        });
+        const pin = v.pin === undefined ? undefined : parseCoreList(v.pin);
+        return {
+            name: v.name, cpus: vmCpus(v), memoryBytes: vmMemory(v), ...(pin ? { pin } : {}),
+            accelRequested: requested, accel, image: imagePlan(v, sourceDir), memoryBackend,
+            ...vmPaths(runDir, v.name), ports,
+        };
+    });
+    if (!facts.kvmUsable && vms.some((v) => v.accelRequested === 'auto')) {
+        notes.push(`accel auto chose tcg: KVM is not usable here${facts.kvmReason ? ` (${facts.kvmReason})` : ''}; guests boot slower`);
+    }
+    for (const n of nics) kinds.add(n.datapath);
+    for (const v of vms) for (const p of v.ports) kinds.add(p.datapath);
+
+    const datapaths: Plan['datapaths'] = {};
+    if (kinds.has('embedded')) datapaths.embedded = embeddedPlan(runDir, hp);
+    if (kinds.has('ovs')) datapaths.ovs = ovsPlan(runDir, name, hp);
+
+    const plan: Plan = {
+        version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes,
+    };
+    assertSocketPaths(facts.runRoot, socketsOf(plan));
+    return plan;
+}
+
+function embeddedPlan(runDir: string, hp: HostPlan): EmbeddedDatapathPlan {
+    const d = path.join(runDir, 'embedded');
+    return {
+        controlSocket: path.join(d, 'control.sock'),
+        pidFile: path.join(d, 'datapath.pid'),
+        logFile: path.join(d, 'datapath.log'),
+        pollCores: hp.pollCores,
+    };
+}
+
+function ovsPlan(runDir: string, topology: string, hp: HostPlan): OvsDatapathPlan {
+    const d = path.join(runDir, 'ovs');
+    const pmdCores = hp.pollCores.length ? hp.pollCores : [hp.cores[hp.cores.length - 1]];
+    const mask = pmdCores.reduce((m, c) => m | (1n << BigInt(c)), 0n);
+    const instance = deriveInstanceName(topology);
+    return {
+        mode: 'private',
+        dbSocket: path.join(d, 'db.sock'),
+        runDir: d,
+        netns: instance,
+        filePrefix: instance,
+        pmdCpuMask: `0x${mask.toString(16)}`,
+        socketMemMb: 128,
+        ...(hp.hugepages ? { hugepageDir: hp.hugepages.mountDir } : { noHuge: true }),
+    };
+}
+
+/** Every unix socket path a plan puts on the host (for the sockaddr_un limit and for cleanup checks). */
+export function socketsOf(plan: Plan): { what: string; path: string }[] {
+    const out: { what: string; path: string }[] = [];
+    if (plan.datapaths.embedded) out.push({ what: 'the embedded datapath control', path: plan.datapaths.embedded.controlSocket });
+    if (plan.datapaths.ovs) {
+        out.push({ what: 'the OvS database', path: plan.datapaths.ovs.dbSocket });
+        out.push({ what: 'ovs-vswitchd control', path: path.join(plan.datapaths.ovs.runDir, 'ovs-vswitchd.ctl') });
+    }
+    for (const v of plan.vms) {
+        out.push({ what: `vm ${v.name} QMP`, path: v.qmpSocket });
+        out.push({ what: `vm ${v.name} agent`, path: v.agentSocket });
+        out.push({ what: `vm ${v.name} console`, path: v.consoleSocket });
+        for (const p of v.ports) out.push({ what: `port ${p.id}`, path: p.socketPath });
+    }
+    return out;
+}
