@@ -12,7 +12,7 @@ import {
 } from '../language/defaults.js';
 import { parseCoreList } from '../language/units.js';
 import { VtopoError } from '../runtime/api.js';
-import { deriveInstanceName, deriveMac, deriveTapName } from './derive.js';
+import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
 import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
@@ -41,15 +41,14 @@ function elements<T extends { $type: string }>(t: Topology, type: string): T[] {
     return t.elements.filter((e) => e.$type === type) as unknown as T[];
 }
 
-/** Round-robin of queues over serving cores, across all ports of a datapath in declaration order. */
-class CoreAllocator {
-    private next = 0;
-    constructor(private readonly cores: number[]) {}
-    take(n: number): number[] {
-        const out: number[] = [];
-        for (let q = 0; q < n; q++) out.push(this.cores[this.next++ % this.cores.length]);
-        return out;
-    }
+/**
+ * Queue q of a port → serving core. Each port starts at an offset hashed
+ * from its own id, so adding or removing another port never moves this
+ * port's queues (a re-deploy then leaves it untouched).
+ */
+function queueCores(id: string, queues: number, cores: number[]): number[] {
+    const start = Number.parseInt(hashHex(id).slice(0, 8), 16) % cores.length;
+    return Array.from({ length: queues }, (_, q) => cores[(start + q) % cores.length]);
 }
 
 function hostPlan(host: Host | undefined, vms: Vm[], runDir: string, facts: HostFacts, usesOvs: boolean): HostPlan {
@@ -110,10 +109,6 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const kinds = new Set<DatapathKind>(bridges.map((b) => b.datapath));
     const hp = hostPlan(host, vmsAst, runDir, facts, kinds.has('ovs'));
     const servingCores = hp.pollCores.length ? hp.pollCores : hp.cores;
-    const allocators: Record<DatapathKind, CoreAllocator> = {
-        embedded: new CoreAllocator(servingCores),
-        ovs: new CoreAllocator(servingCores),
-    };
 
     const links: LinkPlan[] = [];
     for (const l of linksAst) {
@@ -167,7 +162,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
                 id: `${v.name}.${p.name}`, vm: v.name, name: p.name, bridge: br.name, datapath,
                 mac: macFor(v.name, p), ...(p.ip ? { ip: p.ip } : {}), mtu: portMtu(p), queues,
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
-                vectors, queueCores: allocators[datapath].take(queues),
+                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores),
             };
         });
         const pin = v.pin === undefined ? undefined : parseCoreList(v.pin);

@@ -1,0 +1,184 @@
+/**
+ * diff(desired, deployed, live) → Action[]. PURE. The deployed Plan tells
+ * what each running thing was configured as (inventories only give names);
+ * the live view tells what actually runs now, so a crashed guest or a
+ * vanished datapath is brought back by the next deploy.
+ */
+import type { DatapathInventory } from '../backends/types.js';
+import type { DatapathKind, Plan, VmPlan, VmPortPlan } from '../plan/types.js';
+import type { VmState } from './status-types.js';
+import type { Action } from './actions.js';
+
+export interface LiveView {
+    datapaths: Partial<Record<DatapathKind, { running: boolean; inventory?: DatapathInventory }>>;
+    /** State of every VM of the desired and the deployed plan. */
+    vms: Record<string, VmState>;
+}
+
+const KINDS: DatapathKind[] = ['embedded', 'ovs'];
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const EMPTY: DatapathInventory = { bridges: [], links: [], vmPorts: [], nics: [] };
+
+/** What QEMU itself sees of a port: a change here needs a guest restart; bridge moves do not. */
+function guestSide(p: VmPortPlan) {
+    const { bridge: _b, datapath: _d, queueCores: _q, ...rest } = p;
+    return rest;
+}
+function guestSideOfVm(v: VmPlan) {
+    return { ...v, ports: v.ports.map(guestSide) };
+}
+
+/** Short human summary of what changed in a VM ("queues 1→2 on eth0"). */
+export function vmChanges(old: VmPlan, now: VmPlan): string {
+    const out: string[] = [];
+    for (const k of ['cpus', 'memoryBytes', 'accel', 'image', 'memoryBackend', 'pin'] as const) {
+        if (!same(old[k], now[k])) out.push(`${k} ${JSON.stringify(old[k]) ?? '-'}→${JSON.stringify(now[k]) ?? '-'}`);
+    }
+    const oldPorts = new Map(old.ports.map((p) => [p.name, p]));
+    for (const p of now.ports) {
+        const o = oldPorts.get(p.name);
+        if (!o) { out.push(`port ${p.name} added`); continue; }
+        for (const k of ['queues', 'mac', 'ip', 'mtu', 'vhostMode', 'mrgRxbuf', 'vectors'] as const) {
+            if (!same(o[k], p[k])) out.push(`${p.name} ${k} ${o[k] ?? '-'}→${p[k] ?? '-'}`);
+        }
+    }
+    for (const o of old.ports) if (!now.ports.some((p) => p.name === o.name)) out.push(`port ${o.name} removed`);
+    return out.length ? out.join(', ') : 'changed';
+}
+
+export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveView): Action[] {
+    const teardownPorts: Action[] = [];
+    const stopVms: Action[] = [];
+    const teardownNet: Action[] = [];
+    const stopDatapaths: Action[] = [];
+    const hugeDown: Action[] = [];
+    const hugeUp: Action[] = [];
+    const startDatapaths: Action[] = [];
+    const buildNet: Action[] = [];
+    const startVms: Action[] = [];
+    const addPorts: Action[] = [];
+
+    // Guests first: which start, stop or restart decides which ports move.
+    const deployedVms = new Map((deployed?.vms ?? []).map((v) => [v.name, v]));
+    const desiredVms = new Map(desired.vms.map((v) => [v.name, v]));
+    const restarting = new Set<string>();
+    for (const old of deployed?.vms ?? []) {
+        if (!desiredVms.has(old.name)) stopVms.push({ kind: 'stop-vm', vm: old, reason: 'removed from the file' });
+    }
+    for (const vm of desired.vms) {
+        const old = deployedVms.get(vm.name);
+        const state = live.vms[vm.name] ?? 'absent';
+        const up = state === 'running' || state === 'booting';
+        if (old && up && !same(guestSideOfVm(old), guestSideOfVm(vm))) {
+            stopVms.push({ kind: 'stop-vm', vm: old, reason: `restart: ${vmChanges(old, vm)}` });
+            startVms.push({ kind: 'start-vm', vm, reason: `restart: ${vmChanges(old, vm)}` });
+            restarting.add(vm.name);
+        } else if (!up) {
+            if (old && state !== 'absent') stopVms.push({ kind: 'stop-vm', vm: old, reason: `clean up after ${state}` });
+            startVms.push({ kind: 'start-vm', vm, reason: !old ? 'new' : `was ${state}` });
+            restarting.add(vm.name);
+        }
+    }
+
+    // Hugepages: changing them moves every guest backed by them (their memoryBackend changed too).
+    const hpOld = deployed?.host.hugepages;
+    const hpNew = desired.host.hugepages;
+    if (hpOld && !same(hpOld, hpNew)) hugeDown.push({ kind: 'release-hugepages', reason: hpNew ? 'size changed' : 'no longer declared' });
+    if (hpNew && !same(hpOld, hpNew)) hugeUp.push({ kind: 'reserve-hugepages', hugepages: hpNew, reason: hpOld ? 'size changed' : 'declared' });
+
+    const desiredPorts = desired.vms.flatMap((v) => v.ports);
+    const deployedPorts = new Map((deployed?.vms ?? []).flatMap((v) => v.ports).map((p) => [p.id, p]));
+    const deployedBridges = new Map((deployed?.bridges ?? []).map((b) => [b.name, b]));
+    const deployedNics = new Map((deployed?.nics ?? []).map((n) => [n.name, n]));
+
+    for (const kind of KINDS) {
+        const want = desired.datapaths[kind];
+        const had = deployed?.datapaths[kind];
+        const seen = live.datapaths[kind];
+        const running = seen?.running ?? false;
+        if (!want) {
+            if (running || had) stopDatapaths.push({ kind: 'stop-datapath', datapath: kind, reason: 'no bridge uses it any more' });
+            continue;
+        }
+        let inv = seen?.inventory ?? EMPTY;
+        if (running && had && !same(had, want)) {
+            stopDatapaths.push({ kind: 'stop-datapath', datapath: kind, reason: 'restart: its settings changed' });
+            startDatapaths.push({ kind: 'start-datapath', datapath: kind, reason: 'restart: its settings changed' });
+            inv = EMPTY;
+        } else if (!running) {
+            startDatapaths.push({ kind: 'start-datapath', datapath: kind, reason: had ? 'not running' : 'new' });
+            inv = EMPTY;
+        }
+        diffDatapath(kind, inv);
+    }
+
+    function diffDatapath(kind: DatapathKind, inv: DatapathInventory) {
+        const bridges = desired.bridges.filter((b) => b.datapath === kind);
+        const dirty = new Set<string>();
+        for (const b of bridges) {
+            const old = deployedBridges.get(b.name);
+            if (inv.bridges.includes(b.name) && old && !same(old, b)) dirty.add(b.name);
+        }
+        const touchesDirty = (...names: string[]) => names.some((n) => dirty.has(n));
+
+        for (const id of inv.vmPorts) {
+            const want = desiredPorts.find((p) => p.id === id && p.datapath === kind);
+            const old = deployedPorts.get(id);
+            if (!want) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'removed or moved' });
+            else if (restarting.has(want.vm)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: `vm ${want.vm} restarts` });
+            else if ((old && !same(old, want)) || touchesDirty(want.bridge)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'changed' });
+        }
+        const portGone = new Set(teardownPorts.filter((a) => a.kind === 'remove-port' && a.datapath === kind).map((a) => (a as { id: string }).id));
+        for (const p of desiredPorts.filter((x) => x.datapath === kind)) {
+            if (!inv.vmPorts.includes(p.id) || portGone.has(p.id)) {
+                const why = restarting.has(p.vm) ? `vm ${p.vm} (re)starts` : deployedPorts.has(p.id) ? 'changed or missing' : 'new';
+                addPorts.push({ kind: 'add-port', datapath: kind, port: p, reason: why });
+            }
+        }
+
+        const links = desired.links.filter((l) => bridges.some((b) => b.name === l.a));
+        for (const id of inv.links) {
+            const want = links.find((l) => l.id === id);
+            if (!want) teardownNet.push({ kind: 'remove-link', datapath: kind, id, reason: 'removed' });
+            else if (touchesDirty(want.a, want.b)) teardownNet.push({ kind: 'remove-link', datapath: kind, id, reason: 'bridge changed' });
+        }
+        const nics = desired.nics.filter((n) => n.datapath === kind);
+        for (const name of inv.nics) {
+            const want = nics.find((n) => n.name === name);
+            const old = deployedNics.get(name);
+            if (!want) teardownNet.push({ kind: 'remove-nic', datapath: kind, name, reason: 'removed or moved' });
+            else if ((old && !same(old, want)) || touchesDirty(want.bridge)) teardownNet.push({ kind: 'remove-nic', datapath: kind, name, reason: 'changed' });
+        }
+        for (const name of inv.bridges) {
+            if (!bridges.some((b) => b.name === name)) teardownNet.push({ kind: 'remove-bridge', datapath: kind, name, reason: 'removed or moved' });
+            else if (dirty.has(name)) teardownNet.push({ kind: 'remove-bridge', datapath: kind, name, reason: 'changed' });
+        }
+        const removed = (k: string, key: string) => teardownNet.some((a) => {
+            const x = a as { kind: string; datapath?: string; name?: string; id?: string };
+            return x.kind === k && x.datapath === kind && (x.name ?? x.id) === key;
+        });
+        for (const b of bridges) {
+            if (!inv.bridges.includes(b.name) || removed('remove-bridge', b.name)) {
+                buildNet.push({ kind: 'add-bridge', datapath: kind, bridge: b, reason: deployedBridges.has(b.name) ? 'changed or missing' : 'new' });
+            }
+        }
+        for (const l of links) {
+            if (!inv.links.includes(l.id) || removed('remove-link', l.id)) buildNet.push({ kind: 'add-link', datapath: kind, link: l, reason: 'new or changed' });
+        }
+        for (const n of nics) {
+            if (!inv.nics.includes(n.name) || removed('remove-nic', n.name)) {
+                buildNet.push({ kind: 'add-nic', datapath: kind, nic: n, reason: deployedNics.has(n.name) ? 'changed or missing' : 'new' });
+            }
+        }
+    }
+
+    // Links and NICs go before the bridges that hold them; bridges are added before what they hold.
+    const order = (k: string) => ['remove-link', 'remove-nic', 'remove-bridge', 'add-bridge', 'add-link', 'add-nic'].indexOf(k);
+    teardownNet.sort((a, b) => order(a.kind) - order(b.kind));
+    buildNet.sort((a, b) => order(a.kind) - order(b.kind));
+
+    return [
+        ...teardownPorts, ...stopVms, ...teardownNet, ...stopDatapaths, ...hugeDown,
+        ...hugeUp, ...startDatapaths, ...buildNet, ...startVms, ...addPorts,
+    ];
+}
