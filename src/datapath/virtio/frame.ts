@@ -1,0 +1,38 @@
+/**
+ * The frame being switched, as a view (memory, offset, length) so the hot
+ * path never allocates: a source ring's buffer when the frame is contiguous
+ * there, else a native scratch buffer it was gathered into.
+ */
+import type { Mem } from './guest-memory.js';
+
+export class Frame {
+    mem!: Mem;
+    off = 0;
+    len = 0;
+    /** Toeplitz flow hash, computed at most once per frame (-1 = not yet). */
+    hash = -1;
+    /** Patch-link hops, against loops between bridges. */
+    hops = 0;
+}
+
+/** Copies n bytes; a word loop for small aligned frames (cheaper than set+subarray). */
+export function copyBytes(src: Mem, srcOff: number, dst: Mem, dstOff: number, n: number): void {
+    if (n <= 256 && ((srcOff | dstOff) & 3) === 0) {
+        const s = src.i32;
+        const d = dst.i32;
+        const words = n >>> 2;
+        let si = srcOff >>> 2;
+        let di = dstOff >>> 2;
+        for (let k = 0; k < words; k++) d[di++] = s[si++];
+        const done = words << 2;
+        for (let k = done; k < n; k++) dst.u8[dstOff + k] = src.u8[srcOff + k];
+        return;
+    }
+    if (n < 64) {
+        const s = src.u8;
+        const d = dst.u8;
+        for (let k = 0; k < n; k++) d[dstOff + k] = s[srcOff + k];
+        return;
+    }
+    dst.u8.set(src.u8.subarray(srcOff, srcOff + n), dstOff);
+}

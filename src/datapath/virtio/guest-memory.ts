@@ -1,0 +1,76 @@
+/**
+ * Guest memory as the frontend shares it (SET_MEM_TABLE): a few regions,
+ * each a mapping of an fd. Every guest-supplied address goes through
+ * `find`, which checks the whole [addr, addr+len) range lies inside one
+ * region; nothing else ever indexes guest memory with an unchecked value.
+ */
+import type { Mapping } from '../sys/memory.js';
+
+/** Bytes of memory with typed views; `addr` is the native address of u8[0]. */
+export interface Mem {
+    u8: Uint8Array;
+    i32: Int32Array;
+    addr: number;
+}
+
+export interface Region extends Mem {
+    /** Guest-physical start and size. */
+    gpa: number;
+    size: number;
+    /** Frontend's (QEMU's) user address of the region start. */
+    uva: number;
+    /** Offset in u8/i32 where the region's first byte lives (the fd's mmap_offset). */
+    base: number;
+    mapping?: Mapping;
+}
+
+export function regionFromBuffer(buffer: ArrayBuffer, addr: number, gpa: number, size: number, uva: number, base: number, mapping?: Mapping): Region {
+    return {
+        u8: new Uint8Array(buffer),
+        i32: new Int32Array(buffer, 0, buffer.byteLength >>> 2),
+        addr,
+        gpa,
+        size,
+        uva,
+        base,
+        mapping,
+    };
+}
+
+export class GuestMemory {
+    private last = 0;
+    constructor(readonly regions: Region[]) {}
+
+    /**
+     * Index of the region holding guest-physical [gpa, gpa+len), or -1.
+     * Float arithmetic is exact below 2^53; larger (hostile) values can only
+     * land above every region end and fail the check.
+     */
+    find(gpa: number, len: number): number {
+        const rs = this.regions;
+        let r = rs[this.last];
+        if (r !== undefined && gpa >= r.gpa && len >= 0 && gpa + len <= r.gpa + r.size) return this.last;
+        for (let i = 0; i < rs.length; i++) {
+            r = rs[i];
+            if (gpa >= r.gpa && len >= 0 && gpa + len <= r.gpa + r.size) {
+                this.last = i;
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /** Same for a frontend user address (ring addresses in SET_VRING_ADDR). */
+    findUva(uva: number, len: number): number {
+        const rs = this.regions;
+        for (let i = 0; i < rs.length; i++) {
+            const r = rs[i];
+            if (uva >= r.uva && len >= 0 && uva + len <= r.uva + r.size) return i;
+        }
+        return -1;
+    }
+
+    unmapAll(): void {
+        for (const r of this.regions) r.mapping?.unmap();
+    }
+}
