@@ -2,7 +2,14 @@ import { startLanguageServer } from 'langium/lsp';
 import { NodeFileSystem } from 'langium/node';
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node.js';
 import { createVtopoServices } from '../src/language/vtopo-module.js';
+import { LiveServer } from '../src/language/lsp/live-server.js';
+import { loadRuntime } from './runtime-host.js';
 
 const connection = createConnection(ProposedFeatures.all);
-const { shared } = createVtopoServices({ connection, ...NodeFileSystem });
+const { shared, Vtopo } = createVtopoServices({ connection, ...NodeFileSystem });
+// Before startLanguageServer: the live half must see each document before Langium publishes its diagnostics.
+const live = new LiveServer(connection, shared, loadRuntime);
+live.start();
+live.augmentHovers(Vtopo.lsp.HoverProvider);
+connection.onExit(() => live.dispose());
 startLanguageServer(shared);

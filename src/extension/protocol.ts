@@ -1,0 +1,80 @@
+/**
+ * The custom LSP messages between the VS Code client and the vtopo language
+ * server, declared once for both sides. The server hosts the runtime (same
+ * functions as the CLI); the client only asks and renders. Runtime failures
+ * travel as `Outcome` values so the user-facing `fix` survives the wire.
+ */
+import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { DeployResult, PlanResult, ProgressEvent, VerifyResult } from '../runtime/api.js';
+import type { Status } from '../runtime/status-types.js';
+
+export interface Position { line: number; character: number }
+export interface Range { start: Position; end: Position }
+
+/** Where an element is declared: the document and the range of its name. */
+export interface Declared { uri: string; range: Range }
+
+export interface ModelPort extends Declared {
+    /** `<vm>.<port>`, the id status uses. */
+    id: string;
+    vm: string;
+    name: string;
+    bridge?: string;
+    queues: number;
+}
+export interface ModelVm extends Declared { name: string; cpus: number; ports: ModelPort[] }
+export interface ModelBridge extends Declared { name: string; datapath: 'embedded' | 'ovs' }
+export interface ModelNic extends Declared { name: string; bridge?: string; driver?: string; queues: number }
+export interface ModelLink extends Declared { id: string; a: string; b: string }
+
+/** The static shape of one topology, read from the AST (no runtime needed). */
+export interface TopologyModel extends Declared {
+    name: string;
+    /** File system path of the document. */
+    file: string;
+    bridges: ModelBridge[];
+    nics: ModelNic[];
+    vms: ModelVm[];
+    links: ModelLink[];
+}
+
+export interface RuntimeFailure { message: string; fix?: string; code?: string }
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: RuntimeFailure };
+
+export interface FileParams {
+    /** file:// URI of the .vtopo document. */
+    uri: string;
+}
+export interface ProgressParams extends FileParams {
+    /** Echoed in ProgressNotification so the client routes steps to the right progress UI. */
+    progressId: string;
+}
+
+export type ExportFormat = 'ovs-vsctl' | 'qemu' | 'libvirt';
+export interface ExportResult { text: string; language: string }
+
+export interface ConsoleTarget { socket: string; serialLog?: string }
+export interface CaptureStarted { file: string }
+export interface CaptureStopped { file: string; packets?: number }
+
+/** A topology with whatever the server last heard from the runtime. */
+export interface TopologyView { model: TopologyModel; status?: Status }
+
+export const PlanRequest = new RequestType<ProgressParams, Outcome<PlanResult>, void>('vtopo/plan');
+export const DeployRequest = new RequestType<ProgressParams, Outcome<DeployResult>, void>('vtopo/deploy');
+export const DestroyRequest = new RequestType<ProgressParams, Outcome<Status | null>, void>('vtopo/destroy');
+export const VerifyRequest = new RequestType<ProgressParams, Outcome<VerifyResult>, void>('vtopo/verify');
+export const StatusRequest = new RequestType<FileParams, Outcome<Status>, void>('vtopo/status');
+export const ExportRequest = new RequestType<FileParams & { format: ExportFormat }, Outcome<ExportResult>, void>('vtopo/export');
+export const ConsoleRequest = new RequestType<FileParams & { vm: string }, Outcome<ConsoleTarget>, void>('vtopo/console');
+export const CaptureStartRequest = new RequestType<FileParams & { port: string; file: string }, Outcome<CaptureStarted>, void>('vtopo/captureStart');
+export const CaptureStopRequest = new RequestType<FileParams & { port: string }, Outcome<CaptureStopped>, void>('vtopo/captureStop');
+/** Every topology the server knows (open and workspace documents), with live status when deployed. */
+export const TopologiesRequest = new RequestType<{ uri?: string }, TopologyView[], void>('vtopo/topologies');
+
+/** One deploy/destroy/plan/verify step, as the runtime reports it. */
+export const ProgressNotification = new NotificationType<{ progressId: string; event: ProgressEvent }>('vtopo/progress');
+/** Pushed by runtime.watch whenever a deployed topology's status changes; null when it is gone. */
+export const StatusNotification = new NotificationType<{ uri: string; topology: string; status: Status | null }>('vtopo/status');
+/** The set of topologies or their shape changed (document edited, added, removed). */
+export const TopologiesChangedNotification = new NotificationType<{ uris: string[] }>('vtopo/topologiesChanged');

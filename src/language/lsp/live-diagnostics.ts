@@ -1,0 +1,90 @@
+/**
+ * Runtime facts as diagnostics on the element that declared them. Pure:
+ * (static model, current Status, previous Status) → Diagnostic[]. A fact
+ * that no longer holds in the current Status produces nothing, which is how
+ * a diagnostic clears.
+ */
+import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver-types';
+import type { PortStatus, QueueStatus, Status } from '../../runtime/status-types.js';
+import type { Range, TopologyModel } from '../../extension/protocol.js';
+
+export const LIVE_SOURCE = 'vtopo-live';
+
+export type LiveCode = 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down';
+
+function diag(range: Range, severity: DiagnosticSeverity, code: LiveCode, message: string): Diagnostic {
+    return { range, severity, code, source: LIVE_SOURCE, message };
+}
+
+function queueGrowth(cur: PortStatus, prev: PortStatus | undefined): { queue: number; added: number; total: number }[] {
+    if (!prev) return [];
+    const before = new Map<number, QueueStatus>(prev.queues.map((q) => [q.queue, q]));
+    const out: { queue: number; added: number; total: number }[] = [];
+    for (const q of cur.queues) {
+        const p = before.get(q.queue);
+        if (p && q.drops > p.drops) out.push({ queue: q.queue, added: q.drops - p.drops, total: q.drops });
+    }
+    // Ports that report no per-queue numbers still count drops as a whole.
+    if (!cur.queues.length && cur.drops > prev.drops) out.push({ queue: -1, added: cur.drops - prev.drops, total: cur.drops });
+    return out;
+}
+
+function portDiagnostics(range: Range, label: string, p: PortStatus, prev: PortStatus | undefined, guestRunning: boolean): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    if (p.error) {
+        out.push(p.datapath === 'ovs'
+            ? diag(range, DiagnosticSeverity.Error, 'ovs-interface-error', `OvS Interface ${label}: ${p.error}`)
+            : diag(range, DiagnosticSeverity.Error, p.vhost === 'failed' ? 'vhost-failed' : 'port-error', `port ${label}: ${p.error}`));
+    } else if (p.vhost === 'failed') {
+        out.push(diag(range, DiagnosticSeverity.Error, 'vhost-failed', `port ${label}: the vhost-user device failed`));
+    }
+    const vhostPending = p.vhost !== undefined && p.vhost !== 'connected' && p.vhost !== 'failed';
+    if (vhostPending && guestRunning) {
+        const what = p.vhost === 'disconnected' ? 'lost its connection' : 'never connected';
+        out.push(diag(range, DiagnosticSeverity.Warning, 'vhost-not-connected', `port ${label}: the vhost-user socket ${what} (${p.vhost}) although the guest is running`));
+    } else if (p.link === 'down' && guestRunning && !p.error && p.vhost !== 'failed') {
+        out.push(diag(range, DiagnosticSeverity.Warning, 'link-down', `port ${label}: link is down`));
+    }
+    for (const g of queueGrowth(p, prev)) {
+        const where = g.queue >= 0 ? `queue ${g.queue} of ${label}` : label;
+        const reasons = p.drops_by_reason ? Object.entries(p.drops_by_reason).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') : '';
+        out.push(diag(range, DiagnosticSeverity.Warning, 'queue-drops', `${where} is dropping packets: +${g.added} since the last sample (${g.total} in total${reasons ? `; ${reasons}` : ''})`));
+    }
+    return out;
+}
+
+/** Live diagnostics for one topology; empty unless `status` says it is deployed. */
+export function liveDiagnostics(model: TopologyModel, status: Status | undefined, prev?: Status): Diagnostic[] {
+    if (!status || !status.deployed || status.topology !== model.name) return [];
+    const out: Diagnostic[] = [];
+    const prevPorts = new Map((prev?.deployed && prev.topology === model.name ? prev.ports : []).map((p) => [p.id, p]));
+    const vmState = new Map(status.vms.map((v) => [v.name, v]));
+
+    for (const dp of status.datapaths) {
+        if (dp.running && !dp.error) continue;
+        for (const b of model.bridges.filter((br) => br.datapath === dp.kind)) {
+            out.push(diag(b.range, DiagnosticSeverity.Error, 'datapath-down',
+                `the ${dp.kind} datapath serving bridge ${b.name} ${dp.running ? 'reports an error' : 'is not running'}${dp.error ? `: ${dp.error}` : ''}`));
+        }
+    }
+
+    for (const vm of model.vms) {
+        const v = vmState.get(vm.name);
+        if (v && (v.state === 'crashed' || v.state === 'stopped')) {
+            const why = v.reason?.trim() || (v.state === 'crashed' ? 'QEMU exited without a message' : 'QEMU is not running');
+            out.push(diag(vm.range, DiagnosticSeverity.Error, 'guest-exited', `guest ${vm.name} exited: ${why}`));
+            continue; // its ports are down because the guest is; one diagnostic says why
+        }
+        const running = v?.state === 'running';
+        for (const port of vm.ports) {
+            const p = status.ports.find((s) => s.id === port.id);
+            if (p) out.push(...portDiagnostics(port.range, port.id, p, prevPorts.get(port.id), running));
+        }
+    }
+
+    for (const nic of model.nics) {
+        const p = status.ports.find((s) => s.id === nic.name && !s.vm);
+        if (p) out.push(...portDiagnostics(nic.range, `nic ${nic.name}`, p, prevPorts.get(p.id), true));
+    }
+    return out;
+}

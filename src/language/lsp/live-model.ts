@@ -1,0 +1,62 @@
+/**
+ * The static shape of each topology in a document (bridges, NICs, VMs,
+ * ports, links) with the range that declares each one. The tree view, the
+ * graph and the live diagnostics all anchor runtime facts on these ranges.
+ */
+import { GrammarUtils, type AstNode } from 'langium';
+import type { Model, Topology } from '../generated/ast.js';
+import { bridgeDatapath, DEFAULTS } from '../defaults.js';
+import type { ModelBridge, ModelLink, ModelNic, ModelVm, Range, TopologyModel } from '../../extension/protocol.js';
+
+const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
+
+/** The range of a node's name when it has one, else of the whole node. */
+export function nameRange(node: AstNode): Range {
+    const cst = node.$cstNode;
+    if (!cst) return ZERO;
+    const name = GrammarUtils.findNodeForProperty(cst, 'name');
+    return (name ?? cst).range;
+}
+
+export function linkId(a: string, b: string): string {
+    return [a, b].sort().join('--');
+}
+
+export function topologyModel(topology: Topology, uri: string, file: string): TopologyModel {
+    const bridges: ModelBridge[] = [];
+    const nics: ModelNic[] = [];
+    const vms: ModelVm[] = [];
+    const links: ModelLink[] = [];
+    for (const el of topology.elements) {
+        switch (el.$type) {
+            case 'Bridge':
+                if (el.name) bridges.push({ uri, range: nameRange(el), name: el.name, datapath: bridgeDatapath(el) });
+                break;
+            case 'Nic':
+                if (el.name) nics.push({ uri, range: nameRange(el), name: el.name, bridge: el.bridge?.$refText, driver: el.driver?.kind, queues: el.queues ?? DEFAULTS.nicQueues });
+                break;
+            case 'Link': {
+                const a = el.a?.$refText, b = el.b?.$refText;
+                if (a && b) links.push({ uri, range: el.$cstNode?.range ?? ZERO, id: linkId(a, b), a, b });
+                break;
+            }
+            case 'Vm':
+                if (!el.name) break;
+                vms.push({
+                    uri, range: nameRange(el), name: el.name, cpus: el.cpus ?? DEFAULTS.vmCpus,
+                    ports: el.ports.filter((p) => p.name).map((p) => ({
+                        uri, range: nameRange(p), id: `${el.name}.${p.name}`, vm: el.name, name: p.name,
+                        bridge: p.bridge?.$refText, queues: p.queues ?? DEFAULTS.portQueues,
+                    })),
+                });
+                break;
+            default:
+                break;
+        }
+    }
+    return { uri, file, range: nameRange(topology), name: topology.name, bridges, nics, vms, links };
+}
+
+export function documentModels(model: Model | undefined, uri: string, file: string): TopologyModel[] {
+    return (model?.topologies ?? []).filter((t) => t.name).map((t) => topologyModel(t, uri, file));
+}

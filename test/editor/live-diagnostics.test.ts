@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { EmptyFileSystem } from 'langium';
+import { parseHelper } from 'langium/test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Model } from '../../src/language/generated/ast.js';
+import { createVtopoServices } from '../../src/language/vtopo-module.js';
+import { documentModels } from '../../src/language/lsp/live-model.js';
+import { liveDiagnostics } from '../../src/language/lsp/live-diagnostics.js';
+import { liveHover } from '../../src/language/lsp/live-hover.js';
+import type { TopologyModel } from '../../src/extension/protocol.js';
+import type { PortStatus, Status } from '../../src/runtime/status-types.js';
+
+const text = readFileSync('test/fixtures/design-example.vtopo', 'utf8');
+const lines = text.split('\n');
+const lineOf = (needle: string) => lines.findIndex((l) => l.includes(needle));
+
+function port(id: string, over: Partial<PortStatus> = {}): PortStatus {
+    const [vm, name] = id.includes('.') ? id.split('.') : [undefined, id];
+    return {
+        id, ...(vm ? { vm } : {}), port: name, bridge: 'br0', datapath: 'embedded', link: 'up', vhost: vm ? 'connected' : undefined,
+        rx_packets: 10, tx_packets: 10, rx_bytes: 1000, tx_bytes: 1000, drops: 0,
+        queues: [0, 1].map((queue) => ({ queue, rx_packets: 5, tx_packets: 5, rx_bytes: 500, tx_bytes: 500, drops: 0, kicks: 3, calls: 4, mode: 'interrupt' as const, mode_switches: 0 })),
+        ...over,
+    };
+}
+
+function healthy(): Status {
+    return {
+        topology: 'lab', file: '/x/lab.vtopo', deployed: true, at: '2026-01-01T00:00:00Z',
+        datapaths: [{ kind: 'embedded', running: true, pid: 10 }],
+        vms: [{ name: 'web', state: 'running', accel: 'tcg', pid: 11 }, { name: 'db', state: 'running', accel: 'tcg', pid: 12 }],
+        ports: [port('web.eth0'), port('db.eth0'), port('uplink')],
+    };
+}
+
+let model: TopologyModel;
+
+beforeAll(async () => {
+    const parse = parseHelper<Model>(createVtopoServices(EmptyFileSystem).Vtopo);
+    const doc = await parse(text);
+    [model] = documentModels(doc.parseResult.value, 'file:///x/lab.vtopo', '/x/lab.vtopo');
+});
+
+describe('topology model', () => {
+    it('lists every element with the range of its name', () => {
+        expect(model.name).toBe('lab');
+        expect(model.bridges.map((b) => `${b.name}:${b.datapath}`)).toEqual(['br0:embedded', 'br1:embedded']);
+        expect(model.links.map((l) => l.id)).toEqual(['br0--br1']);
+        expect(model.nics.map((n) => [n.name, n.bridge, n.queues])).toEqual([['uplink', 'br0', 2]]);
+        expect(model.vms.map((v) => [v.name, v.ports.map((p) => `${p.id}@${p.bridge}x${p.queues}`)])).toEqual([
+            ['web', ['web.eth0@br0x2']], ['db', ['db.eth0@br0x1']],
+        ]);
+        const web = model.vms[0];
+        expect(web.range.start.line).toBe(lineOf('vm web {'));
+        expect(lines[web.range.start.line].slice(web.range.start.character, web.range.end.character)).toBe('web');
+    });
+});
+
+describe('status → live diagnostics', () => {
+    it('a healthy deployment has none, an undeployed or foreign status has none', () => {
+        expect(liveDiagnostics(model, healthy())).toEqual([]);
+        expect(liveDiagnostics(model, { ...healthy(), deployed: false, vms: [{ name: 'web', state: 'crashed' }] })).toEqual([]);
+        expect(liveDiagnostics(model, { ...healthy(), topology: 'other', vms: [{ name: 'web', state: 'crashed' }] })).toEqual([]);
+        expect(liveDiagnostics(model, undefined)).toEqual([]);
+    });
+
+    it('a guest that exited is an error on its vm line carrying QEMU\'s message, and it hides its ports\' symptoms', () => {
+        const s = healthy();
+        s.vms[0] = { name: 'web', state: 'crashed', reason: 'qemu-system-x86_64: terminating on signal 9 from pid 1234' };
+        s.ports[0] = port('web.eth0', { link: 'down', vhost: 'disconnected' });
+        const ds = liveDiagnostics(model, s);
+        expect(ds).toHaveLength(1);
+        expect(ds[0].code).toBe('guest-exited');
+        expect(ds[0].severity).toBe(1);
+        expect(ds[0].message).toContain('terminating on signal 9');
+        expect(ds[0].range.start.line).toBe(lineOf('vm web {'));
+    });
+
+    it('vhost never connected, link down, OvS interface error land on the port', () => {
+        const s = healthy();
+        s.ports[0] = port('web.eth0', { link: 'down', vhost: 'waiting' });
+        s.ports[1] = port('db.eth0', { link: 'down' });
+        const ds = liveDiagnostics(model, s);
+        expect(ds.map((d) => [d.code, d.range.start.line])).toEqual([
+            ['vhost-not-connected', lineOf('port eth0 {')],
+            ['link-down', lineOf('port eth0 { bridge br0  ip 10.0.0.2/24 }')],
+        ]);
+        expect(ds[0].message).toContain('never connected');
+        const ovs = healthy();
+        ovs.ports[1] = port('db.eth0', { datapath: 'ovs', error: 'could not open network device db.eth0 (No such device)' });
+        const [d] = liveDiagnostics(model, ovs);
+        expect(d.code).toBe('ovs-interface-error');
+        expect(d.message).toContain('No such device');
+    });
+
+    it('a booting guest\'s link-down is not reported yet', () => {
+        const s = healthy();
+        s.vms[1] = { name: 'db', state: 'booting' };
+        s.ports[1] = port('db.eth0', { link: 'down', vhost: 'waiting' });
+        expect(liveDiagnostics(model, s)).toEqual([]);
+    });
+
+    it('drops growing on a queue are reported while they grow and clear when they stop', () => {
+        const a = healthy();
+        const b = healthy();
+        b.ports[0].queues[1].drops = 7;
+        b.ports[0].drops = 7;
+        const growing = liveDiagnostics(model, b, a);
+        expect(growing.map((d) => d.code)).toEqual(['queue-drops']);
+        expect(growing[0].message).toMatch(/queue 1 of web\.eth0.*\+7/);
+        const c = healthy();
+        c.ports[0].queues[1].drops = 7;
+        c.ports[0].drops = 7;
+        expect(liveDiagnostics(model, c, b)).toEqual([]);
+    });
+
+    it('a datapath that is not running marks the bridges it serves; a NIC link down marks the nic', () => {
+        const s = healthy();
+        s.datapaths[0] = { kind: 'embedded', running: false, error: 'exited with code 1' };
+        s.ports[2] = port('uplink', { link: 'down' });
+        const ds = liveDiagnostics(model, s);
+        expect(ds.filter((d) => d.code === 'datapath-down').map((d) => d.range.start.line)).toEqual([lineOf('bridge br0 {'), lineOf('bridge br1')]);
+        expect(ds.find((d) => d.code === 'link-down')?.range.start.line).toBe(lineOf('nic uplink {'));
+    });
+});
+
+describe('live hover', () => {
+    it('shows a port\'s counters and one row per queue while deployed, nothing otherwise', () => {
+        const s = healthy();
+        s.ports[0].queues[1].drops = 3;
+        const md = liveHover({ kind: 'port', id: 'web.eth0' }, s)!;
+        expect(md).toContain('link **up**');
+        expect(md.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(2);
+        expect(md).toMatch(/\| 1 \| 5 \| 5 \| 3 \|/);
+        expect(liveHover({ kind: 'vm', vm: 'web' }, s)).toContain('**vm web**: running (tcg)');
+        expect(liveHover({ kind: 'port', id: 'web.eth0' }, { ...s, deployed: false })).toBeUndefined();
+    });
+});
