@@ -1,0 +1,243 @@
+/**
+ * The default guest image, built from Debian packages with nothing but apt:
+ * the kernel package behind linux-image-amd64 and busybox-static are
+ * `apt-get download`ed and `dpkg -x`ed (never installed, /boot untouched);
+ * iperf3 and ethtool come from the host with the libraries ldd lists.
+ * Cached under `<cache>/guest/<hash>`, the hash covering every input, so it
+ * is built once and rebuilt when a package, a tool or a guest script changes.
+ */
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+    chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { VtopoError } from '../src/runtime/api.js';
+import { projectRoot } from '../src/runtime/self-exec.js';
+import { acquireDirLock } from './lock.js';
+import { resolveModules } from './modules.js';
+
+const run = promisify(execFile);
+
+/** Bump when the layout of the image changes in a way the inputs do not show. */
+const BUILDER_VERSION = 3;
+const KERNEL_META = 'linux-image-amd64';
+const BUSYBOX = 'busybox-static';
+/** Host tools copied in when present: the agent reports their absence. */
+const HOST_TOOLS = ['/usr/bin/iperf3', '/usr/sbin/ethtool'];
+
+export interface GuestImage {
+    kernel: string;
+    initrd: string;
+    hash: string;
+}
+
+export interface GuestImageOptions {
+    cacheDir?: string;
+    onProgress?: (msg: string) => void;
+}
+
+interface AptPackage {
+    name: string;
+    version: string;
+    sha256: string;
+    filename: string;
+}
+
+export function guestCacheRoot(cacheDir?: string): string {
+    return path.join(cacheDir ?? process.env.VTOPO_CACHE_DIR ?? path.join(projectRoot(), '.cache'), 'guest');
+}
+
+export function guestScriptsDir(): string {
+    return path.join(projectRoot(), 'guest', 'rootfs');
+}
+
+export async function ensureGuestImage(opts: GuestImageOptions = {}): Promise<GuestImage> {
+    const progress = opts.onProgress ?? (() => {});
+    const root = guestCacheRoot(opts.cacheDir);
+    mkdirSync(root, { recursive: true });
+    const inputs = await collectInputs();
+    const hash = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+    const dir = path.join(root, hash);
+    const result = { kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img'), hash };
+    if (isComplete(dir)) return result;
+
+    const release = await acquireDirLock(path.join(root, `${hash}.lock`), () => progress('waiting for another vtopo building the same guest image'));
+    try {
+        if (isComplete(dir)) return result;
+        progress(`building guest image ${hash} (kernel ${inputs.kernel.name} ${inputs.kernel.version})`);
+        const tmp = path.join(root, `${hash}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+        mkdirSync(tmp, { recursive: true });
+        try {
+            await build(tmp, root, inputs, progress);
+            writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ hash, builder: BUILDER_VERSION, inputs }, null, 2) + '\n');
+            rmSync(dir, { recursive: true, force: true });
+            renameSync(tmp, dir);
+        } finally {
+            rmSync(tmp, { recursive: true, force: true });
+        }
+        progress(`guest image ready: ${dir}`);
+        return result;
+    } finally {
+        release();
+    }
+}
+
+function isComplete(dir: string): boolean {
+    return ['vmlinuz', 'initrd.img', 'manifest.json'].every((f) => existsSync(path.join(dir, f)));
+}
+
+interface Inputs {
+    builder: number;
+    kernel: AptPackage;
+    busybox: AptPackage;
+    tools: Record<string, string>;
+    scripts: Record<string, string>;
+}
+
+async function collectInputs(): Promise<Inputs> {
+    const kernelPkg = await kernelPackageName();
+    const [kernel, busybox] = await Promise.all([aptPackage(kernelPkg), aptPackage(BUSYBOX)]);
+    const tools: Record<string, string> = {};
+    for (const t of HOST_TOOLS) {
+        if (!existsSync(t)) continue;
+        tools[t] = sha256File(t);
+        for (const lib of await lddLibs(t)) tools[lib] = sha256File(lib);
+    }
+    const scripts: Record<string, string> = {};
+    const sdir = guestScriptsDir();
+    for (const f of readdirSync(sdir).sort()) scripts[f] = sha256File(path.join(sdir, f));
+    return { builder: BUILDER_VERSION, kernel, busybox, tools, scripts };
+}
+
+async function apt(args: string[]): Promise<string> {
+    try {
+        return (await run('apt-cache', args, { encoding: 'utf8', maxBuffer: 16 << 20 })).stdout;
+    } catch (e) {
+        throw new VtopoError(
+            `apt-cache ${args.join(' ')} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`,
+            'the default guest image is built from Debian packages: run `apt-get update` (as root), or use `image kernel "…"` / `image disk "…"` in the topology',
+        );
+    }
+}
+
+/** The real kernel package linux-image-amd64 points at (e.g. linux-image-6.1.0-56-amd64). */
+async function kernelPackageName(): Promise<string> {
+    const out = await apt(['show', '--no-all-versions', KERNEL_META]);
+    const dep = /^Depends:\s*(.*)$/m.exec(out)?.[1] ?? '';
+    const name = dep.split(/[,|]/).map((s) => s.trim().split(/\s/)[0]).find((n) => /^linux-image-\d/.test(n));
+    if (!name) {
+        throw new VtopoError(`${KERNEL_META} does not name a kernel package (Depends: ${dep || 'none'})`, 'run `apt-get update` and try again');
+    }
+    return name;
+}
+
+async function aptPackage(name: string): Promise<AptPackage> {
+    const out = await apt(['show', '--no-all-versions', name]);
+    const field = (f: string) => new RegExp(`^${f}:\\s*(.*)$`, 'm').exec(out)?.[1]?.trim();
+    const version = field('Version');
+    const sha256 = field('SHA256');
+    const filename = field('Filename');
+    if (!version || !sha256 || !filename) {
+        throw new VtopoError(`apt knows no downloadable ${name}`, 'run `apt-get update` (as root) so apt has the Debian package lists');
+    }
+    return { name, version, sha256, filename: path.basename(filename) };
+}
+
+async function lddLibs(bin: string): Promise<string[]> {
+    const { stdout } = await run('ldd', [bin], { encoding: 'utf8' });
+    const libs: string[] = [];
+    for (const line of stdout.split('\n')) {
+        const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+        if (m) libs.push(m[1]);
+    }
+    return libs;
+}
+
+function sha256File(f: string): string {
+    return createHash('sha256').update(readFileSync(f)).digest('hex');
+}
+
+/** A .deb from the shared download cache, checked against apt's SHA256; downloaded when absent or wrong. */
+async function fetchDeb(pkg: AptPackage, root: string, progress: (m: string) => void): Promise<string> {
+    const debs = path.join(root, 'debs');
+    mkdirSync(debs, { recursive: true });
+    const final = path.join(debs, pkg.filename);
+    if (existsSync(final) && sha256File(final) === pkg.sha256) return final;
+    progress(`apt-get download ${pkg.name} ${pkg.version}`);
+    const tmp = path.join(debs, `.dl-${process.pid}-${randomBytes(3).toString('hex')}`);
+    mkdirSync(tmp);
+    // _apt cannot write into root-owned private dirs; apt then downloads as root and only warns.
+    chmodSync(tmp, 0o777);
+    try {
+        await run('apt-get', ['download', '-q', `${pkg.name}=${pkg.version}`], { cwd: tmp, encoding: 'utf8', maxBuffer: 16 << 20 }).catch((e) => {
+            throw new VtopoError(
+                `apt-get download ${pkg.name}=${pkg.version} failed: ${(e as { stderr?: string }).stderr?.trim() || (e as Error).message}`,
+                'check that the Debian mirror is reachable (apt-get update), or use `image kernel "…"` / `image disk "…"` in the topology',
+            );
+        });
+        const got = readdirSync(tmp).find((f) => f.endsWith('.deb'));
+        if (!got) throw new VtopoError(`apt-get download ${pkg.name} produced no .deb`, 'run `apt-get update` and try again');
+        const file = path.join(tmp, got);
+        if (sha256File(file) !== pkg.sha256) {
+            throw new VtopoError(`downloaded ${got} does not match apt's SHA256`, 'run `apt-get update` and try again');
+        }
+        renameSync(file, final);
+        return final;
+    } finally {
+        rmSync(tmp, { recursive: true, force: true });
+    }
+}
+
+async function build(tmp: string, root: string, inputs: Inputs, progress: (m: string) => void): Promise<void> {
+    const [kdeb, bdeb] = await Promise.all([fetchDeb(inputs.kernel, root, progress), fetchDeb(inputs.busybox, root, progress)]);
+    const x = path.join(tmp, 'x');
+    progress('unpacking kernel and busybox (dpkg -x)');
+    mkdirSync(x, { recursive: true });
+    await run('dpkg', ['-x', kdeb, path.join(x, 'kernel')]);
+    await run('dpkg', ['-x', bdeb, path.join(x, 'busybox')]);
+
+    const kboot = path.join(x, 'kernel', 'boot');
+    const vmlinuz = readdirSync(kboot).find((f) => f.startsWith('vmlinuz-'));
+    if (!vmlinuz) throw new VtopoError(`${inputs.kernel.name} holds no /boot/vmlinuz-*`, 'report this: the Debian kernel package layout changed');
+    const kver = vmlinuz.slice('vmlinuz-'.length);
+    const modulesDir = [path.join(x, 'kernel', 'lib', 'modules', kver), path.join(x, 'kernel', 'usr', 'lib', 'modules', kver)].find(existsSync);
+    if (!modulesDir) throw new VtopoError(`${inputs.kernel.name} holds no modules for ${kver}`, 'report this: the Debian kernel package layout changed');
+
+    const rootfs = path.join(tmp, 'rootfs');
+    for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc/vtopo', 'lib/modules', 'proc', 'sys', 'dev', 'tmp', 'run', 'root']) {
+        mkdirSync(path.join(rootfs, d), { recursive: true });
+    }
+    const busybox = [path.join(x, 'busybox', 'bin', 'busybox'), path.join(x, 'busybox', 'usr', 'bin', 'busybox')].find(existsSync);
+    if (!busybox) throw new VtopoError(`${inputs.busybox.name} holds no busybox binary`, 'report this: the Debian busybox-static layout changed');
+    copyFileSync(busybox, path.join(rootfs, 'bin', 'busybox'));
+    chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
+
+    const { order, files } = resolveModules(modulesDir);
+    for (const m of order) copyFileSync(files.get(m)!, path.join(rootfs, 'lib', 'modules', `${m}.ko`));
+    writeFileSync(path.join(rootfs, 'etc', 'vtopo', 'modules.order'), order.join('\n') + '\n');
+    progress(`modules (dependency order): ${order.join(' ')}`);
+
+    for (const t of Object.keys(inputs.tools)) {
+        const dest = path.join(rootfs, t);
+        mkdirSync(path.dirname(dest), { recursive: true });
+        copyFileSync(t, dest);
+        chmodSync(dest, statSync(t).mode & 0o777);
+    }
+
+    const sdir = guestScriptsDir();
+    copyFileSync(path.join(sdir, 'init'), path.join(rootfs, 'init'));
+    copyFileSync(path.join(sdir, 'vtopo-agent'), path.join(rootfs, 'bin', 'vtopo-agent'));
+    chmodSync(path.join(rootfs, 'init'), 0o755);
+    chmodSync(path.join(rootfs, 'bin', 'vtopo-agent'), 0o755);
+    writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root::0:0:root:/root:/bin/sh\n');
+
+    progress('packing initramfs (cpio newc, gzip)');
+    // A fixed pipeline over fixed arguments ($1, $2): no user input reaches the shell.
+    await run('sh', ['-c', 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 | gzip -6 > "$2"', 'sh', rootfs, path.join(tmp, 'initrd.img')]);
+    copyFileSync(path.join(kboot, vmlinuz), path.join(tmp, 'vmlinuz'));
+    writeFileSync(path.join(tmp, 'kernel-version'), kver + '\n');
+    rmSync(x, { recursive: true, force: true });
+    rmSync(rootfs, { recursive: true, force: true });
+}

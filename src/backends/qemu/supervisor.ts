@@ -1,0 +1,97 @@
+/**
+ * The per-VM supervisor (`vtopo vm-supervise SPEC`): a small detached process
+ * that owns QEMU as its child, so that QEMU's exit code or killing signal and
+ * its last QMP events (GUEST_PANICKED, SHUTDOWN) are recorded in files a
+ * fresh `vtopo status` can read after the fact. It also pins vCPU threads.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { closeSync, openSync, rmSync, appendFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import type { VmPlan } from '../../plan/types.js';
+import { alive, sleep } from '../../runtime/procs.js';
+import { readJson, vmFiles, writeAtomic, type ExitRecord } from './files.js';
+import { QmpClient, type QmpEvent } from './qmp.js';
+
+export interface LaunchSpec {
+    vm: VmPlan;
+    argv: string[];
+}
+
+const log = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
+
+export async function supervise(specPath: string): Promise<number> {
+    const spec = readJson<LaunchSpec>(specPath);
+    if (!spec) {
+        log(`cannot read launch spec ${specPath}`);
+        return 2;
+    }
+    const { vm, argv } = spec;
+    const f = vmFiles(vm);
+    writeAtomic(f.supervisorPid, String(process.pid));
+    rmSync(f.exit, { force: true });
+    rmSync(f.events, { force: true });
+    // Our own exit must not depend on who signals the group: the exit record is the point.
+    for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => log(`ignoring ${s}: waiting for QEMU to exit`));
+
+    const out = openSync(vm.qemuLog, 'w');
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out] });
+    closeSync(out);
+    const record: ExitRecord = { pid: child.pid ?? 0, code: null, signal: null, at: '', panicked: false };
+    const exited = new Promise<void>((resolve) => {
+        child.on('error', (e) => { record.spawnError = e.message; resolve(); });
+        child.on('exit', (code, signal) => { record.code = code; record.signal = signal; resolve(); });
+    });
+    if (child.pid) {
+        writeAtomic(vm.pidFile, String(child.pid));
+        log(`qemu pid ${child.pid}`);
+    }
+
+    const onEvent = (e: QmpEvent) => {
+        appendFileSync(f.events, JSON.stringify(e) + '\n');
+        if (e.event === 'GUEST_PANICKED') record.panicked = true;
+        if (e.event === 'SHUTDOWN') record.shutdown = e.data as ExitRecord['shutdown'];
+        log(`event ${e.event} ${JSON.stringify(e.data ?? {})}`);
+    };
+    let qmp: QmpClient | undefined;
+    let over = false;
+    exited.then(() => { over = true; });
+    const watch = (async () => {
+        // QEMU holds its monitors silent while a server=on vhost-user socket
+        // waits for the switch: keep retrying until it answers or exits.
+        while (!over && child.pid && alive(child.pid)) {
+            try {
+                qmp = await QmpClient.connect(f.supervisorQmp, { timeoutMs: 5000 });
+                break;
+            } catch {
+                await sleep(200);
+            }
+        }
+        if (!qmp) return;
+        qmp.on('event', onEvent);
+        log('qmp connected');
+        if (vm.pin?.length) await pinVcpus(qmp, vm.pin).catch((e) => log(`vCPU pinning failed: ${(e as Error).message}`));
+    })();
+
+    await exited;
+    // QMP events precede the exit; give the socket a moment to deliver the last ones.
+    await Promise.race([watch, sleep(1000)]);
+    await sleep(100);
+    qmp?.close();
+    record.at = new Date().toISOString();
+    writeAtomic(f.exit, JSON.stringify(record) + '\n');
+    rmSync(f.supervisorQmp, { force: true });
+    log(`qemu exited: code ${record.code} signal ${record.signal}${record.panicked ? ' (guest panicked)' : ''}`);
+    return 0;
+}
+
+const run = promisify(execFile);
+
+/** vCPU i → host core pin[i % pin.length]; QEMU has no command-line option for this. */
+async function pinVcpus(qmp: QmpClient, pin: number[]): Promise<void> {
+    const cpus = await qmp.execute<Array<{ 'cpu-index': number; 'thread-id': number }>>('query-cpus-fast');
+    for (const c of cpus) {
+        const core = pin[c['cpu-index'] % pin.length];
+        await run('taskset', ['-pc', String(core), String(c['thread-id'])]);
+        log(`vCPU ${c['cpu-index']} (thread ${c['thread-id']}) pinned to core ${core}`);
+    }
+}
