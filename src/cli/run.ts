@@ -8,6 +8,7 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
 }
 
 registerCommand('check', async () => (await import('./check.js')).default);
+registerCommand('vm-supervise', async () => (await import('./vm-supervise.js')).default);
 
 const USAGE = `usage: vtopo <command> [args]
 
