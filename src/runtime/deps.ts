@@ -1,0 +1,43 @@
+/**
+ * What the runtime needs from the outside world, as one seam: the real
+ * backends in production, fakes in unit tests (test/runtime).
+ */
+import type { DatapathBackend } from '../backends/types.js';
+import type { DatapathKind, HostFacts, HostPlan, VmPlan } from '../plan/types.js';
+import type { ProgressEvent } from './api.js';
+import type { HugepageReservation } from './state.js';
+import type { VmStatus } from './status-types.js';
+
+export interface PingResult { ok: boolean; rtt_ms?: number; error?: string }
+
+/** Guests: implemented over src/backends/qemu in vm-layer.ts. */
+export interface VmLayer {
+    /** Builds or locates the guest images these VMs boot (the default image is built once and cached). */
+    prepareImages(vms: VmPlan[], onProgress: (e: ProgressEvent) => void): Promise<void>;
+    /** Launches QEMU; returns once the process runs (it may still wait for the switch). */
+    start(vm: VmPlan): Promise<void>;
+    /** Resolves when the guest is up (agent answers / marker seen); throws naming the cause otherwise. */
+    waitReady(vm: VmPlan, opts: { timeoutMs: number; onProgress: (e: ProgressEvent) => void }): Promise<void>;
+    /** Powerdown, then kill; removes the VM's sockets and pidfile. "Already gone" is success. */
+    stop(vm: VmPlan): Promise<void>;
+    status(vm: VmPlan): Promise<VmStatus>;
+    ping(vm: VmPlan, address: string, opts: { count: number; timeoutMs: number }): Promise<PingResult>;
+    /** The QEMU argv for this VM (exports), without building anything. */
+    argv(vm: VmPlan): string[];
+    /** The QEMU binary a deploy will run (checked before anything starts). */
+    qemuBinary(): string;
+}
+
+export interface HugepageOps {
+    reserve(hp: NonNullable<HostPlan['hugepages']>, onRecord: (r: HugepageReservation) => void): HugepageReservation;
+    release(r: HugepageReservation): void;
+}
+
+export interface RuntimeDeps {
+    backend(kind: DatapathKind): Promise<DatapathBackend>;
+    vms: VmLayer;
+    hostFacts(sourceFile: string): HostFacts;
+    hugepages: HugepageOps;
+    /** How long a guest may take to become ready (TCG boots take ~10 s on 2 cores). */
+    readyTimeoutMs?: number;
+}

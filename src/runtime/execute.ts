@@ -1,0 +1,87 @@
+/** Performs reconcile's actions through the backends, reporting progress per step. */
+import type { Plan, VmPlan } from '../plan/types.js';
+import type { ProgressEvent, PlannedAction } from './api.js';
+import { VtopoError } from './api.js';
+import { targetOf, toPlanned, type Action } from './actions.js';
+import type { RuntimeDeps } from './deps.js';
+import type { HugepageReservation } from './state.js';
+
+export interface ExecContext {
+    desired: Plan;
+    deployed?: Plan;
+    deps: RuntimeDeps;
+    progress: (e: ProgressEvent) => void;
+    hugepages?: HugepageReservation;
+    /** Persists the reservation as soon as it changes (a crash must not lose it). */
+    saveHugepages(r: HugepageReservation | undefined): void;
+}
+
+const STEP: Record<Action['kind'], string> = {
+    'reserve-hugepages': 'hugepages', 'release-hugepages': 'hugepages',
+    'start-datapath': 'datapath', 'stop-datapath': 'datapath',
+    'add-bridge': 'bridge', 'remove-bridge': 'bridge', 'add-link': 'link', 'remove-link': 'link',
+    'add-nic': 'nic', 'remove-nic': 'nic', 'add-port': 'port', 'remove-port': 'port',
+    'start-vm': 'vm', 'stop-vm': 'vm',
+};
+
+/** Runs every action in order, then waits for the started guests. Returns what was applied. */
+export async function execute(actions: Action[], ctx: ExecContext): Promise<PlannedAction[]> {
+    const { desired, deps } = ctx;
+    const old = ctx.deployed ?? desired;
+    const applied: PlannedAction[] = [];
+    const started: VmPlan[] = [];
+    for (const a of actions) {
+        const step = STEP[a.kind];
+        ctx.progress({ step, phase: 'start', message: `${a.kind.replace('-', ' ')} ${targetOf(a).replace(/^\w+ /, '')}${a.reason ? ` (${a.reason})` : ''}` });
+        switch (a.kind) {
+            case 'reserve-hugepages':
+                ctx.hugepages = deps.hugepages.reserve(a.hugepages, (r) => { ctx.hugepages = r; ctx.saveHugepages(r); });
+                break;
+            case 'release-hugepages':
+                if (ctx.hugepages) deps.hugepages.release(ctx.hugepages);
+                ctx.hugepages = undefined;
+                ctx.saveHugepages(undefined);
+                break;
+            case 'start-datapath': await (await deps.backend(a.datapath)).start(desired); break;
+            case 'stop-datapath': await (await deps.backend(a.datapath)).stop(old.datapaths[a.datapath] ? old : desired); break;
+            case 'add-bridge': await (await deps.backend(a.datapath)).addBridge(desired, a.bridge); break;
+            case 'remove-bridge': await (await deps.backend(a.datapath)).removeBridge(old, a.name); break;
+            case 'add-link': await (await deps.backend(a.datapath)).addLink(desired, a.link); break;
+            case 'remove-link': await (await deps.backend(a.datapath)).removeLink(old, a.id); break;
+            case 'add-nic': await (await deps.backend(a.datapath)).addNic(desired, a.nic); break;
+            case 'remove-nic': await (await deps.backend(a.datapath)).removeNic(old, a.name); break;
+            case 'add-port': await (await deps.backend(a.datapath)).addVmPort(desired, a.port); break;
+            case 'remove-port': await (await deps.backend(a.datapath)).removeVmPort(old, a.id); break;
+            case 'stop-vm': await deps.vms.stop(a.vm); break;
+            case 'start-vm':
+                await deps.vms.start(a.vm);
+                started.push(a.vm);
+                break;
+        }
+        applied.push(toPlanned(a));
+        ctx.progress({ step, phase: 'done', message: targetOf(a) });
+    }
+    if (started.length) await waitAllReady(started, ctx);
+    return applied;
+}
+
+async function waitAllReady(vms: VmPlan[], ctx: ExecContext): Promise<void> {
+    const timeoutMs = ctx.deps.readyTimeoutMs ?? 180_000;
+    ctx.progress({ step: 'ready', phase: 'start', message: `waiting for ${vms.map((v) => v.name).join(', ')} to boot (${vms[0].accel})` });
+    const results = await Promise.allSettled(vms.map(async (vm) => {
+        try {
+            await ctx.deps.vms.waitReady(vm, { timeoutMs, onProgress: ctx.progress });
+            ctx.progress({ step: 'ready', phase: 'info', message: `vm ${vm.name} is up` });
+        } catch (err) {
+            if (err instanceof VtopoError) throw err;
+            throw new VtopoError(
+                `vm ${vm.name} did not come up: ${err instanceof Error ? err.message : String(err)}`,
+                `see QEMU's log ${vm.qemuLog} and the guest console ${vm.serialLog}`,
+                'vm-not-ready',
+            );
+        }
+    }));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    ctx.progress({ step: 'ready', phase: 'done', message: `${vms.length} guest(s) up` });
+}

@@ -1,0 +1,96 @@
+/**
+ * Hugepages a topology declares: reserved through sysfs and mounted as a
+ * private hugetlbfs under the run directory; destroy gives back exactly
+ * what was added.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { HostPlan } from '../plan/types.js';
+import { VtopoError } from './api.js';
+import type { HugepageReservation } from './state.js';
+
+const sysDir = (kb: number) => `/sys/kernel/mm/hugepages/hugepages-${kb}kB`;
+const readNum = (file: string) => Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
+
+export function isMounted(dir: string): boolean {
+    try {
+        return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.split(' ')[1] === dir);
+    } catch {
+        return false;
+    }
+}
+
+export function reserveHugepages(hp: NonNullable<HostPlan['hugepages']>, onRecord: (r: HugepageReservation) => void): HugepageReservation {
+    const kb = hp.pageSizeBytes / 1024;
+    const size = kb >= 1024 * 1024 ? `${kb / 1024 / 1024}G` : `${kb / 1024}M`;
+    const dir = sysDir(kb);
+    if (!existsSync(dir)) {
+        throw new VtopoError(
+            `this kernel offers no ${size} hugepages (${dir} is missing)`,
+            `use \`hugepages N x 2M\` (or a size listed in /sys/kernel/mm/hugepages), or drop \`hugepages\` to back guests with memfd`,
+            'no-hugepages',
+        );
+    }
+    const nrFile = `${dir}/nr_hugepages`;
+    const before = readNum(nrFile);
+    const free = readNum(`${dir}/free_hugepages`);
+    // Free pages left by others are not ours to take: we add our own on top.
+    const want = before + hp.count;
+    const r: HugepageReservation = { sizeKb: kb, added: 0, mountDir: hp.mountDir, mounted: false };
+    try {
+        writeFileSync(nrFile, String(want));
+    } catch (err) {
+        throw new VtopoError(
+            `cannot reserve ${hp.count} hugepages of ${size}: writing ${nrFile} failed (${(err as NodeJS.ErrnoException).code ?? err})`,
+            'run vtopo as root, or reserve them beforehand (sysctl vm.nr_hugepages) and drop `hugepages` from the file',
+            'no-hugepages',
+        );
+    }
+    const got = readNum(nrFile) - before;
+    r.added = Math.max(0, got);
+    onRecord(r);
+    if (got < hp.count) {
+        releaseHugepages(r);
+        throw new VtopoError(
+            `the kernel gave only ${Math.max(0, got)} of the ${hp.count} hugepages of ${size} asked for (${free} were free before; memory is short or fragmented)`,
+            `declare fewer hugepages, free memory, or reserve them at boot (kernel command line hugepages=${hp.count})`,
+            'no-hugepages',
+        );
+    }
+    mkdirSync(hp.mountDir, { recursive: true, mode: 0o700 });
+    if (!isMounted(hp.mountDir)) {
+        try {
+            execFileSync('mount', ['-t', 'hugetlbfs', '-o', `pagesize=${size},mode=0700`, 'vtopo-hugetlbfs', hp.mountDir], { stdio: 'pipe' });
+        } catch (err) {
+            releaseHugepages(r);
+            throw new VtopoError(
+                `cannot mount hugetlbfs on ${hp.mountDir}: ${String((err as { stderr?: Buffer }).stderr ?? err).trim()}`,
+                'run vtopo as root (mounting needs CAP_SYS_ADMIN), or drop `hugepages` from the file',
+                'no-hugepages',
+            );
+        }
+    }
+    r.mounted = true;
+    onRecord(r);
+    return r;
+}
+
+/** Unmounts and gives back the pages we added. Safe to call twice. */
+export function releaseHugepages(r: HugepageReservation): void {
+    if (isMounted(r.mountDir)) {
+        try {
+            execFileSync('umount', [r.mountDir], { stdio: 'pipe' });
+        } catch {
+            // Still busy (a guest not yet gone): detach now, the kernel frees it when the last user exits.
+            try { execFileSync('umount', ['-l', r.mountDir], { stdio: 'pipe' }); } catch { /* reported by the caller's leak check */ }
+        }
+    }
+    try { rmSync(r.mountDir, { recursive: true, force: true }); } catch { /* busy mount */ }
+    if (r.added > 0) {
+        const nrFile = `${sysDir(r.sizeKb)}/nr_hugepages`;
+        try {
+            writeFileSync(nrFile, String(Math.max(0, readNum(nrFile) - r.added)));
+        } catch { /* not root any more: nothing we can do */ }
+        r.added = 0;
+    }
+}

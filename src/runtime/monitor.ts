@@ -1,0 +1,70 @@
+/** Status from the backends' snapshots and the guests' state; watch polls and pushes changes. */
+import type { DatapathKind, Plan } from '../plan/types.js';
+import type { RuntimeDeps } from './deps.js';
+import type { DatapathStatus, PortStatus, Status, VmStatus } from './status-types.js';
+
+function downPort(p: { id: string; vm?: string; port: string; bridge: string; datapath: DatapathKind }): PortStatus {
+    return { ...p, link: 'down', rx_packets: 0, tx_packets: 0, rx_bytes: 0, tx_bytes: 0, drops: 0, queues: [] };
+}
+
+export async function collectStatus(file: string, topology: string, plan: Plan | undefined, deps: RuntimeDeps): Promise<Status> {
+    const at = new Date().toISOString();
+    if (!plan) return { topology, file, deployed: false, at, datapaths: [], vms: [], ports: [] };
+    const datapaths: DatapathStatus[] = [];
+    const ports = new Map<string, PortStatus>();
+    for (const kind of Object.keys(plan.datapaths) as DatapathKind[]) {
+        try {
+            const backend = await deps.backend(kind);
+            if (!(await backend.running(plan))) {
+                datapaths.push({ kind, running: false, error: 'not running' });
+                continue;
+            }
+            const snap = await backend.snapshot(plan);
+            datapaths.push(snap.datapath);
+            for (const p of snap.ports) ports.set(p.id, p);
+        } catch (err) {
+            datapaths.push({ kind, running: false, error: err instanceof Error ? err.message : String(err) });
+        }
+    }
+    // Every declared port appears, even when its datapath is down: status shows what is missing.
+    const declared: PortStatus[] = [
+        ...plan.vms.flatMap((v) => v.ports.map((p) => ports.get(p.id)
+            ?? downPort({ id: p.id, vm: p.vm, port: p.name, bridge: p.bridge, datapath: p.datapath }))),
+        ...plan.nics.map((n) => ports.get(n.name) ?? downPort({ id: n.name, port: n.name, bridge: n.bridge, datapath: n.datapath })),
+    ];
+    const vms: VmStatus[] = await Promise.all(plan.vms.map(async (vm) => {
+        try {
+            return await deps.vms.status(vm);
+        } catch (err) {
+            return { name: vm.name, state: 'absent' as const, reason: err instanceof Error ? err.message : String(err) };
+        }
+    }));
+    return { topology: plan.topology, file, deployed: true, at, datapaths, vms, ports: declared };
+}
+
+/** Status without its timestamp and fast-moving uptime, to tell whether anything changed. */
+export function statusKey(s: Status): string {
+    return JSON.stringify({ ...s, at: undefined, datapaths: s.datapaths.map((d) => ({ ...d, uptime_s: undefined })) });
+}
+
+export function watchStatus(get: () => Promise<Status>, onStatus: (s: Status) => void, intervalMs = 2000): { close(): void } {
+    let closed = false;
+    let last = '';
+    let lastPush = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const tick = async () => {
+        if (closed) return;
+        try {
+            const s = await get();
+            const key = statusKey(s);
+            if (!closed && (key !== last || Date.now() - lastPush >= intervalMs)) {
+                last = key;
+                lastPush = Date.now();
+                onStatus(s);
+            }
+        } catch { /* the next tick tries again; a watcher never throws into its caller */ }
+        if (!closed) timer = setTimeout(tick, Math.min(intervalMs, 1000));
+    };
+    void tick();
+    return { close() { closed = true; if (timer) clearTimeout(timer); } };
+}

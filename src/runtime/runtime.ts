@@ -1,0 +1,203 @@
+/**
+ * The runtime: plan, deploy, destroy, status, verify, watch over injectable
+ * dependencies (deps.ts). index.ts binds it to the real backends.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import type { DatapathKind, Plan, VmPlan } from '../plan/types.js';
+import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
+import { VtopoError } from './api.js';
+import { formatActions, toPlanned } from './actions.js';
+import type { RuntimeDeps } from './deps.js';
+import { execute } from './execute.js';
+import { planFor, runDirFor } from './load.js';
+import { collectStatus, watchStatus } from './monitor.js';
+import { preflight } from './preflight.js';
+import { reconcile, type LiveView } from './reconcile.js';
+import { acquireLock, ensureRunDir, readState, readStateLenient, writeState, type DeployState } from './state.js';
+import type { Status } from './status-types.js';
+import { verifyPlan } from './verify.js';
+
+const KINDS: DatapathKind[] = ['embedded', 'ovs'];
+
+async function observe(desired: Plan, deployed: Plan | undefined, deps: RuntimeDeps): Promise<LiveView> {
+    const live: LiveView = { datapaths: {}, vms: {} };
+    for (const kind of KINDS) {
+        const plan = deployed?.datapaths[kind] ? deployed : desired.datapaths[kind] ? desired : undefined;
+        if (!plan) continue;
+        try {
+            const backend = await deps.backend(kind);
+            const running = await backend.running(plan);
+            live.datapaths[kind] = { running, ...(running ? { inventory: await backend.inventory(plan) } : {}) };
+        } catch {
+            live.datapaths[kind] = { running: false };
+        }
+    }
+    const vms = new Map<string, VmPlan>([...(deployed?.vms ?? []), ...desired.vms].map((v) => [v.name, v]));
+    await Promise.all([...vms.values()].map(async (vm) => {
+        try {
+            live.vms[vm.name] = (await deps.vms.status(vm)).state;
+        } catch {
+            live.vms[vm.name] = 'absent';
+        }
+    }));
+    return live;
+}
+
+/**
+ * Stops everything the state names (pending and deployed plans), gives back
+ * hugepages and removes the run directory. Keeps going past failures so as
+ * much as possible is gone; throws at the end if anything could not be
+ * removed, keeping the state so a later destroy can retry.
+ */
+async function teardown(runDir: string, state: DeployState | undefined, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<void> {
+    const plans = [state?.pending, state?.deployed].filter((p): p is Plan => !!p);
+    const failures: string[] = [];
+    const seen = new Set<string>();
+    const vms = plans.flatMap((p) => p.vms).filter((v) => {
+        const key = `${v.name}:${v.pidFile}:${v.qmpSocket}`;
+        return seen.has(key) ? false : (seen.add(key), true);
+    });
+    if (vms.length) progress({ step: 'vm', phase: 'start', message: `stopping ${[...new Set(vms.map((v) => v.name))].join(', ')}` });
+    await Promise.all(vms.map(async (vm) => {
+        try {
+            await deps.vms.stop(vm);
+        } catch (err) {
+            failures.push(`vm ${vm.name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }));
+    if (vms.length) progress({ step: 'vm', phase: 'done', message: 'guests stopped' });
+    for (const kind of KINDS) {
+        const plan = plans.find((p) => p.datapaths[kind]);
+        if (!plan) continue;
+        progress({ step: 'datapath', phase: 'start', message: `stopping the ${kind} datapath` });
+        try {
+            await (await deps.backend(kind)).stop(plan);
+            progress({ step: 'datapath', phase: 'done', message: `${kind} datapath stopped` });
+        } catch (err) {
+            failures.push(`${kind} datapath: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }
+    if (state?.hugepages) {
+        progress({ step: 'hugepages', phase: 'start', message: `giving back ${state.hugepages.added} hugepages` });
+        try {
+            deps.hugepages.release(state.hugepages);
+            progress({ step: 'hugepages', phase: 'done', message: 'hugepages released' });
+        } catch (err) {
+            failures.push(`hugepages: ${err instanceof Error ? err.message : String(err)}`);
+        }
+    }
+    if (failures.length) {
+        throw new VtopoError(`destroy could not remove everything:\n  ${failures.join('\n  ')}`,
+            `fix the cause above and run \`vtopo destroy\` again (the state in ${runDir}/state is kept)`, 'destroy-incomplete');
+    }
+    rmSync(runDir, { recursive: true, force: true });
+}
+
+export function createRuntime(deps: RuntimeDeps): VtopoRuntime & { exportPlan(file: string): Promise<Plan> } {
+    const noop = () => undefined;
+
+    async function plan(file: string): Promise<PlanResult> {
+        const desired = await planFor(file, deps.hostFacts);
+        const state = readStateLenient(desired.runDir);
+        const actions = reconcile(desired, state?.deployed, await observe(desired, state?.deployed, deps));
+        const notes = desired.notes;
+        const text = `topology ${desired.topology} (${desired.runDir})\n` + formatActions(actions)
+            + (notes.length ? `\nnotes:\n${notes.map((n) => `  - ${n}`).join('\n')}\n` : '');
+        return { text, actions: actions.map(toPlanned), notes };
+    }
+
+    async function deploy(file: string, opts: RuntimeOptions = {}): Promise<DeployResult> {
+        const progress = opts.onProgress ?? noop;
+        progress({ step: 'check', phase: 'start', message: `checking ${file}` });
+        const desired = await planFor(file, deps.hostFacts);
+        progress({ step: 'check', phase: 'done', message: `topology ${desired.topology}: ${desired.vms.length} vm(s), ${desired.bridges.length} bridge(s)` });
+        for (const n of desired.notes) progress({ step: 'check', phase: 'info', message: n });
+        ensureRunDir(desired.runDir);
+        const lock = acquireLock(desired.runDir, desired.topology, 'deploy');
+        try {
+            const state = readState(desired.runDir);
+            const deployed = state?.deployed;
+            const actions = reconcile(desired, deployed, await observe(desired, deployed, deps));
+            if (actions.length === 0) {
+                if (state?.pending) writeState(desired.runDir, { deployed, hugepages: state.hugepages });
+                return { applied: [], status: await collectStatus(file, desired.topology, desired, deps) };
+            }
+            await preflight(desired, actions, deps);
+            writeState(desired.runDir, { deployed, pending: desired, hugepages: state?.hugepages });
+            let hugepages = state?.hugepages;
+            const save = (hp: typeof hugepages) => {
+                hugepages = hp;
+                writeState(desired.runDir, { deployed, pending: desired, hugepages: hp });
+            };
+            let applied;
+            try {
+                const starting = actions.flatMap((a) => (a.kind === 'start-vm' ? [a.vm] : []));
+                if (starting.length) {
+                    progress({ step: 'image', phase: 'start', message: 'guest images' });
+                    await deps.vms.prepareImages(starting, progress);
+                    progress({ step: 'image', phase: 'done', message: 'guest images ready' });
+                }
+                applied = await execute(actions, { desired, deployed, deps, progress, hugepages, saveHugepages: save });
+            } catch (err) {
+                if (!deployed) {
+                    // A first deploy that fails leaves nothing behind.
+                    progress({ step: 'rollback', phase: 'start', message: 'deploy failed: removing what it started' });
+                    try {
+                        await teardown(desired.runDir, { version: 1, pending: desired, hugepages, updatedAt: '' }, deps, progress);
+                    } catch (e2) {
+                        progress({ step: 'rollback', phase: 'info', message: e2 instanceof Error ? e2.message : String(e2) });
+                    }
+                    progress({ step: 'rollback', phase: 'done', message: 'rolled back' });
+                }
+                throw err;
+            }
+            writeState(desired.runDir, { deployed: desired, hugepages });
+            return { applied, status: await collectStatus(file, desired.topology, desired, deps) };
+        } finally {
+            lock.release();
+        }
+    }
+
+    async function destroy(file: string, opts: RuntimeOptions = {}): Promise<void> {
+        const progress = opts.onProgress ?? noop;
+        const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
+        if (!existsSync(runDir)) {
+            progress({ step: 'destroy', phase: 'info', message: `topology ${topology} is not deployed (no ${runDir})` });
+            return;
+        }
+        const lock = acquireLock(runDir, topology, 'destroy');
+        try {
+            await teardown(runDir, readStateLenient(runDir), deps, progress);
+        } finally {
+            lock.release();
+        }
+    }
+
+    async function deployedPlan(file: string): Promise<{ topology: string; plan?: Plan }> {
+        const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
+        const state = readStateLenient(runDir);
+        return { topology, plan: state?.deployed ?? state?.pending };
+    }
+
+    async function status(file: string): Promise<Status> {
+        const { topology, plan } = await deployedPlan(file);
+        return collectStatus(file, topology, plan, deps);
+    }
+
+    async function verify(file: string, opts: RuntimeOptions = {}): Promise<VerifyResult> {
+        const { topology, plan } = await deployedPlan(file);
+        if (!plan) throw new VtopoError(`topology ${topology} is not deployed`, `run \`vtopo deploy ${file}\` first`, 'not-deployed');
+        return verifyPlan(plan, deps, opts.onProgress ?? noop);
+    }
+
+    function watch(file: string, onStatus: (s: Status) => void, intervalMs?: number) {
+        return watchStatus(() => status(file), onStatus, intervalMs);
+    }
+
+    async function exportPlan(file: string): Promise<Plan> {
+        return planFor(file, deps.hostFacts);
+    }
+
+    return { plan, deploy, destroy, status, verify, watch, exportPlan };
+}

@@ -1,0 +1,32 @@
+/** Connectivity check: every guest pings every peer address on its L2 segment via the guest agent. */
+import type { Plan } from '../plan/types.js';
+import type { ProgressEvent, VerifyPair, VerifyResult } from './api.js';
+import type { RuntimeDeps } from './deps.js';
+import { pingTargets } from './segments.js';
+
+export async function verifyPlan(plan: Plan, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<VerifyResult> {
+    const targets = pingTargets(plan);
+    const bySource = new Map<string, typeof targets>();
+    for (const t of targets) bySource.set(t.from, [...(bySource.get(t.from) ?? []), t]);
+    progress({ step: 'verify', phase: 'start', message: `${targets.length} pair(s) on ${bySource.size} guest(s)` });
+    // Sources in parallel (each guest pings from its own agent), targets of one source in turn.
+    const perSource = await Promise.all([...bySource.entries()].map(async ([from, ts]) => {
+        const vm = plan.vms.find((v) => v.name === from)!;
+        const out: VerifyPair[] = [];
+        for (const t of ts) {
+            let pair: VerifyPair;
+            try {
+                const r = await deps.vms.ping(vm, t.address, { count: 3, timeoutMs: 10_000 });
+                pair = { from, to: t.to, ok: r.ok, ...(r.rtt_ms !== undefined ? { rtt_ms: r.rtt_ms } : {}), ...(r.error ? { error: r.error } : {}) };
+            } catch (err) {
+                pair = { from, to: t.to, ok: false, error: err instanceof Error ? err.message : String(err) };
+            }
+            progress({ step: 'verify', phase: 'info', message: `${from} → ${t.to} (${t.address}): ${pair.ok ? 'ok' : `FAIL ${pair.error ?? ''}`.trim()}` });
+            out.push(pair);
+        }
+        return out;
+    }));
+    const pairs = perSource.flat();
+    progress({ step: 'verify', phase: 'done', message: `${pairs.filter((p) => p.ok).length}/${pairs.length} reach` });
+    return { pairs };
+}

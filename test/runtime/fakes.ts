@@ -1,0 +1,71 @@
+/** In-memory stand-ins for the datapath backends and the QEMU layer, recording every call. */
+import type { DatapathBackend, DatapathInventory } from '../../src/backends/types.js';
+import type { DatapathKind, HostFacts, Plan, VmPlan } from '../../src/plan/types.js';
+import type { RuntimeDeps, VmLayer } from '../../src/runtime/deps.js';
+import type { HugepageReservation } from '../../src/runtime/state.js';
+import type { VmState } from '../../src/runtime/status-types.js';
+
+export interface FakeWorld {
+    calls: string[];
+    datapaths: Map<DatapathKind, DatapathInventory>;
+    vms: Map<string, VmState>;
+    reserved: number;
+    failBoot?: string;
+    deps: RuntimeDeps;
+}
+
+export function fakeWorld(runRoot: string): FakeWorld {
+    const w: FakeWorld = { calls: [], datapaths: new Map(), vms: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps };
+    const inv = (k: DatapathKind) => {
+        const i = w.datapaths.get(k);
+        if (!i) throw new Error(`${k} datapath not running`);
+        return i;
+    };
+    const backend = (kind: DatapathKind): DatapathBackend => ({
+        kind,
+        running: async () => w.datapaths.has(kind),
+        start: async () => { w.calls.push(`start-datapath ${kind}`); if (!w.datapaths.has(kind)) w.datapaths.set(kind, { bridges: [], links: [], vmPorts: [], nics: [] }); },
+        stop: async () => { w.calls.push(`stop-datapath ${kind}`); w.datapaths.delete(kind); },
+        inventory: async () => structuredClone(inv(kind)),
+        addBridge: async (_p, b) => { w.calls.push(`add-bridge ${b.name}`); inv(kind).bridges.push(b.name); },
+        removeBridge: async (_p, n) => { w.calls.push(`remove-bridge ${n}`); inv(kind).bridges = inv(kind).bridges.filter((x) => x !== n); },
+        addLink: async (_p, l) => { w.calls.push(`add-link ${l.id}`); inv(kind).links.push(l.id); },
+        removeLink: async (_p, id) => { w.calls.push(`remove-link ${id}`); inv(kind).links = inv(kind).links.filter((x) => x !== id); },
+        addVmPort: async (_p, port) => { w.calls.push(`add-port ${port.id}`); inv(kind).vmPorts.push(port.id); },
+        removeVmPort: async (_p, id) => { w.calls.push(`remove-port ${id}`); inv(kind).vmPorts = inv(kind).vmPorts.filter((x) => x !== id); },
+        addNic: async (_p, n) => { w.calls.push(`add-nic ${n.name}`); inv(kind).nics.push(n.name); },
+        removeNic: async (_p, n) => { w.calls.push(`remove-nic ${n}`); inv(kind).nics = inv(kind).nics.filter((x) => x !== n); },
+        snapshot: async (plan: Plan) => ({
+            datapath: { kind, running: true, mode: 'interrupt' },
+            ports: plan.vms.flatMap((v) => v.ports).filter((p) => inv(kind).vmPorts.includes(p.id)).map((p) => ({
+                id: p.id, vm: p.vm, port: p.name, bridge: p.bridge, datapath: kind, link: w.vms.get(p.vm) === 'running' ? 'up' as const : 'down' as const,
+                rx_packets: 1, tx_packets: 1, rx_bytes: 60, tx_bytes: 60, drops: 0, queues: [],
+            })),
+        }),
+    });
+    const vms: VmLayer = {
+        prepareImages: async () => { w.calls.push('prepare-images'); },
+        start: async (vm: VmPlan) => { w.calls.push(`start-vm ${vm.name}`); w.vms.set(vm.name, 'booting'); },
+        waitReady: async (vm: VmPlan) => {
+            if (w.failBoot === vm.name) { w.vms.set(vm.name, 'crashed'); throw new Error('QEMU exited with status 1'); }
+            w.vms.set(vm.name, 'running');
+        },
+        stop: async (vm: VmPlan) => { w.calls.push(`stop-vm ${vm.name}`); w.vms.delete(vm.name); },
+        status: async (vm: VmPlan) => ({ name: vm.name, state: w.vms.get(vm.name) ?? 'absent', accel: vm.accel }),
+        ping: async (vm: VmPlan, address: string) => ({ ok: w.vms.get(vm.name) === 'running', rtt_ms: 0.5, ...(address ? {} : {}) }),
+        argv: (vm: VmPlan) => ['qemu-system-x86_64', '-name', vm.name],
+        qemuBinary: () => 'sh',
+    };
+    const facts = (sourceFile: string): HostFacts => ({ runRoot, kvmUsable: false, sourceFile, onlineCpus: [0, 1] });
+    w.deps = {
+        backend: async (k) => backend(k),
+        vms,
+        hostFacts: facts,
+        hugepages: {
+            reserve: (hp, onRecord) => { const r: HugepageReservation = { sizeKb: 2048, added: hp.count, mountDir: hp.mountDir, mounted: true }; w.reserved += hp.count; onRecord(r); return r; },
+            release: (r) => { w.reserved -= r.added; r.added = 0; },
+        },
+        readyTimeoutMs: 1000,
+    };
+    return w;
+}
