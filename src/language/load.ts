@@ -151,5 +151,5 @@ export async function checkFiles(files: string[]): Promise<CheckResult[]> {
 
 /** `file:line:col severity code message` — the `vtopo check` line format. */
 export function formatDiagnostic(d: TopologyDiagnostic): string {
-    return `${d.file}:${d.line}:${d.column} ${d.severity} ${d.code} ${d.message}`;
+    return `${d.file}:${d.line}:${d.column} ${d.severity} ${d.code} ${d.message.replace(/\s*\n\s*/g, ' ')}`;
 }

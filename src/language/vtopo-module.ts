@@ -1,7 +1,18 @@
-import { inject, type LangiumCoreServices, type LangiumSharedCoreServices, type Module, type PartialLangiumCoreServices } from 'langium';
-import { createDefaultModule, createDefaultSharedModule, type DefaultSharedModuleContext, type LangiumServices, type LangiumSharedServices, type PartialLangiumServices } from 'langium/lsp';
-import { createDefaultCoreModule, createDefaultSharedCoreModule, EmptyFileSystem } from 'langium';
+import {
+    createDefaultCoreModule, createDefaultSharedCoreModule, EmptyFileSystem, inject,
+    type LangiumCoreServices, type LangiumSharedCoreServices, type Module, type PartialLangiumCoreServices,
+} from 'langium';
+import {
+    createDefaultModule, createDefaultSharedModule, type DefaultSharedModuleContext, type LangiumServices,
+    type LangiumSharedServices, type PartialLangiumServices, type PartialLangiumSharedServices,
+} from 'langium/lsp';
 import { VtopoGeneratedModule, VtopoGeneratedSharedModule } from './generated/module.js';
+import { VtopoCodeActionProvider } from './lsp/code-actions.js';
+import { VtopoCompletionProvider } from './lsp/completion.js';
+import { VtopoFormatter } from './lsp/formatter.js';
+import { VtopoHoverProvider } from './lsp/hover.js';
+import { VtopoSemanticTokenProvider } from './lsp/semantic-tokens.js';
+import { VtopoDocumentSymbolProvider, VtopoNodeKindProvider } from './lsp/symbols.js';
 import { VtopoValueConverter } from './value-converter.js';
 import { registerValidationChecks, VtopoValidator } from './validation/validator.js';
 import { VtopoDocumentValidator, VtopoLinker } from './validation/names.js';
@@ -9,7 +20,11 @@ import { VtopoDocumentValidator, VtopoLinker } from './validation/names.js';
 export interface VtopoAddedServices {
     validation: { VtopoValidator: VtopoValidator };
 }
-export type VtopoServices = LangiumServices & VtopoAddedServices;
+/** The hover provider is typed as ours so the server can add live text: `Vtopo.lsp.HoverProvider.addHoverAugmenter(fn)`. */
+export interface VtopoLspAddedServices {
+    lsp: { HoverProvider: VtopoHoverProvider };
+}
+export type VtopoServices = LangiumServices & VtopoAddedServices & VtopoLspAddedServices;
 export type VtopoCoreServices = LangiumCoreServices & VtopoAddedServices;
 
 const coreParts = {
@@ -21,8 +36,24 @@ const coreParts = {
     },
 } as const;
 
-export const VtopoModule: Module<VtopoServices, PartialLangiumServices & VtopoAddedServices> = {
+/**
+ * Editor features. Go to definition, find references and rename are
+ * Langium's defaults over our scoping (names resolve within their topology).
+ */
+export const VtopoModule: Module<VtopoServices, PartialLangiumServices & VtopoAddedServices & VtopoLspAddedServices> = {
     ...coreParts,
+    lsp: {
+        CompletionProvider: (services) => new VtopoCompletionProvider(services),
+        HoverProvider: (services) => new VtopoHoverProvider(services),
+        CodeActionProvider: () => new VtopoCodeActionProvider(),
+        Formatter: () => new VtopoFormatter(),
+        SemanticTokenProvider: (services) => new VtopoSemanticTokenProvider(services),
+        DocumentSymbolProvider: (services) => new VtopoDocumentSymbolProvider(services),
+    },
+};
+
+export const VtopoSharedModule: Module<LangiumSharedServices, PartialLangiumSharedServices> = {
+    lsp: { NodeKindProvider: () => new VtopoNodeKindProvider() },
 };
 
 export const VtopoCoreModule: Module<VtopoCoreServices, PartialLangiumCoreServices & VtopoAddedServices> = {
@@ -31,7 +62,7 @@ export const VtopoCoreModule: Module<VtopoCoreServices, PartialLangiumCoreServic
 
 /** Full LSP services, for the language server. */
 export function createVtopoServices(context: DefaultSharedModuleContext): { shared: LangiumSharedServices; Vtopo: VtopoServices } {
-    const shared = inject(createDefaultSharedModule(context), VtopoGeneratedSharedModule);
+    const shared = inject(createDefaultSharedModule(context), VtopoGeneratedSharedModule, VtopoSharedModule);
     const Vtopo = inject(createDefaultModule({ shared }), VtopoGeneratedModule, VtopoModule);
     shared.ServiceRegistry.register(Vtopo);
     registerValidationChecks(Vtopo);

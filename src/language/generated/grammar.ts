@@ -1522,7 +1522,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
       },
       "definition": {
         "$type": "RegexToken",
-        "regex": "/[0-9A-Fa-f]+(:[0-9A-Fa-f]+)+/",
+        "regex": "/[0-9A-Za-z]+(:[0-9A-Za-z]+)+/",
         "parenthesized": false
       },
       "fragment": false,

@@ -18,6 +18,7 @@ export const CODES = {
     // 1 — names
     'duplicate-name': { severity: 'error', rule: 1, summary: 'two things in one scope share a name' },
     'unresolved-reference': { severity: 'error', rule: 1, summary: 'a name refers to nothing in this topology' },
+    'property-duplicate': { severity: 'error', rule: 14, summary: 'one property set twice in a block' },
     // 2, 3, 13 — queues
     'queues-exceed-cpus': { severity: 'warning', rule: 2, summary: 'more queue pairs than the guest has vCPUs' },
     'queues-out-of-range': { severity: 'error', rule: 3, summary: 'queues outside 1..128' },
@@ -59,6 +60,7 @@ export const CODES = {
     'rss-single-queue': { severity: 'warning', rule: 14, summary: 'rss fields on a NIC with one queue' },
     'nic-driver-missing': { severity: 'error', rule: 14, summary: 'a NIC without driver' },
     'nic-pci-on-embedded': { severity: 'error', rule: 14, summary: 'a pci NIC on the embedded datapath' },
+    'nic-device-duplicate': { severity: 'error', rule: 14, summary: 'two NICs on one host interface or PCI device' },
     'pci-address-invalid': { severity: 'error', rule: 14, summary: 'a PCI address not in DDDD:BB:DD.F form' },
     // 12 — completeness
     'vm-memory-too-small': { severity: 'error', rule: 12, summary: 'less memory than the default image needs' },

@@ -1,11 +1,14 @@
 import {
-    DefaultDocumentValidator, DefaultLinker, DocumentValidator, type AstNodeDescription, type LangiumDocument,
+    CstUtils, DefaultDocumentValidator, type AstNode, type CstNode, DefaultLinker, DocumentValidator, type AstNodeDescription, type LangiumDocument,
     type LinkingError, type ReferenceInfo, type ValidationAcceptor, type ValidationChecks, type ValidationOptions,
 } from 'langium';
 import type { Diagnostic } from 'vscode-languageserver-types';
 import type { Model, Topology, Vm, VtopoAstType } from '../generated/ast.js';
+import { BLOCK_PROPERTIES, isBlockType, isKeywordLeaf, ownLeaves, propertyOfKeyword, type BlockType } from '../syntax.js';
 import { closest } from './suggest.js';
-import { describe, lineOf, report, type VtopoDiagnosticData } from './report.js';
+import { friendlySyntaxMessage } from './syntax-messages.js';
+import { invalidateIndex } from './topology-index.js';
+import { describe, lineOf, report, type Fix, type VtopoDiagnosticData } from './report.js';
 
 interface SuggestingLinkingError extends LinkingError { suggestion?: string; candidates?: string[] }
 
@@ -38,12 +41,16 @@ function findTopology(node: { $container?: unknown; $type: string } | undefined)
 /** Gives built-in diagnostics (syntax, linking) our stable codes and the rename fix. */
 export class VtopoDocumentValidator extends DefaultDocumentValidator {
     override async validateDocument(document: LangiumDocument, options?: ValidationOptions, cancelToken?: Parameters<DefaultDocumentValidator['validateDocument']>[2]): Promise<Diagnostic[]> {
+        invalidateIndex(document.parseResult.value as Model);
         const diags = await super.validateDocument(document, options, cancelToken);
         for (const d of diags) {
             const code = (d.data as { code?: string } | undefined)?.code;
             if (code === DocumentValidator.LexingError || code === DocumentValidator.ParsingError) {
+                const unknown = unknownWord(document, d);
+                d.message = unknown?.message ?? friendlySyntaxMessage(d.message);
                 d.code = 'syntax-error';
-                d.data = { ...(d.data as object), code: 'syntax-error' };
+                const data: VtopoDiagnosticData = { ...(d.data as object), code: 'syntax-error', ...(unknown?.fixes ? { fixes: unknown.fixes } : {}) };
+                d.data = data;
             }
         }
         return diags;
@@ -66,6 +73,31 @@ export class VtopoDocumentValidator extends DefaultDocumentValidator {
     }
 }
 
+const TOPOLOGY_KEYWORDS = ['host', 'nic', 'bridge', 'link', 'vm'];
+
+/**
+ * `memroy 1G` inside a VM reaches the parser as "expected `}`": say instead
+ * which words the block takes, with the closest one as a quick fix.
+ */
+function unknownWord(document: LangiumDocument, d: Diagnostic): { message: string; fixes?: Fix[] } | undefined {
+    const m = /^Expecting token of type '\}' but found `([A-Za-z_][\w-]*)`/.exec(d.message);
+    const root = document.parseResult.value.$cstNode;
+    if (!m || !root) return undefined;
+    const word = m[1];
+    const offset = document.textDocument.offsetAt(d.range.start);
+    let node: AstNode | undefined = CstUtils.findLeafNodeBeforeOffset(root, offset)?.astNode;
+    while (node && !isBlockType(node.$type) && node.$type !== 'Topology') node = node.$container;
+    if (!node) return undefined;
+    const words = node.$type === 'Topology' ? TOPOLOGY_KEYWORDS
+        : [...Object.keys(BLOCK_PROPERTIES[node.$type as BlockType]), ...(node.$type === 'Vm' ? ['port'] : [])];
+    const where = node.$type === 'Topology' ? 'a topology' : node.$type === 'Host' ? 'the host block' : `a ${node.$type.toLowerCase()} block`;
+    const guess = closest(word, words);
+    return {
+        message: `\`${word}\` is not something ${where} takes${guess ? `; did you mean \`${guess}\`?` : '.'} It takes: ${words.join(', ')}.`,
+        fixes: guess ? [{ title: `Change to '${guess}'`, range: d.range, newText: guess }] : undefined,
+    };
+}
+
 function duplicates<T extends { name: string }>(items: T[], accept: ValidationAcceptor, scope: string, kindOf: (t: T) => string): void {
     const seen = new Map<string, T>();
     for (const item of items) {
@@ -80,7 +112,24 @@ function duplicates<T extends { name: string }>(items: T[], accept: ValidationAc
     }
 }
 
+/** `memory 1G … memory 2G` in one block: the grammar keeps the last, which is rarely what was meant. */
+function repeatedProperties(node: AstNode, accept: ValidationAcceptor): void {
+    const seen = new Map<string, CstNode>();
+    for (const leaf of ownLeaves(node)) {
+        if (!isKeywordLeaf(leaf) || !propertyOfKeyword(node.$type, leaf.text)) continue;
+        const first = seen.get(leaf.text);
+        if (!first) { seen.set(leaf.text, leaf); continue; }
+        report(accept, 'property-duplicate',
+            `\`${leaf.text}\` is set twice in ${describe(node as never)} (first on line ${first.range.start.line + 1}); only the last value would count. Keep one.`,
+            node, { range: leaf.range });
+    }
+}
+
 export const nameChecks: ValidationChecks<VtopoAstType> = {
+    Host: repeatedProperties,
+    Nic: repeatedProperties,
+    Bridge: repeatedProperties,
+    Port: repeatedProperties,
     Model(model: Model, accept) {
         duplicates(model.topologies, accept, 'this file', () => 'topology');
     },
@@ -101,6 +150,7 @@ export const nameChecks: ValidationChecks<VtopoAstType> = {
         }
     },
     Vm(vm: Vm, accept) {
+        repeatedProperties(vm, accept);
         duplicates(vm.ports, accept, describe(vm), () => 'port');
     },
 };

@@ -1,7 +1,8 @@
 import type { ValidationChecks } from 'langium';
-import type { Nic, VtopoAstType } from '../generated/ast.js';
+import type { Nic, Topology, VtopoAstType } from '../generated/ast.js';
 import { bridgeDatapath, nicQueues } from '../defaults.js';
-import { describe, report } from './report.js';
+import { describe, lineOf, report } from './report.js';
+import { indexTopology } from './topology-index.js';
 
 type Driver = 'tap' | 'af_packet' | 'pci';
 
@@ -25,6 +26,21 @@ export const RSS_FIELDS: Record<Driver, readonly string[]> = {
 };
 
 export const nicChecks: ValidationChecks<VtopoAstType> = {
+    Topology(topo: Topology, accept) {
+        // One host interface or PCI function can be opened by one NIC only:
+        // a second af_packet socket set would steal half the frames, DPDK refuses a bound device.
+        const devices = new Map<string, Nic>();
+        for (const nic of indexTopology(topo).nics) {
+            const d = nic.driver;
+            const key = d?.kind === 'af_packet' ? `interface "${d.iface}"` : d?.kind === 'pci' ? `PCI device "${d.address}"` : undefined;
+            if (!key) continue;
+            const first = devices.get(key);
+            if (!first) { devices.set(key, nic); continue; }
+            report(accept, 'nic-device-duplicate',
+                `${describe(nic)} uses host ${key}, which ${describe(first)} (line ${lineOf(first)}) already uses; one device can back one NIC. ` +
+                `Use another device, or attach both bridges through one NIC and a link.`, nic, { property: 'driver' });
+        }
+    },
     Nic(nic: Nic, accept) {
         const driver = nic.driver;
         if (!driver) {
@@ -61,7 +77,7 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
             nic.rss.forEach((field, index) => {
                 if (allowed.includes(field)) return;
                 report(accept, 'rss-field-unsupported',
-                    `rss ${field} is not available on a ${kind} NIC: ${kind} queues are picked by a hash of IP addresses and ports, and ` +
+                    `rss ${field} is not available on ${kind === 'af_packet' ? 'an' : 'a'} ${kind} NIC: ${kind} queues are picked by a hash of IP addresses and ports, and ` +
                     `hashing on MAC addresses needs a pci NIC with hardware RSS. Use ${allowed.filter((f) => f.includes('-')).join(', ')}.`,
                     nic, { property: 'rss', index });
             });

@@ -1,6 +1,6 @@
 import type { ValidationChecks } from 'langium';
 import type { Port, Topology, VtopoAstType } from '../generated/ast.js';
-import { bridgeDatapath, DEFAULTS, hostOf, hostPollCores, portQueues, vmCpus } from '../defaults.js';
+import { bridgeDatapath, DEFAULTS, portQueues, vmCpus } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 
@@ -27,9 +27,10 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
     Topology(topo: Topology, accept) {
         // Every rx queue is served by one poll thread; with fewer poll cores
         // than queues some thread serves several, so they do not run in parallel.
-        const poll = hostPollCores(hostOf(topo));
+        const idx = indexTopology(topo);
+        const poll = idx.pollCores;
         const pollCount = Math.max(poll.length, 1);
-        for (const port of indexTopology(topo).ports) {
+        for (const port of idx.ports) {
             const q = portQueues(port);
             const bridge = port.bridge?.ref;
             if (!bridge || q <= 1 || q > DEFAULTS.maxQueues || q <= pollCount) continue;

@@ -13,13 +13,15 @@ export interface VtopoDiagnosticData extends DiagnosticData {
 export interface ReportOptions<N extends AstNode> {
     property?: Properties<N>;
     index?: number;
+    /** An explicit range, when the culprit is a keyword rather than a property. */
+    range?: Range;
     fixes?: Fix[];
 }
 
 /** Every rule reports through here so code, severity and fix data stay consistent. */
 export function report<N extends AstNode>(accept: ValidationAcceptor, code: Code, message: string, node: N, opts: ReportOptions<N> = {}): void {
     const data: VtopoDiagnosticData = { code, ...(opts.fixes?.length ? { fixes: opts.fixes } : {}) };
-    accept(CODES[code].severity, message, { node, property: opts.property, index: opts.index, code, data });
+    accept(CODES[code].severity, message, { node, property: opts.property, index: opts.index, range: opts.range, code, data });
 }
 
 /** Range of a property's text (its value), for fixes that replace it. */
@@ -41,6 +43,7 @@ export function describe(node: AstNode & { name?: string; $container?: AstNode }
         case 'Nic': return `nic ${node.name}`;
         case 'Bridge': return `bridge ${node.name}`;
         case 'Topology': return `topology ${node.name}`;
+        case 'Host': return 'the host block';
         default: return node.$type.toLowerCase();
     }
 }

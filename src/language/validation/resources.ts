@@ -1,7 +1,7 @@
 import type { ValidationAcceptor, ValidationChecks } from 'langium';
 import type { Host, Topology, Vm, VtopoAstType } from '../generated/ast.js';
 import {
-    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hostCores, hostOf, hostPollCores, hugepagesOf, vmCpus, vmMemory,
+    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hugepagesOf, vmCpus, vmMemory,
 } from '../defaults.js';
 import { formatSize, parseCoreList } from '../units.js';
 import { describe, replaceFix, report } from './report.js';
@@ -85,9 +85,9 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
             report(accept, 'vm-without-ports',
                 `${describe(vm)} has no port, so it is not connected to any bridge; add \`port eth0 { bridge br0 }\` or remove the VM.`, vm, { property: 'name' });
         }
-        const topo = vm.$container;
-        const host = hostOf(topo);
-        const cores = hostCores(host);
+        const idx = indexTopology(vm.$container);
+        const host = idx.host;
+        const cores = idx.hostCores;
         if (cores && vmCpus(vm) > cores.length) {
             report(accept, 'vcpus-exceed-host-cores',
                 `${describe(vm)} has ${vmCpus(vm)} vCPUs but the host grants ${cores.length} core${cores.length === 1 ? '' : 's'} (${host?.cores}): ` +
@@ -108,7 +108,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                 `${describe(vm)} is pinned to core${bad.length === 1 ? '' : 's'} ${bad.join(',')}, outside the host cores (${host?.cores}); ` +
                 `pin only to cores vtopo is given, or add them to the host's \`cores\`.`, vm, { property: 'pin' });
         }
-        const poll = new Set(hostPollCores(host));
+        const poll = new Set(idx.pollCores);
         const overlap = pin.filter((c) => poll.has(c));
         if (overlap.length) {
             report(accept, 'pin-overlaps-poll-cores',
@@ -123,9 +123,9 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
     },
 
     Topology(topo: Topology, accept) {
-        const host = hostOf(topo);
-        if (!host) return;
         const idx = indexTopology(topo);
+        const host = idx.host;
+        if (!host) return;
         const vms = idx.vms.filter((vm) => Number.isFinite(vmMemory(vm)) && vmMemory(vm) > 0);
         const guests = vms.reduce((s, vm) => s + vmMemory(vm), 0);
         const ovs = idx.bridges.some((b) => bridgeDatapath(b) === 'ovs');

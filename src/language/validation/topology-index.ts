@@ -1,10 +1,16 @@
-import type { Bridge, Link, Nic, Port, Topology, Vm } from '../generated/ast.js';
+import type { Bridge, Host, Link, Model, Nic, Port, Topology, Vm } from '../generated/ast.js';
+import { hostCores, hostPollCores } from '../defaults.js';
 
 /**
  * One pass over a topology's elements, so topology-wide rules stay linear
  * in the number of VMs (the 1,000-VM bench revalidates on every keystroke).
  */
 export interface TopologyIndex {
+    /** The first host block (a second one is an error of its own). */
+    host: Host | undefined;
+    /** The host's cores and poll cores, parsed once (undefined cores: not declared or invalid). */
+    hostCores: number[] | undefined;
+    pollCores: number[];
     bridges: Bridge[];
     nics: Nic[];
     vms: Vm[];
@@ -18,18 +24,30 @@ export interface TopologyIndex {
 
 const cache = new WeakMap<Topology, TopologyIndex>();
 
+/**
+ * Drops the cached indexes of a document's topologies. The document
+ * validator calls it before each validation, so the index is built once per
+ * validation run and never outlives a relink (segments follow references).
+ */
+export function invalidateIndex(model: Model | undefined): void {
+    for (const t of model?.topologies ?? []) cache.delete(t);
+}
+
 export function indexTopology(t: Topology): TopologyIndex {
     const hit = cache.get(t);
     if (hit) return hit;
-    const idx: TopologyIndex = { bridges: [], nics: [], vms: [], links: [], ports: [], segmentOf: new Map(), cycleLinks: [] };
+    const idx: TopologyIndex = { host: undefined, hostCores: undefined, pollCores: [], bridges: [], nics: [], vms: [], links: [], ports: [], segmentOf: new Map(), cycleLinks: [] };
     for (const e of t.elements) {
         switch (e.$type) {
             case 'Bridge': idx.bridges.push(e); break;
             case 'Nic': idx.nics.push(e); break;
             case 'Vm': idx.vms.push(e); idx.ports.push(...e.ports); break;
             case 'Link': idx.links.push(e); break;
+            case 'Host': idx.host ??= e; break;
         }
     }
+    idx.hostCores = hostCores(idx.host);
+    idx.pollCores = hostPollCores(idx.host);
     const parent = new Map<Bridge, Bridge>();
     const find = (b: Bridge): Bridge => {
         let r = b;

@@ -1,0 +1,57 @@
+import { AstUtils, type AstNode, type CstNode } from 'langium';
+import { AbstractFormatter, Formatting } from 'langium/lsp';
+import { isKeywordLeaf, ownLeaves, propertyOfKeyword } from '../syntax.js';
+
+/**
+ * Two-space indented blocks, one property per line, single spaces between
+ * tokens. A block written on one line (`port eth0 { bridge br0 ip … }`)
+ * stays on one line: short ports read better that way.
+ */
+export class VtopoFormatter extends AbstractFormatter {
+    protected format(node: AstNode): void {
+        const f = this.getNodeFormatter(node);
+        const cst = node.$cstNode;
+        if (!cst) return;
+        if (node.$type === 'Model') {
+            const topologies = (node as AstNode & { topologies: AstNode[] }).topologies;
+            if (topologies.length > 1) f.nodes(...topologies.slice(1)).prepend(Formatting.newLines(2, { allowMore: true }));
+            return;
+        }
+        const own = ownLeaves(node);
+        const open = own.find((l) => l.text === '{');
+        const close = [...own].reverse().find((l) => l.text === '}');
+        const lineStarts = new Set<CstNode>();
+        const multiLine = open && close && (node.$type === 'Topology' || open.range.start.line !== close.range.start.line);
+        if (multiLine) {
+            // Each property keyword starts a line.
+            for (const l of own) if (isKeywordLeaf(l) && propertyOfKeyword(node.$type, l.text)) lineStarts.add(l);
+            // Elements of a topology and ports of a VM each start a line.
+            for (const child of childBlocks(node)) if (child.$cstNode) lineStarts.add(child.$cstNode);
+        }
+        for (const l of own) {
+            if (l === own[0]) continue; // the parent decides where a block starts
+            if (lineStarts.has(l)) f.cst([l]).prepend(Formatting.indent({ allowMore: true }));
+            else if (l === close && multiLine) f.cst([l]).prepend(Formatting.newLine({ allowMore: true }));
+            else f.cst([l]).prepend(Formatting.oneSpace());
+        }
+        // A comment on its own line is indented like the properties around it.
+        if (multiLine) {
+            for (const c of ownLeaves(node, { comments: true })) if (c.hidden) f.cst([c]).prepend(Formatting.indent({ allowMore: true }));
+        }
+        for (const child of childNodes(node)) {
+            const c = child.$cstNode;
+            if (!c) continue;
+            if (lineStarts.has(c)) f.cst([c]).prepend(Formatting.indent({ allowMore: true }));
+            else f.cst([c]).prepend(Formatting.oneSpace());
+        }
+    }
+}
+
+/** Blocks nested in this node: a topology's elements, a VM's ports, a NIC's driver or a VM's image. */
+function childNodes(node: AstNode): AstNode[] {
+    return AstUtils.streamContents(node).toArray();
+}
+
+function childBlocks(node: AstNode): AstNode[] {
+    return childNodes(node).filter((c) => ['Host', 'Nic', 'Bridge', 'Link', 'Vm', 'Port'].includes(c.$type));
+}

@@ -1,0 +1,201 @@
+/**
+ * Every checker rule: a text that triggers its code and a close variant
+ * (the fix the message suggests) that does not. The table must cover every
+ * code in codes.ts, so a new rule cannot land without its two cases.
+ */
+import { describe, expect, it } from 'vitest';
+import { CODES, type Code } from '../../src/language/validation/codes.js';
+import { diagnostics, lab } from './helpers.js';
+
+interface Case { bad: string; good: string; note?: string }
+
+const OVS_HOST = 'cores 0-3  memory 8G  hugepages 2G  poll-cores 3';
+
+const CASES: Partial<Record<Code, Case>> = {
+    'syntax-error': { bad: lab({ a: 'cpus two  memory 256M' }), good: lab({ a: 'cpus 2  memory 256M' }) },
+    // 1 — names
+    'duplicate-name': {
+        bad: lab({ elements: 'bridge br0' }),
+        good: lab({ elements: 'bridge br1  link br0 br1' }),
+    },
+    'unresolved-reference': { bad: lab({ portB: 'bridge br9  ip 10.0.0.2/24' }), good: lab() },
+    'property-duplicate': { bad: lab({ a: 'cpus 2  memory 256M  memory 512M' }), good: lab({ a: 'cpus 2  memory 512M' }) },
+    // 2, 3, 13 — queues
+    'queues-exceed-cpus': {
+        bad: lab({ host: 'cores 0-3  memory 8G  poll-cores 2-3', portA: 'bridge br0  ip 10.0.0.1/24  queues 4' }),
+        good: lab({ host: 'cores 0-3  memory 8G  poll-cores 2-3', portA: 'bridge br0  ip 10.0.0.1/24  queues 2' }),
+    },
+    'queues-out-of-range': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  queues 129' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  queues 1' }),
+    },
+    'poll-cores-short': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  queues 2' }),
+        good: lab({ host: 'cores 0-3  memory 8G  poll-cores 2-3', portA: 'bridge br0  ip 10.0.0.1/24  queues 2' }),
+    },
+    // 4 — MAC
+    'mac-malformed': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mac 52:54:00:00:01' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mac 52:54:00:00:00:01' }),
+    },
+    'mac-multicast': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mac 01:00:5e:00:00:01' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mac 02:00:5e:00:00:01' }),
+    },
+    'mac-duplicate': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mac 52:54:00:00:00:01', portB: 'bridge br0  ip 10.0.0.2/24  mac 52:54:00:00:00:01' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mac 52:54:00:00:00:01', portB: 'bridge br0  ip 10.0.0.2/24  mac 52:54:00:00:00:02' }),
+    },
+    // 5 — IP
+    'ip-malformed': { bad: lab({ portB: 'bridge br0  ip 10.0.0.256/24' }), good: lab() },
+    'ip-duplicate': { bad: lab({ portB: 'bridge br0  ip 10.0.0.1/24' }), good: lab() },
+    'subnet-mismatch': {
+        bad: lab({ portB: 'bridge br0  ip 10.0.1.2/24' }),
+        good: lab({ elements: 'bridge br1 { }', portB: 'bridge br1  ip 10.0.1.2/24' }),
+        note: 'different subnets are fine on bridges that are not linked',
+    },
+    'ip-reserved': { bad: lab({ portB: 'bridge br0  ip 10.0.0.255/24' }), good: lab() },
+    // 6 — memory
+    'memory-over-host': { bad: lab({ host: 'cores 0-3  memory 384M' }), good: lab({ host: 'cores 0-3  memory 512M' }) },
+    'memory-over-hugepages': { bad: lab({ host: 'cores 0-3  memory 8G  hugepages 256M' }), good: lab({ host: 'cores 0-3  memory 8G  hugepages 512M' }) },
+    'hugepage-size-mismatch': {
+        bad: lab({ host: 'cores 0-3  memory 8G  hugepages 2 x 1G', a: 'cpus 2  memory 1G', b: 'cpus 1  memory 512M' }),
+        good: lab({ host: 'cores 0-3  memory 8G  hugepages 2 x 1G', a: 'cpus 2  memory 1G', b: 'cpus 1  memory 1G' }),
+    },
+    'hugepages-invalid': { bad: lab({ host: 'cores 0-3  memory 8G  hugepages 4 x 4M' }), good: lab({ host: 'cores 0-3  memory 8G  hugepages 4 x 1G' }) },
+    'size-invalid': { bad: lab({ host: 'cores 0-3  memory 0M' }), good: lab({ host: 'cores 0-3  memory 1G' }) },
+    // 7 — cores
+    'core-outside-host': { bad: lab({ a: 'cpus 2  memory 256M  pin 4-5' }), good: lab({ a: 'cpus 2  memory 256M  pin 0-1' }) },
+    'pin-overlaps-poll-cores': { bad: lab({ a: 'cpus 2  memory 256M  pin 2-3' }), good: lab({ a: 'cpus 2  memory 256M  pin 1-2' }) },
+    'core-list-invalid': { bad: lab({ a: 'cpus 2  memory 256M  pin 1-0' }), good: lab({ a: 'cpus 2  memory 256M  pin 0-1' }) },
+    'pin-count-mismatch': { bad: lab({ a: 'cpus 2  memory 256M  pin 0' }), good: lab({ a: 'cpus 2  memory 256M  pin 0,1' }) },
+    'cpus-out-of-range': { bad: lab({ a: 'cpus 0  memory 256M' }), good: lab({ a: 'cpus 1  memory 256M' }) },
+    'vcpus-exceed-host-cores': { bad: lab({ a: 'cpus 8  memory 256M' }), good: lab({ a: 'cpus 4  memory 256M' }) },
+    // 8 — vhost
+    'vhost-server-on-ovs': {
+        bad: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24  vhost server' }),
+        good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24  vhost client' }),
+    },
+    // 9 — MTU
+    'mtu-exceeds-bridge': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mtu 9000' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  mtu 1400' }),
+    },
+    'jumbo-without-mrg-rxbuf': {
+        bad: lab({ elements: 'bridge jumbo { mtu 9000 }', portB: 'bridge jumbo  ip 10.0.1.2/24  mrg-rxbuf off' }),
+        good: lab({ elements: 'bridge jumbo { mtu 9000 }', portB: 'bridge jumbo  ip 10.0.1.2/24  mrg-rxbuf on' }),
+    },
+    'mtu-out-of-range': {
+        bad: lab({ elements: 'bridge jumbo { mtu 65535 }', portB: 'bridge jumbo  ip 10.0.1.2/24' }),
+        good: lab({ elements: 'bridge jumbo { mtu 9000 }', portB: 'bridge jumbo  ip 10.0.1.2/24' }),
+    },
+    // 10 — links
+    'link-cycle': {
+        bad: lab({ elements: 'bridge br1  bridge br2  link br0 br1  link br1 br2  link br2 br0' }),
+        good: lab({ elements: 'bridge br1  bridge br2  link br0 br1  link br1 br2' }),
+    },
+    'link-self': { bad: lab({ elements: 'bridge br1  link br0 br0  link br0 br1' }), good: lab({ elements: 'bridge br1  link br0 br1' }) },
+    'link-datapath-mismatch': {
+        bad: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  link br0 sw' }),
+        good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath embedded }  link br0 sw' }),
+    },
+    // 11 — NICs
+    'nic-queues-exceed-driver': {
+        bad: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  nic up { driver tap  queues 32  bridge sw }' }),
+        good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  nic up { driver tap  queues 16  bridge sw }' }),
+    },
+    'rss-field-unsupported': {
+        bad: lab({ elements: 'nic up { driver af_packet "eth1"  queues 2  rss l2  bridge br0 }' }),
+        good: lab({ elements: 'nic up { driver af_packet "eth1"  queues 2  rss ipv4-tcp  bridge br0 }' }),
+    },
+    'rss-single-queue': {
+        bad: lab({ elements: 'nic up { driver tap  rss ipv4-tcp  bridge br0 }' }),
+        good: lab({ elements: 'nic up { driver tap  queues 2  rss ipv4-tcp  bridge br0 }' }),
+    },
+    'nic-driver-missing': { bad: lab({ elements: 'nic up { bridge br0 }' }), good: lab({ elements: 'nic up { driver tap  bridge br0 }' }) },
+    'nic-device-duplicate': {
+        bad: lab({ elements: 'nic up { driver af_packet "eth1"  bridge br0 }  nic up2 { driver af_packet "eth1"  bridge br0 }' }),
+        good: lab({ elements: 'nic up { driver af_packet "eth1"  bridge br0 }  nic up2 { driver af_packet "eth2"  bridge br0 }' }),
+    },
+    'nic-pci-on-embedded': {
+        bad: lab({ elements: 'nic up { driver pci "0000:03:00.0"  bridge br0 }' }),
+        good: lab({ elements: 'nic up { driver af_packet "eth1"  bridge br0 }' }),
+    },
+    'pci-address-invalid': {
+        bad: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  nic up { driver pci "3:0"  bridge sw }' }),
+        good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  nic up { driver pci "0000:03:00.0"  bridge sw }' }),
+    },
+    'ovs-without-hugepages': {
+        bad: lab({ elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
+        good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
+    },
+    // 12 — completeness
+    'vm-memory-too-small': { bad: lab({ b: 'cpus 1  memory 64M' }), good: lab({ b: 'cpus 1  memory 128M' }) },
+    'vm-without-ports': { bad: lab({ elements: 'vm lonely { cpus 1 }' }), good: lab({ elements: 'vm lonely { cpus 1  port eth0 { bridge br0 } }' }) },
+    'bridge-unused': { bad: lab({ elements: 'bridge spare' }), good: lab({ elements: 'bridge spare  link br0 spare' }) },
+    'bridge-missing': { bad: lab({ portB: 'ip 10.0.0.2/24' }), good: lab() },
+    'host-missing': { bad: lab({ host: null }), good: lab() },
+    'host-duplicate': { bad: lab({ elements: 'host { memory 1G }' }), good: lab() },
+};
+
+/** Codes that need something other than topology text to trigger (tested elsewhere). */
+const ELSEWHERE: Partial<Record<Code, string>> = {
+    'file-unreadable': 'test/language/cli.test.ts',
+};
+
+describe('checker rules: each code has a failing and a passing case', () => {
+    it('covers every code in codes.ts', () => {
+        const missing = Object.keys(CODES).filter((c) => !(c in CASES) && !(c in ELSEWHERE));
+        expect(missing).toEqual([]);
+    });
+
+    for (const [code, c] of Object.entries(CASES) as [Code, Case][]) {
+        it(`${code} (${CODES[code].severity}, rule ${CODES[code].rule})`, async () => {
+            const bad = await diagnostics(c.bad);
+            const hit = bad.filter((d) => d.code === code);
+            expect(hit.length, `expected ${code} in:\n${c.bad}\ngot ${JSON.stringify(bad, null, 1)}`).toBeGreaterThan(0);
+            for (const d of hit) {
+                expect(d.severity).toBe(CODES[code].severity);
+                // A message names the cause and the fix: at least a clause for each.
+                expect(d.message.length).toBeGreaterThan(40);
+            }
+            const good = await diagnostics(c.good);
+            expect(good.filter((d) => d.code === code), `did not expect ${code} in:\n${c.good}`).toEqual([]);
+        });
+    }
+});
+
+describe('checker details', () => {
+    it('suggests the closest name for an unresolved reference', async () => {
+        const [d] = (await diagnostics(lab({ portB: 'bridge bro  ip 10.0.0.2/24' }))).filter((x) => x.code === 'unresolved-reference');
+        expect(d.message).toContain("Did you mean 'br0'?");
+    });
+
+    it('states the memory totals', async () => {
+        const [d] = (await diagnostics(lab({ host: 'cores 0-3  memory 384M' }))).filter((x) => x.code === 'memory-over-host');
+        expect(d.message).toContain('512M for 2 VMs');
+        expect(d.message).toContain('384M');
+    });
+
+    it('adds the OvS-DPDK reserve to the memory total', async () => {
+        const text = lab({ host: 'cores 0-3  memory 8G  hugepages 512M  poll-cores 3', elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' });
+        const [d] = (await diagnostics(text)).filter((x) => x.code === 'memory-over-hugepages');
+        expect(d.message).toContain('+ OvS-DPDK 128M = 640M');
+    });
+
+    it('accepts value words as names', async () => {
+        const text = 'topology t { host { cores 0-1 memory 1G } bridge ovs { datapath ovs } vm server { port client { bridge ovs } } }';
+        expect((await diagnostics(text)).filter((d) => d.severity === 'error')).toEqual([]);
+    });
+
+    it('takes K/M/G sizes, fractional sizes and core lists', async () => {
+        const text = lab({ host: 'cores 0-1,2,3  memory 1.5G', a: 'cpus 2  memory 262144K  pin 0,1' });
+        expect((await diagnostics(text)).filter((d) => d.severity === 'error')).toEqual([]);
+    });
+
+    it('reports a duplicate name once, on the second declaration', async () => {
+        const ds = (await diagnostics(lab({ elements: 'vm br0 { port e { bridge br0 } }' }))).filter((d) => d.code === 'duplicate-name');
+        expect(ds).toHaveLength(1);
+        expect(ds[0].message).toContain("bridge 'br0' already uses it");
+    });
+});
