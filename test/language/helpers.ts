@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { EmptyFileSystem } from 'langium';
 import { parseHelper } from 'langium/test';
 import type { Model } from '../../src/language/generated/ast.js';
@@ -40,4 +41,11 @@ export function lab(o: LabOptions = {}): string {
   }
 }
 `;
+}
+
+/** The codes an invalid-corpus file announces on its first line: `// expect: code …`. */
+export function expectedCodes(file: string): string[] {
+    const m = /^\/\/ expect:(.*)$/m.exec(readFileSync(file, 'utf8'));
+    if (!m) throw new Error(`${file} does not start with '// expect: code …'`);
+    return m[1].trim().split(/\s+/).sort();
 }

@@ -69,6 +69,10 @@ const CASES: Partial<Record<Code, Case>> = {
     'pin-overlaps-poll-cores': { bad: lab({ a: 'cpus 2  memory 256M  pin 2-3' }), good: lab({ a: 'cpus 2  memory 256M  pin 1-2' }) },
     'core-list-invalid': { bad: lab({ a: 'cpus 2  memory 256M  pin 1-0' }), good: lab({ a: 'cpus 2  memory 256M  pin 0-1' }) },
     'pin-count-mismatch': { bad: lab({ a: 'cpus 2  memory 256M  pin 0' }), good: lab({ a: 'cpus 2  memory 256M  pin 0,1' }) },
+    'pin-shared': {
+        bad: lab({ a: 'cpus 2  memory 256M  pin 0-1', b: 'cpus 1  memory 256M  pin 1' }),
+        good: lab({ a: 'cpus 2  memory 256M  pin 0-1', b: 'cpus 1  memory 256M  pin 2' }),
+    },
     'cpus-out-of-range': { bad: lab({ a: 'cpus 0  memory 256M' }), good: lab({ a: 'cpus 1  memory 256M' }) },
     'vcpus-exceed-host-cores': { bad: lab({ a: 'cpus 8  memory 256M' }), good: lab({ a: 'cpus 4  memory 256M' }) },
     // 8 — vhost

@@ -42,6 +42,7 @@ export const CODES = {
     'core-outside-host': { severity: 'error', rule: 7, summary: 'a pin or poll core the host block does not grant' },
     'pin-overlaps-poll-cores': { severity: 'warning', rule: 7, summary: 'vCPUs pinned onto busy-polling datapath cores' },
     'core-list-invalid': { severity: 'error', rule: 7, summary: 'a core range that runs backwards' },
+    'pin-shared': { severity: 'warning', rule: 14, summary: 'two VMs pinned to one core' },
     'pin-count-mismatch': { severity: 'warning', rule: 14, summary: 'pin lists a different number of cores than cpus' },
     'cpus-out-of-range': { severity: 'error', rule: 14, summary: 'cpus outside 1..255' },
     // 8 — vhost

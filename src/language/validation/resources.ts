@@ -1,10 +1,10 @@
-import type { ValidationAcceptor, ValidationChecks } from 'langium';
+import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';
 import type { Host, Topology, Vm, VtopoAstType } from '../generated/ast.js';
 import {
-    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hugepagesOf, vmCpus, vmMemory,
+    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hugepagesOf, vmCpus, vmMemory, type HugepageInfo,
 } from '../defaults.js';
 import { formatSize, parseCoreList } from '../units.js';
-import { describe, replaceFix, report } from './report.js';
+import { describe, lineOf, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 
 const MiB = 2 ** 20;
@@ -29,6 +29,34 @@ function coreList(accept: ValidationAcceptor, node: Host | Vm, property: 'cores'
     return cores;
 }
 
+/** What is wrong with the host's hugepages line, if anything. */
+function hugepagesProblem(host: Host): { message: string; node: AstNode; property: string } | undefined {
+    const h = host.hugepages;
+    const hp = hugepagesOf(host);
+    if (!h || !hp) return undefined;
+    if (h.pageSize !== undefined && h.pageSize !== 2 * MiB && h.pageSize !== GiB) {
+        return { node: h, property: 'pageSize', message: `Hugepage size ${formatSize(h.pageSize)} is not one x86-64 supports; use 2M or 1G pages (e.g. \`hugepages 4 x 1G\`).` };
+    }
+    if (h.count !== undefined && h.count < 1) {
+        return { node: h, property: 'count', message: `\`hugepages ${h.count} x …\` reserves no pages; reserve at least one or drop the line.` };
+    }
+    if (h.total !== undefined && (!Number.isFinite(h.total) || h.total <= 0 || h.total % DEFAULTS.hugepageSizeBytes !== 0)) {
+        return {
+            node: h, property: 'total',
+            message: `hugepages ${Number.isFinite(h.total) ? formatSize(h.total) : '?'} is not a whole number of 2M pages; use a multiple of 2M such as 512M, or \`N x 1G\`.`,
+        };
+    }
+    if (host.memory !== undefined && hp.totalBytes > host.memory) {
+        return { node: host, property: 'hugepages', message: `hugepages reserve ${formatSize(hp.totalBytes)}, more than the host memory ${formatSize(host.memory)}; reserve less or raise \`memory\`.` };
+    }
+    return undefined;
+}
+
+/** The host's hugepages when declared and sound; a broken line is reported once, by the host check, not again as a shortage. */
+function usableHugepages(host: Host | undefined): HugepageInfo | undefined {
+    return host && !hugepagesProblem(host) ? hugepagesOf(host) : undefined;
+}
+
 function outside(cores: number[], allowed: number[] | undefined): number[] {
     if (!allowed) return [];
     const ok = new Set(allowed);
@@ -49,24 +77,8 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                     host, { property: 'pollCores' });
             }
         }
-        const h = host.hugepages;
-        const hp = hugepagesOf(host);
-        if (h && hp) {
-            if (h.pageSize !== undefined && h.pageSize !== 2 * MiB && h.pageSize !== GiB) {
-                report(accept, 'hugepages-invalid',
-                    `Hugepage size ${formatSize(h.pageSize)} is not one x86-64 supports; use 2M or 1G pages (e.g. \`hugepages 4 x 1G\`).`, h, { property: 'pageSize' });
-            } else if (h.count !== undefined && h.count < 1) {
-                report(accept, 'hugepages-invalid', `\`hugepages ${h.count} x …\` reserves no pages; reserve at least one or drop the line.`, h, { property: 'count' });
-            } else if (h.total !== undefined && (!Number.isFinite(h.total) || h.total <= 0 || h.total % DEFAULTS.hugepageSizeBytes !== 0)) {
-                report(accept, 'hugepages-invalid',
-                    `hugepages ${Number.isFinite(h.total) ? formatSize(h.total) : '?'} is not a whole number of 2M pages; use a multiple of 2M such as 512M, or \`N x 1G\`.`,
-                    h, { property: 'total' });
-            } else if (host.memory !== undefined && hp.totalBytes > host.memory) {
-                report(accept, 'hugepages-invalid',
-                    `hugepages reserve ${formatSize(hp.totalBytes)}, more than the host memory ${formatSize(host.memory)}; reserve less or raise \`memory\`.`,
-                    host, { property: 'hugepages' });
-            }
-        }
+        const problem = hugepagesProblem(host);
+        if (problem) report(accept, 'hugepages-invalid', problem.message, problem.node, { property: problem.property as never });
     },
 
     Vm(vm: Vm, accept) {
@@ -93,7 +105,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                 `${describe(vm)} has ${vmCpus(vm)} vCPUs but the host grants ${cores.length} core${cores.length === 1 ? '' : 's'} (${host?.cores}): ` +
                 `its vCPUs will time-share and run slower. Lower cpus or grant more cores.`, vm, { property: 'cpus' });
         }
-        const hp = hugepagesOf(host);
+        const hp = usableHugepages(host);
         if (memOk && hp && hp.pageSizeBytes > 0 && mem % hp.pageSizeBytes !== 0) {
             report(accept, 'hugepage-size-mismatch',
                 `${describe(vm)} memory ${formatSize(mem)} is not a multiple of the ${formatSize(hp.pageSizeBytes)} hugepage size; ` +
@@ -129,7 +141,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
         const vms = idx.vms.filter((vm) => Number.isFinite(vmMemory(vm)) && vmMemory(vm) > 0);
         const guests = vms.reduce((s, vm) => s + vmMemory(vm), 0);
         const ovs = idx.bridges.some((b) => bridgeDatapath(b) === 'ovs');
-        const hp = hugepagesOf(host);
+        const hp = usableHugepages(host);
         const reserve = ovs ? DATAPATH_RESERVE_BYTES.ovs : DATAPATH_RESERVE_BYTES.embedded;
         const need = guests + reserve;
         const breakdown = () => {
@@ -147,6 +159,23 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
             report(accept, 'memory-over-host',
                 `The topology needs ${breakdown()}, but the host grants ${formatSize(host.memory)}. Raise the host \`memory\` or give the VMs less.`,
                 host, { property: 'memory' });
+        }
+        // vCPUs of two VMs pinned to one core time-share it: each VM gets about half of what it was sized for.
+        const pinnedBy = new Map<number, Vm>();
+        for (const vm of idx.vms) {
+            const pin = vm.pin === undefined ? undefined : parseCoreList(vm.pin);
+            if (!pin) continue;
+            const shared = new Map<Vm, number[]>();
+            for (const c of pin) {
+                const other = pinnedBy.get(c);
+                if (other) shared.set(other, [...(shared.get(other) ?? []), c]);
+                else pinnedBy.set(c, vm);
+            }
+            for (const [other, cores] of shared) {
+                report(accept, 'pin-shared',
+                    `${describe(vm)} is pinned to core${cores.length === 1 ? '' : 's'} ${cores.join(',')}, which ${describe(other)} is pinned to as well (line ${lineOf(other)}); ` +
+                    `their vCPUs will time-share and both run slower. Pin them to different cores, or drop \`pin\` on one.`, vm, { property: 'pin' });
+            }
         }
         if (ovs && !hp) {
             const first = idx.bridges.find((b) => bridgeDatapath(b) === 'ovs')!;
