@@ -10,7 +10,7 @@ APT_PACKAGES=(
   iperf3 ethtool iproute2             # guest tools, taps, namespaces
   dpdk dpdk-dev                       # dpdk-testpmd: a real vhost-user peer for tests and bench
   openvswitch-switch-dpdk             # the ovs datapath
-  libvirt-clients                     # virt-xml-validate for the libvirt export
+  libvirt-clients libxml2-utils       # virt-xml-validate (needs xmllint) for the libvirt export
   chromium libkrb5-dev ripgrep        # editor end-to-end tests (code-server + chromium)
 )
 

@@ -9,11 +9,23 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
 
 registerCommand('check', async () => (await import('./check.js')).default);
 registerCommand('vm-supervise', async () => (await import('./vm-supervise.js')).default);
+registerCommand('plan', async () => (await import('./plan.js')).default);
+registerCommand('deploy', async () => (await import('./deploy.js')).default);
+registerCommand('status', async () => (await import('./status.js')).default);
+registerCommand('verify', async () => (await import('./verify.js')).default);
+registerCommand('destroy', async () => (await import('./destroy.js')).default);
+registerCommand('export', async () => (await import('./export.js')).default);
 
 const USAGE = `usage: vtopo <command> [args]
 
 commands:
   check FILE... [--json]     parse and check topologies
+  plan FILE [--json]         what a deploy would change against what runs now
+  deploy FILE [--json]       check, then start/change the datapath, bridges, ports and guests
+  status FILE [--json]       guests, ports (link, counters, queues) and datapath of a deployment
+  verify FILE [--json]       every guest pings its L2 neighbours; exit 0 only if all reach
+  destroy FILE               stop and remove everything the deployment created
+  export FILE --format F     F = ovs-vsctl | qemu | libvirt
 `;
 
 export async function run(argv: string[]): Promise<number> {

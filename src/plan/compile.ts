@@ -144,7 +144,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const vms: VmPlan[] = vmsAst.map((v) => {
         const { requested, accel } = chooseAccel(v, facts);
         if (requested === 'kvm' && !facts.kvmUsable) {
-            notes.push(`vm ${v.name} asks for accel kvm, but KVM is not usable here${facts.kvmReason ? ` (${facts.kvmReason})` : ''}: deploy will refuse it`);
+            notes.push(`vm ${v.name} asks for accel kvm, which deploy will refuse: KVM is not usable here${facts.kvmReason ? `: ${facts.kvmReason}` : ''}`);
         }
         const memoryBackend: MemoryBackendPlan = hp.hugepages
             ? { kind: 'file', dir: hp.hugepages.mountDir, pageSizeBytes: hp.hugepages.pageSizeBytes }
@@ -173,7 +173,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         };
     });
     if (!facts.kvmUsable && vms.some((v) => v.accelRequested === 'auto')) {
-        notes.push(`accel auto chose tcg: KVM is not usable here${facts.kvmReason ? ` (${facts.kvmReason})` : ''}; guests boot slower`);
+        notes.push(`accel auto chose tcg (guests boot slower): KVM is not usable here${facts.kvmReason ? `: ${facts.kvmReason}` : ''}`);
     }
     for (const n of nics) kinds.add(n.datapath);
     for (const v of vms) for (const p of v.ports) kinds.add(p.datapath);

@@ -131,7 +131,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
         const portGone = new Set(teardownPorts.filter((a) => a.kind === 'remove-port' && a.datapath === kind).map((a) => (a as { id: string }).id));
         for (const p of desiredPorts.filter((x) => x.datapath === kind)) {
             if (!inv.vmPorts.includes(p.id) || portGone.has(p.id)) {
-                const why = restarting.has(p.vm) ? `vm ${p.vm} (re)starts` : deployedPorts.has(p.id) ? 'changed or missing' : 'new';
+                const why = !deployedPorts.has(p.id) ? 'new' : restarting.has(p.vm) ? `vm ${p.vm} restarts` : 'changed or missing';
                 addPorts.push({ kind: 'add-port', datapath: kind, port: p, reason: why });
             }
         }

@@ -156,6 +156,8 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & { exportPlan(fi
             return { applied, status: await collectStatus(file, desired.topology, desired, deps) };
         } finally {
             lock.release();
+            // A refused or rolled-back first deploy leaves no empty run directory behind.
+            if (!existsSync(path.join(desired.runDir, 'state', 'state.json'))) rmSync(desired.runDir, { recursive: true, force: true });
         }
     }
 

@@ -1,0 +1,55 @@
+/** The OvS bridges of a plan as a runnable ovs-vsctl script (embedded bridges are skipped). */
+import type { Plan } from '../types.js';
+import { shq } from './shell.js';
+
+export function exportOvsVsctl(plan: Plan): string {
+    const out: string[] = [
+        '#!/bin/sh',
+        `# vtopo export --format ovs-vsctl: the OvS bridges of topology ${plan.topology}.`,
+        '# Runs against an OvS-DPDK whose ovs-vswitchd is up; point it elsewhere with',
+        '#   VSCTL="ovs-vsctl --db=unix:/path/to/db.sock" sh this-script',
+        'set -eu',
+        'VSCTL=${VSCTL:-ovs-vsctl}',
+    ];
+    const ovs = plan.datapaths.ovs;
+    const bridges = plan.bridges.filter((b) => b.datapath === 'ovs');
+    if (!ovs || bridges.length === 0) {
+        out.push(`# topology ${plan.topology} has no bridge with \`datapath ovs\`: nothing to do.`, '');
+        return out.join('\n');
+    }
+    const sh = (...words: string[]) => out.push(['$VSCTL', ...words.map(shq)].join(' '));
+    out.push('', '# DPDK settings vtopo uses for its private instance (take effect when ovs-vswitchd starts).');
+    const extra = `--file-prefix=${ovs.filePrefix} --no-pci --no-telemetry${ovs.noHuge ? ' --no-huge --legacy-mem -m 1536' : ''}`;
+    sh('--no-wait', 'set', 'Open_vSwitch', '.', 'other_config:dpdk-init=true',
+        ...(ovs.noHuge ? [] : [`other_config:dpdk-socket-mem=${ovs.socketMemMb}`, `other_config:dpdk-socket-limit=${ovs.socketMemMb}`]),
+        ...(ovs.hugepageDir ? [`other_config:dpdk-hugepage-dir=${ovs.hugepageDir}`] : []),
+        `other_config:pmd-cpu-mask=${ovs.pmdCpuMask}`, 'other_config:pmd-maxsleep=1000', `other_config:dpdk-extra=${extra}`);
+    for (const b of bridges) {
+        out.push('', `# bridge ${b.name}`);
+        sh('--may-exist', 'add-br', b.name, '--', 'set', 'Bridge', b.name, 'datapath_type=netdev');
+        for (const p of plan.vms.flatMap((v) => v.ports).filter((x) => x.bridge === b.name)) {
+            // client: QEMU serves the socket and OvS connects (dpdkvhostuserclient).
+            // server: OvS creates <ovs rundir>/<interface> and QEMU connects to it (deprecated dpdkvhostuser).
+            const iface = p.vhostMode === 'client'
+                ? ['type=dpdkvhostuserclient', `options:vhost-server-path=${p.socketPath}`]
+                : ['type=dpdkvhostuser'];
+            sh('--may-exist', 'add-port', b.name, p.id, '--', 'set', 'Interface', p.id, ...iface, `mtu_request=${p.mtu}`);
+        }
+        plan.nics.filter((n) => n.bridge === b.name).forEach((n) => {
+            const i = plan.nics.indexOf(n);
+            const devargs = n.driver.kind === 'tap' ? `net_tap${i},iface=${n.driver.ifname}`
+                : n.driver.kind === 'af_packet' ? `net_af_packet${i},iface=${n.driver.iface},qpairs=${n.queues}` : n.driver.address;
+            sh('--may-exist', 'add-port', b.name, n.name, '--', 'set', 'Interface', n.name, 'type=dpdk',
+                `options:dpdk-devargs=${devargs}`, `options:n_rxq=${n.queues}`, `mtu_request=${n.mtu}`);
+        });
+    }
+    const links = plan.links.filter((l) => bridges.some((b) => b.name === l.a) && bridges.some((b) => b.name === l.b));
+    for (const l of links) {
+        out.push('', `# link ${l.a} ${l.b}: a pair of patch ports`);
+        const [pa, pb] = [`patch-${l.a}-${l.b}`, `patch-${l.b}-${l.a}`];
+        sh('--may-exist', 'add-port', l.a, pa, '--', 'set', 'Interface', pa, 'type=patch', `options:peer=${pb}`);
+        sh('--may-exist', 'add-port', l.b, pb, '--', 'set', 'Interface', pb, 'type=patch', `options:peer=${pa}`);
+    }
+    out.push('');
+    return out.join('\n');
+}

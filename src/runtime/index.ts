@@ -1,0 +1,74 @@
+/**
+ * The runtime's public entry points, bound to the real backends: the CLI
+ * and the language server call these and nothing else.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { guestCacheRoot, resolveBootImage } from '../backends/qemu/index.js';
+import { backendFor } from '../backends/registry.js';
+import { exportPlan, type ExportFormat } from '../plan/export/index.js';
+import type { RuntimeOptions, VtopoRuntime } from './api.js';
+import type { RuntimeDeps } from './deps.js';
+import { gatherHostFacts } from './facts.js';
+import { releaseHugepages, reserveHugepages } from './hugepages.js';
+import { createRuntime } from './runtime.js';
+import type { Status } from './status-types.js';
+import { qemuVmLayer } from './vm-layer.js';
+
+export type { ExportFormat } from '../plan/export/index.js';
+export { VtopoError } from './api.js';
+export type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
+export type { Status } from './status-types.js';
+
+let factsCache: { file: string; at: number; facts: ReturnType<typeof gatherHostFacts> } | undefined;
+
+export function realDeps(): RuntimeDeps {
+    return {
+        backend: backendFor,
+        vms: qemuVmLayer(),
+        // Facts change rarely; a watch loop asks every second.
+        hostFacts: (file) => {
+            if (factsCache && factsCache.file === file && Date.now() - factsCache.at < 5000) return factsCache.facts;
+            factsCache = { file, at: Date.now(), facts: gatherHostFacts(file) };
+            return factsCache.facts;
+        },
+        hugepages: { reserve: reserveHugepages, release: releaseHugepages },
+        readyTimeoutMs: Number(process.env.VTOPO_READY_TIMEOUT_MS) || 240_000,
+    };
+}
+
+const impl = createRuntime(realDeps());
+
+export const runtime: VtopoRuntime = impl;
+export const plan = (file: string, opts?: RuntimeOptions) => impl.plan(file, opts);
+export const deploy = (file: string, opts?: RuntimeOptions) => impl.deploy(file, opts);
+export const destroy = (file: string, opts?: RuntimeOptions) => impl.destroy(file, opts);
+export const status = (file: string): Promise<Status> => impl.status(file);
+export const verify = (file: string, opts?: RuntimeOptions) => impl.verify(file, opts);
+export const watch = (file: string, onStatus: (s: Status) => void, intervalMs?: number) => impl.watch(file, onStatus, intervalMs);
+
+/** `vtopo export`: the plan of FILE as an ovs-vsctl script, QEMU command lines or libvirt domain XML. */
+export async function exportTopology(file: string, format: ExportFormat, opts: { vm?: string } = {}): Promise<string> {
+    const p = await impl.exportPlan(file);
+    const vms = qemuVmLayer();
+    const guest = builtGuestImage();
+    return exportPlan(p, format, {
+        argv: (vm) => vms.argv(vm),
+        ...(guest ? { guest } : {}),
+        cmdline: (vm) => { const b = resolveBootImage(vm, guest ?? { kernel: '', initrd: '' }); return b.kind === 'kernel' ? b.append ?? '' : ''; },
+        ...opts,
+    });
+}
+
+/** The newest default guest image already built (exports never build one). */
+function builtGuestImage(): { kernel: string; initrd: string } | undefined {
+    try {
+        const root = guestCacheRoot();
+        const dirs = readdirSync(root).map((d) => path.join(root, d))
+            .filter((d) => existsSync(path.join(d, 'vmlinuz')) && existsSync(path.join(d, 'initrd.img')))
+            .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+        return dirs[0] ? { kernel: path.join(dirs[0], 'vmlinuz'), initrd: path.join(dirs[0], 'initrd.img') } : undefined;
+    } catch {
+        return undefined;
+    }
+}

@@ -1,0 +1,38 @@
+/** The runtime's guests over src/backends/qemu. */
+import type { VmPlan } from '../plan/types.js';
+import {
+    agentPing, buildQemuArgv, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
+} from '../backends/qemu/index.js';
+import type { VmLayer } from './deps.js';
+
+/** QEMU binary; VTOPO_QEMU overrides it (a wrapper, another build). */
+export function qemuBinary(): string {
+    return process.env.VTOPO_QEMU || 'qemu-system-x86_64';
+}
+
+export function qemuVmLayer(): VmLayer {
+    let guest: GuestImage | undefined;
+    const argvOf = (vm: VmPlan, g?: { kernel: string; initrd: string }) =>
+        buildQemuArgv(vm, resolveBootImage(vm, g), { qemuBinary: qemuBinary() });
+    return {
+        async prepareImages(vms, onProgress) {
+            if (!vms.some((v) => v.image.kind === 'default') || guest) return;
+            guest = await ensureGuestImage({ onProgress: (message) => onProgress({ step: 'image', phase: 'info', message }) });
+        },
+        async start(vm) {
+            if (vm.image.kind === 'default' && !guest) guest = await ensureGuestImage();
+            await launchVm(vm, argvOf(vm, guest));
+        },
+        async waitReady(vm, opts) {
+            await waitVmReady(vm, {
+                timeoutMs: opts.timeoutMs,
+                onProgress: (m) => opts.onProgress({ step: 'ready', phase: 'info', message: `vm ${vm.name}: ${m}` }),
+            });
+        },
+        stop: (vm) => stopVm(vm),
+        status: (vm) => vmStatus(vm),
+        ping: (vm, address, opts) => agentPing(vm, address, opts),
+        argv: (vm) => argvOf(vm, { kernel: '$VTOPO_GUEST_KERNEL', initrd: '$VTOPO_GUEST_INITRD' }),
+        qemuBinary,
+    };
+}
