@@ -1,18 +1,30 @@
-import * as path from 'node:path';
-import type * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node.js';
+/**
+ * VS Code entry point: starts the language server (which hosts the runtime)
+ * and wires the commands, the tree, the status bar and the graph to it.
+ */
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node.js';
+import { createClient } from './client.js';
+import { registerCommands } from './commands.js';
+import { createStatusBar } from './status-bar.js';
+import { TopologyTree } from './tree.js';
+import { ViewsStore } from './views-store.js';
 
 let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
-    const module = context.asAbsolutePath(path.join('out', 'server.cjs'));
-    const serverOptions: ServerOptions = {
-        run: { module, transport: TransportKind.ipc },
-        debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
-    };
-    const clientOptions: LanguageClientOptions = { documentSelector: [{ scheme: 'file', language: 'vtopo' }] };
-    client = new LanguageClient('vtopo', 'vtopo', serverOptions, clientOptions);
+    const output = vscode.window.createOutputChannel('vtopo');
+    context.subscriptions.push(output);
+    client = createClient(context);
+    const store = new ViewsStore(client);
+    context.subscriptions.push(store);
+    const tree = new TopologyTree(store);
+    context.subscriptions.push(tree, vscode.window.createTreeView('vtopo.topologies', { treeDataProvider: tree, showCollapseAll: true }));
+    context.subscriptions.push(createStatusBar(store));
+    registerCommands(context, client, store, output);
     await client.start();
+    // Langium builds every workspace .vtopo at start, so the tree lists files not opened yet.
+    await store.refresh();
 }
 
 export async function deactivate(): Promise<void> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureCodeServer, installExtension, prepareRunDir, startCodeServer, type CodeServer } from './harness/code-server.js';
-import { focusProblems, gotoLineEnd, openFile, openWorkbench, screenshot, waitForProblem, type Workbench } from './harness/workbench.js';
+import { cursorLine, focusProblems, gotoLineEnd, graphFrame, openFile, openWorkbench, runCommand, screenshot, waitForProblem, waitForTree, type Workbench } from './harness/workbench.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'editor');
@@ -72,5 +72,21 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await page.keyboard.press('Control+Shift+K');
         await waitForProblem(page, (r) => !r.some((t) => t.includes('nowhere')), 30_000, 'the diagnostic to clear');
         await screenshot(page, ARTIFACTS, '03-fixed');
+    }, 120_000);
+
+    it('lists the topology in the vtopo tree and draws the graph, whose nodes reveal their declaration', async () => {
+        const page = wb!.page;
+        await waitForTree(page, (r) => r.some((t) => t.startsWith('two_vms')) && r.some((t) => /^a\b/.test(t)) && r.some((t) => /^b\b/.test(t)), 30_000, 'two_vms with VMs a and b');
+        await runCommand(page, 'vtopo: Show Topology Graph');
+        const frame = graphFrame(page);
+        await frame.locator('g.node[data-id="vm:a"]').waitFor({ timeout: 30_000 });
+        expect(await frame.locator('g.node').count()).toBe(3);
+        expect(await frame.locator('g.edge').count()).toBe(2);
+        await screenshot(page, ARTIFACTS, '04-graph');
+        await frame.locator('g.node[data-id="vm:b"]').click();
+        const want = lineOf(path.join(workspace, EXAMPLE), 'vm b {');
+        const end = Date.now() + 10_000;
+        while (Date.now() < end && (await cursorLine(page)) !== want) await page.waitForTimeout(200);
+        expect(await cursorLine(page)).toBe(want);
     }, 120_000);
 });

@@ -95,3 +95,39 @@ export async function screenshot(page: Page, dir: string, name: string): Promise
     await page.waitForTimeout(400);
     await page.screenshot({ path: path.join(dir, `${name}.png`) });
 }
+
+/** The rows of the "vtopo" view in the explorer, expanded, as "label description" strings. */
+export async function vtopoTreeRows(page: Page): Promise<string[]> {
+    const header = page.locator('.pane-header', { hasText: /^vtopo/i }).first();
+    await header.waitFor({ timeout: 30_000 });
+    if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    const pane = page.locator('.pane', { has: header });
+    return pane.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => {
+        const name = r.querySelector('.label-name')?.textContent ?? '';
+        const desc = r.querySelector('.label-description')?.textContent ?? '';
+        return `${name} ${desc}`.trim();
+    }));
+}
+
+export async function waitForTree(page: Page, pred: (rows: string[]) => boolean, timeoutMs: number, what: string): Promise<string[]> {
+    const end = Date.now() + timeoutMs;
+    let rows: string[] = [];
+    while (Date.now() < end) {
+        rows = await vtopoTreeRows(page);
+        if (pred(rows)) return rows;
+        await page.waitForTimeout(300);
+    }
+    throw new Error(`timed out waiting for ${what}; the vtopo tree shows:\n${rows.join('\n')}`);
+}
+
+/** The graph webview's inner document (VS Code nests the page in two iframes). */
+export function graphFrame(page: Page) {
+    return page.frameLocator('iframe.webview.ready').last().frameLocator('iframe#active-frame');
+}
+
+/** 1-based cursor line of the active editor, from the status bar ("Ln 12, Col 3"). */
+export async function cursorLine(page: Page): Promise<number> {
+    const t = await page.locator('.statusbar-item[id="status.editor.selection"]').innerText();
+    const m = /Ln (\d+)/.exec(t);
+    return m ? Number(m[1]) : -1;
+}

@@ -1,0 +1,31 @@
+/**
+ * A terminal attached to a guest's serial console: a Pseudoterminal over a
+ * net.Socket to the VM's console unix socket (QEMU's chardev). Keys go to
+ * the guest, its output to the terminal.
+ */
+import * as net from 'node:net';
+import * as vscode from 'vscode';
+
+export function openConsole(vm: string, socketPath: string): vscode.Terminal {
+    const write = new vscode.EventEmitter<string>();
+    const close = new vscode.EventEmitter<number | void>();
+    let sock: net.Socket | undefined;
+    const pty: vscode.Pseudoterminal = {
+        onDidWrite: write.event,
+        onDidClose: close.event,
+        open: () => {
+            write.fire(`\x1b[2m[vtopo] console of ${vm} (${socketPath}); close the terminal to detach\x1b[0m\r\n`);
+            sock = net.createConnection(socketPath);
+            sock.on('connect', () => sock!.write('\r'));
+            // Serial consoles send bare \n; a terminal needs \r\n to return to column 0.
+            sock.on('data', (b) => write.fire(b.toString('utf8').replace(/(?<!\r)\n/g, '\r\n')));
+            sock.on('error', (e) => write.fire(`\r\n\x1b[31m[vtopo] console of ${vm}: ${e.message}\x1b[0m\r\n`));
+            sock.on('close', () => write.fire(`\r\n\x1b[2m[vtopo] console of ${vm} closed\x1b[0m\r\n`));
+        },
+        close: () => { sock?.destroy(); },
+        handleInput: (data) => { sock?.write(data); },
+    };
+    const term = vscode.window.createTerminal({ name: `vtopo: ${vm}`, pty });
+    term.show();
+    return term;
+}
