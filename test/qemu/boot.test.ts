@@ -1,0 +1,96 @@
+/**
+ * One real TCG boot of the default guest, shared by every assertion here:
+ * 2 vCPUs, one 2-queue vhost-user port (QEMU server=on) whose peer is
+ * dpdk-testpmd's vhost PMD. Ends with a real kernel panic seen via pvpanic.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as qemu from '../../src/backends/qemu/index.js';
+import type { VmPlan } from '../../src/plan/types.js';
+import { makeVm } from './fixtures.js';
+import { startTestpmd, type Testpmd } from './testpmd.js';
+
+describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
+    const dir = mkdtempSync('/tmp/vtopo-qb-');
+    const vm: VmPlan = makeVm({ dir, name: 'mq', cpus: 2 }, [{ name: 'eth0', queues: 2, ip: '10.77.0.1/24', mtu: 1400, socketPath: path.join(dir, 'mq.eth0.sock') }]);
+    let peer: Testpmd | undefined;
+    const progress: string[] = [];
+
+    beforeAll(async () => {
+        const image = await qemu.ensureGuestImage();
+        peer = startTestpmd({ socket: vm.ports[0].socketPath, queues: 2, client: true, prefix: `vtopo-qb-${process.pid}` });
+        await qemu.launchVm(vm, qemu.buildQemuArgv(vm, qemu.resolveBootImage(vm, image)));
+        await qemu.waitVmReady(vm, { timeoutMs: 150_000, onProgress: (m) => progress.push(m) });
+    }, 200_000);
+
+    afterAll(async () => {
+        await qemu.stopVm(vm, { timeoutMs: 5000 }).catch(() => undefined);
+        await peer?.stop();
+        rmSync(dir, { recursive: true, force: true });
+    }, 30_000);
+
+    it('reaches readiness and reports progress on the way', () => {
+        expect(progress).toContain('guest up, asking its agent');
+    });
+
+    it('vmStatus from the plan alone: running under TCG with a ready agent', async () => {
+        const s = await qemu.vmStatus(vm);
+        expect(s).toMatchObject({ name: 'mq', state: 'running', accel: 'tcg', agent: 'ready' });
+        expect(s.pid).toBeGreaterThan(1);
+    });
+
+    it('QMP: handshake and query-status', async () => {
+        const q = await qemu.QmpClient.connect(vm.qmpSocket);
+        try {
+            expect(q.version?.major).toBeGreaterThanOrEqual(7);
+            expect(await q.queryStatus()).toMatchObject({ status: 'running', running: true });
+            await expect(q.execute('no-such-command')).rejects.toMatchObject({ qmpClass: 'CommandNotFound' });
+        } finally {
+            q.close();
+        }
+    });
+
+    it('the guest names its NIC after the topology port and sees 2 queue pairs', async () => {
+        const ifs = await qemu.agentInterfaces(vm);
+        const eth0 = ifs.find((i) => i.name === 'eth0');
+        expect(eth0, JSON.stringify(ifs)).toBeDefined();
+        expect(eth0!.mac).toBe(vm.ports[0].mac);
+        expect(eth0!.mtu).toBe(1400);
+        expect(eth0!.queues).toBe(2);
+        expect(eth0!.addrs).toContain('10.77.0.1/24');
+        expect(typeof eth0!.tx_packets).toBe('number');
+    });
+
+    it('agent ping: its own address answers, an absent peer does not', async () => {
+        const ok = await qemu.agentPing(vm, '10.77.0.1', { count: 1 });
+        expect(ok.ok, ok.error).toBe(true);
+        expect(ok.rtt_ms).toBeGreaterThanOrEqual(0);
+        const bad = await qemu.agentPing(vm, '10.77.0.99', { count: 1, timeoutMs: 5000 });
+        expect(bad.ok).toBe(false);
+        expect(bad.error).toBeTruthy();
+    });
+
+    it('a guest kernel panic is seen as a QMP event and reported by vmStatus as crashed', async () => {
+        const q = await qemu.QmpClient.connect(vm.qmpSocket);
+        const events: string[] = [];
+        q.on('event', (e: qemu.QmpEvent) => events.push(e.event));
+        const eof = new Promise<void>((r) => q.on('close', () => r()));
+        const r = await qemu.agentRequest(vm, 'crash');
+        expect(r.ok).toBe(true);
+        await eof; // QEMU exits (panic action: shutdown), the client sees EOF
+        expect(events).toContain('GUEST_PANICKED');
+        await expect(q.execute('query-status')).rejects.toThrow(/closed|not connected/);
+        let s = await qemu.vmStatus(vm);
+        for (let i = 0; i < 20 && s.state !== 'crashed'; i++) {
+            await new Promise((res) => setTimeout(res, 200));
+            s = await qemu.vmStatus(vm);
+        }
+        expect(s.state).toBe('crashed');
+        expect(s.reason).toMatch(/guest panicked \(pvpanic\)/);
+        expect(s.reason).toMatch(/Kernel panic/);
+        // Stopping what is already gone succeeds and keeps the verdict.
+        await qemu.stopVm(vm);
+        expect((await qemu.vmStatus(vm)).state).toBe('crashed');
+    });
+});
