@@ -9,7 +9,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
  */
 export function selfExecArgv(): string[] {
     const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-    if (here.endsWith('.cjs')) return [process.execPath, here];
+    // Every bundle sits in out/ beside cli.cjs: the language server (out/server.cjs) must spawn the CLI, not itself.
+    if (here.endsWith('.cjs')) return [process.execPath, path.join(path.dirname(here), 'cli.cjs')];
     const root = projectRoot();
     const bundle = path.join(root, 'out', 'cli.cjs');
     if (process.env.VTOPO_USE_BUNDLE === '1' && existsSync(bundle)) return [process.execPath, bundle];
