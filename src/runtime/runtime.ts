@@ -2,7 +2,8 @@
  * The runtime: plan, deploy, destroy, status, verify, watch over injectable
  * dependencies (deps.ts). index.ts binds it to the real backends.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DatapathKind, Plan, VmPlan } from '../plan/types.js';
 import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
@@ -94,6 +95,38 @@ async function teardown(runDir: string, state: DeployState | undefined, deps: Ru
     rmSync(runDir, { recursive: true, force: true });
 }
 
+/**
+ * A rolled-back first deploy removes its run directory, but the logs its
+ * error points at must survive: they move to <tmp>/vtopo-failed-<topology>/
+ * and the error's fix names the new place.
+ */
+function keepLogs(err: unknown, runDir: string, topology: string): unknown {
+    if (!(err instanceof VtopoError) || !existsSync(runDir)) return err;
+    const keep = path.join(os.tmpdir(), `vtopo-failed-${topology}`);
+    const logs: string[] = [];
+    const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+            const full = path.join(dir, e.name);
+            if (e.isDirectory()) walk(full);
+            else if (e.isFile() && e.name.endsWith('.log')) logs.push(full);
+        }
+    };
+    try {
+        walk(runDir);
+        if (logs.length === 0) return err;
+        rmSync(keep, { recursive: true, force: true });
+        for (const f of logs) {
+            const dest = path.join(keep, path.relative(runDir, f));
+            mkdirSync(path.dirname(dest), { recursive: true });
+            copyFileSync(f, dest);
+        }
+    } catch {
+        return err;
+    }
+    const moved = (text: string) => text.split(runDir).join(keep);
+    return new VtopoError(err.message, err.fix ? `${moved(err.fix)} (logs kept after the rollback)` : undefined, err.code);
+}
+
 export function createRuntime(deps: RuntimeDeps): VtopoRuntime & { exportPlan(file: string): Promise<Plan> } {
     const noop = () => undefined;
 
@@ -143,12 +176,14 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & { exportPlan(fi
                 if (!deployed) {
                     // A first deploy that fails leaves nothing behind.
                     progress({ step: 'rollback', phase: 'start', message: 'deploy failed: removing what it started' });
+                    const kept = keepLogs(err, desired.runDir, desired.topology);
                     try {
                         await teardown(desired.runDir, { version: 1, pending: desired, hugepages, updatedAt: '' }, deps, progress);
                     } catch (e2) {
                         progress({ step: 'rollback', phase: 'info', message: e2 instanceof Error ? e2.message : String(e2) });
                     }
                     progress({ step: 'rollback', phase: 'done', message: 'rolled back' });
+                    throw kept;
                 }
                 throw err;
             }

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGuestImage } from '../../src/backends/qemu/index.js';
@@ -39,6 +40,7 @@ afterAll(async () => {
     }
     if (prevRoot === undefined) delete process.env.VTOPO_RUN_ROOT; else process.env.VTOPO_RUN_ROOT = prevRoot;
     rmSync(root, { recursive: true, force: true });
+    rmSync(path.join(os.tmpdir(), 'vtopo-failed-bad'), { recursive: true, force: true });
 }, 60_000);
 
 describe('runtime with real QEMU (TCG), guests without ports', () => {
@@ -74,7 +76,7 @@ describe('runtime with real QEMU (TCG), guests without ports', () => {
         expect(err).toBeInstanceOf(VtopoError);
         expect(err.message).toMatch(/vm bad/);
         expect(err.message).toMatch(/QEMU exited/);
-        expect(err.fix).toMatch(/qemu\.log/);
+        expect(err.fix).toMatch(/vtopo-failed-bad\/vm\/bad\.qemu\.log/);
         expect(leftovers(path.join(runRoot, 'bad'))).toEqual([]);
     }, 120_000);
 
