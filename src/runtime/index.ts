@@ -16,7 +16,8 @@ import type { Status } from './status-types.js';
 import { qemuVmLayer } from './vm-layer.js';
 
 export type { ExportFormat } from '../plan/export/index.js';
-export { VtopoError } from './api.js';
+import { VtopoError } from './api.js';
+export { VtopoError };
 export type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
 export type { Status } from './status-types.js';
 
@@ -71,4 +72,23 @@ function builtGuestImage(): { kernel: string; initrd: string } | undefined {
     } catch {
         return undefined;
     }
+}
+
+/** The serial console of a deployed guest: a unix socket to attach to, and the log QEMU keeps of it. */
+export async function consoleTarget(file: string, vm: string): Promise<{ socket: string; serialLog?: string }> {
+    const { topology, plan: p } = await impl.deployedPlan(file);
+    if (!p) throw new VtopoError(`topology ${topology} is not deployed`, `run \`vtopo deploy ${file}\` first`, 'not-deployed');
+    const v = p.vms.find((x) => x.name === vm);
+    if (!v) throw new VtopoError(`topology ${topology} has no deployed vm ${vm}`, `name one of: ${p.vms.map((x) => x.name).join(', ')}`, 'no-such-vm');
+    return { socket: v.consoleSocket, serialLog: v.serialLog };
+}
+
+/** The deployed Plan of a file's topology (undefined when nothing is deployed). */
+export async function deployedPlan(file: string) {
+    return (await impl.deployedPlan(file)).plan;
+}
+
+/** exportTopology shaped for the editor: the text plus the language id to show it in. */
+export async function exportForEditor(file: string, format: ExportFormat): Promise<{ text: string; language: string }> {
+    return { text: await exportTopology(file, format), language: format === 'libvirt' ? 'xml' : 'shellscript' };
 }

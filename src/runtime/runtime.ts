@@ -127,7 +127,10 @@ function keepLogs(err: unknown, runDir: string, topology: string): unknown {
     return new VtopoError(err.message, err.fix ? `${moved(err.fix)} (logs kept after the rollback)` : undefined, err.code);
 }
 
-export function createRuntime(deps: RuntimeDeps): VtopoRuntime & { exportPlan(file: string): Promise<Plan> } {
+export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
+    exportPlan(file: string): Promise<Plan>;
+    deployedPlan(file: string): Promise<{ topology: string; plan?: Plan }>;
+} {
     const noop = () => undefined;
 
     async function plan(file: string): Promise<PlanResult> {
@@ -236,5 +239,5 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & { exportPlan(fi
         return planFor(file, deps.hostFacts);
     }
 
-    return { plan, deploy, destroy, status, verify, watch, exportPlan };
+    return { plan, deploy, destroy, status, verify, watch, exportPlan, deployedPlan };
 }
