@@ -1,0 +1,138 @@
+/**
+ * The switch core: bridges, ports, and the NAPI-style scheduler. Queues
+ * with traffic sit in the poll set and are busy-polled in ~1 ms slices
+ * (yielding to the event loop between slices so control messages and kicks
+ * are served); a queue idle for `idleMs` re-enables notifications and
+ * leaves the set, to be woken by its kick eventfd. When the set is empty the
+ * process sleeps in libuv. Completed RX work is published and signalled
+ * once per round (`flush`), not per packet.
+ */
+import { performance } from 'node:perf_hooks';
+import { Bridge } from './bridge.js';
+import type { Port } from './port.js';
+
+export interface Pollable {
+    inPollSet: boolean;
+    lastWork: number;
+    /** Does up to `budget` packets of work; returns how many. */
+    poll(budget: number): number;
+    /** Idle: re-arm notifications; true when it may leave the poll set. */
+    tryInterrupt(): boolean;
+}
+
+export interface Flushable {
+    dirty: boolean;
+    flush(): void;
+}
+
+const BUDGET = 64;
+const SLICE_MS = 1;
+
+export class Engine {
+    readonly bridges = new Map<string, Bridge>();
+    readonly ports = new Map<string, Port>();
+    /** By Port.num; holes stay undefined so numbers in MAC tables never point at a new port. */
+    readonly portArr: (Port | undefined)[] = [];
+    /** Milliseconds (performance.now), refreshed once per polling round. */
+    now = performance.now();
+    readonly started = Date.now();
+    private pollSet: Pollable[] = [];
+    private dirty: Flushable[] = [];
+    private scheduled = false;
+    rounds = 0;
+
+    constructor(
+        public idleMs = 0.2,
+        private readonly log: (m: string) => void = () => {},
+    ) {}
+
+    addBridge(name: string, mtu: number, agingMs?: number): Bridge {
+        const b = new Bridge(name, mtu, this, agingMs);
+        this.bridges.set(name, b);
+        return b;
+    }
+
+    addPort(p: Port, bridge: Bridge): void {
+        p.num = this.portArr.length;
+        this.portArr.push(p);
+        this.ports.set(p.id, p);
+        bridge.attach(p);
+    }
+
+    removePort(p: Port): void {
+        p.bridge?.detach(p);
+        this.ports.delete(p.id);
+        this.portArr[p.num] = undefined;
+        p.close();
+    }
+
+    /** Puts a queue in polling mode and makes sure the loop runs. */
+    wake(q: Pollable): void {
+        q.lastWork = this.now = performance.now();
+        if (!q.inPollSet) {
+            q.inPollSet = true;
+            this.pollSet.push(q);
+        }
+        this.schedule();
+    }
+
+    /** Removes a queue that went away. */
+    forget(q: Pollable): void {
+        if (!q.inPollSet) return;
+        q.inPollSet = false;
+        this.pollSet = this.pollSet.filter((x) => x !== q);
+    }
+
+    markDirty(f: Flushable): void {
+        if (f.dirty) return;
+        f.dirty = true;
+        this.dirty.push(f);
+    }
+
+    flush(): void {
+        const d = this.dirty;
+        for (let i = 0; i < d.length; i++) {
+            d[i].dirty = false;
+            d[i].flush();
+        }
+        d.length = 0;
+    }
+
+    private schedule(): void {
+        if (this.scheduled) return;
+        this.scheduled = true;
+        setImmediate(this.loop);
+    }
+
+    private readonly loop = (): void => {
+        this.scheduled = false;
+        const end = performance.now() + SLICE_MS;
+        try {
+            while (this.pollSet.length > 0) {
+                const now = (this.now = performance.now());
+                this.rounds++;
+                const set = this.pollSet;
+                let leaving = false;
+                for (let i = 0; i < set.length; i++) {
+                    const q = set[i];
+                    if (!q.inPollSet) {
+                        leaving = true;
+                        continue;
+                    }
+                    const w = q.poll(BUDGET);
+                    if (w > 0) q.lastWork = now;
+                    else if (now - q.lastWork > this.idleMs && q.tryInterrupt()) {
+                        q.inPollSet = false;
+                        leaving = true;
+                    }
+                }
+                this.flush();
+                if (leaving) this.pollSet = this.pollSet.filter((q) => q.inPollSet);
+                if (now >= end) break;
+            }
+        } catch (e) {
+            this.log(`poll loop: ${(e as Error).stack ?? e}`);
+        }
+        if (this.pollSet.length > 0) this.schedule();
+    };
+}
