@@ -8,6 +8,7 @@ export function registerCommand(name: string, load: () => Promise<Command>): voi
 }
 
 registerCommand('check', async () => (await import('./check.js')).default);
+registerCommand('datapath', async () => (await import('./datapath.js')).default);
 registerCommand('vm-supervise', async () => (await import('./vm-supervise.js')).default);
 registerCommand('plan', async () => (await import('./plan.js')).default);
 registerCommand('deploy', async () => (await import('./deploy.js')).default);
