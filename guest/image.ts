@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { VtopoError } from '../src/runtime/api.js';
 import { projectRoot } from '../src/runtime/self-exec.js';
 import { acquireDirLock } from './lock.js';
-import { resolveModules } from './modules.js';
+import { resolveModules, ROOT_MODULES } from './modules.js';
 
 const run = promisify(execFile);
 
@@ -36,6 +36,10 @@ export interface GuestImage {
 export interface GuestImageOptions {
     cacheDir?: string;
     onProgress?: (msg: string) => void;
+    /** Where downloaded .debs are kept (default `<cache>/guest/debs`); shared so several caches download once. */
+    debCacheDir?: string;
+    /** The guest's /init and agent (default guest/rootfs of this checkout); part of the hash. */
+    scriptsDir?: string;
 }
 
 interface AptPackage {
@@ -53,12 +57,21 @@ export function guestScriptsDir(): string {
     return path.join(projectRoot(), 'guest', 'rootfs');
 }
 
+/** The content hash ensureGuestImage would use, without building anything. */
+export async function guestImageHash(opts: Pick<GuestImageOptions, 'scriptsDir'> = {}): Promise<string> {
+    return hashInputs(await collectInputs(opts.scriptsDir ?? guestScriptsDir()));
+}
+
+const hashInputs = (inputs: Inputs) => createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+
 export async function ensureGuestImage(opts: GuestImageOptions = {}): Promise<GuestImage> {
     const progress = opts.onProgress ?? (() => {});
     const root = guestCacheRoot(opts.cacheDir);
     mkdirSync(root, { recursive: true });
-    const inputs = await collectInputs();
-    const hash = createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 16);
+    const sdir = opts.scriptsDir ?? guestScriptsDir();
+    const debs = opts.debCacheDir ?? path.join(root, 'debs');
+    const inputs = await collectInputs(sdir);
+    const hash = hashInputs(inputs);
     const dir = path.join(root, hash);
     const result = { kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.img'), hash };
     if (isComplete(dir)) return result;
@@ -70,7 +83,7 @@ export async function ensureGuestImage(opts: GuestImageOptions = {}): Promise<Gu
         const tmp = path.join(root, `${hash}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
         mkdirSync(tmp, { recursive: true });
         try {
-            await build(tmp, root, inputs, progress);
+            await build(tmp, root, debs, sdir, inputs, progress);
             writeFileSync(path.join(tmp, 'manifest.json'), JSON.stringify({ hash, builder: BUILDER_VERSION, inputs }, null, 2) + '\n');
             rmSync(dir, { recursive: true, force: true });
             renameSync(tmp, dir);
@@ -96,7 +109,7 @@ interface Inputs {
     scripts: Record<string, string>;
 }
 
-async function collectInputs(): Promise<Inputs> {
+async function collectInputs(sdir: string): Promise<Inputs> {
     const kernelPkg = await kernelPackageName();
     const [kernel, busybox] = await Promise.all([aptPackage(kernelPkg), aptPackage(BUSYBOX)]);
     const tools: Record<string, string> = {};
@@ -106,7 +119,6 @@ async function collectInputs(): Promise<Inputs> {
         for (const lib of await lddLibs(t)) tools[lib] = sha256File(lib);
     }
     const scripts: Record<string, string> = {};
-    const sdir = guestScriptsDir();
     for (const f of readdirSync(sdir).sort()) scripts[f] = sha256File(path.join(sdir, f));
     return { builder: BUILDER_VERSION, kernel, busybox, tools, scripts };
 }
@@ -160,8 +172,7 @@ function sha256File(f: string): string {
 }
 
 /** A .deb from the shared download cache, checked against apt's SHA256; downloaded when absent or wrong. */
-async function fetchDeb(pkg: AptPackage, root: string, progress: (m: string) => void): Promise<string> {
-    const debs = path.join(root, 'debs');
+async function fetchDeb(pkg: AptPackage, debs: string, progress: (m: string) => void): Promise<string> {
     mkdirSync(debs, { recursive: true });
     const final = path.join(debs, pkg.filename);
     if (existsSync(final) && sha256File(final) === pkg.sha256) return final;
@@ -190,20 +201,56 @@ async function fetchDeb(pkg: AptPackage, root: string, progress: (m: string) => 
     }
 }
 
-async function build(tmp: string, root: string, inputs: Inputs, progress: (m: string) => void): Promise<void> {
-    const [kdeb, bdeb] = await Promise.all([fetchDeb(inputs.kernel, root, progress), fetchDeb(inputs.busybox, root, progress)]);
-    const x = path.join(tmp, 'x');
-    progress('unpacking kernel and busybox (dpkg -x)');
-    mkdirSync(x, { recursive: true });
-    await run('dpkg', ['-x', kdeb, path.join(x, 'kernel')]);
-    await run('dpkg', ['-x', bdeb, path.join(x, 'busybox')]);
+/**
+ * vmlinuz + the resolved modules, cached per kernel package: unpacking the
+ * kernel .deb is the slow part (hundreds of MB of modules), and a changed
+ * guest script should not redo it.
+ */
+async function ensureKernelParts(kernel: AptPackage, debs: string, root: string, progress: (m: string) => void): Promise<string> {
+    const key = createHash('sha256').update(JSON.stringify([BUILDER_VERSION, kernel.sha256, ROOT_MODULES])).digest('hex').slice(0, 16);
+    const dir = path.join(root, `kernel-${key}`);
+    const done = () => existsSync(path.join(dir, 'modules.order'));
+    if (done()) return dir;
+    const release = await acquireDirLock(path.join(root, `kernel-${key}.lock`), () => progress('waiting for another vtopo unpacking the kernel'));
+    try {
+        if (done()) return dir;
+        const kdeb = await fetchDeb(kernel, debs, progress);
+        const tmp = path.join(root, `kernel-${key}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+        try {
+            const x = path.join(tmp, 'x');
+            mkdirSync(x, { recursive: true });
+            progress(`unpacking ${kernel.name} (dpkg -x)`);
+            await run('dpkg', ['-x', kdeb, x]);
+            const kboot = path.join(x, 'boot');
+            const vmlinuz = readdirSync(kboot).find((f) => f.startsWith('vmlinuz-'));
+            if (!vmlinuz) throw new VtopoError(`${kernel.name} holds no /boot/vmlinuz-*`, 'report this: the Debian kernel package layout changed');
+            const kver = vmlinuz.slice('vmlinuz-'.length);
+            const modulesDir = [path.join(x, 'lib', 'modules', kver), path.join(x, 'usr', 'lib', 'modules', kver)].find(existsSync);
+            if (!modulesDir) throw new VtopoError(`${kernel.name} holds no modules for ${kver}`, 'report this: the Debian kernel package layout changed');
+            const { order, files } = resolveModules(modulesDir);
+            mkdirSync(path.join(tmp, 'modules'));
+            for (const m of order) copyFileSync(files.get(m)!, path.join(tmp, 'modules', `${m}.ko`));
+            copyFileSync(path.join(kboot, vmlinuz), path.join(tmp, 'vmlinuz'));
+            writeFileSync(path.join(tmp, 'kernel-version'), kver + '\n');
+            writeFileSync(path.join(tmp, 'modules.order'), order.join('\n') + '\n');
+            rmSync(x, { recursive: true, force: true });
+            progress(`modules (dependency order): ${order.join(' ')}`);
+            rmSync(dir, { recursive: true, force: true });
+            renameSync(tmp, dir);
+        } finally {
+            rmSync(tmp, { recursive: true, force: true });
+        }
+        return dir;
+    } finally {
+        release();
+    }
+}
 
-    const kboot = path.join(x, 'kernel', 'boot');
-    const vmlinuz = readdirSync(kboot).find((f) => f.startsWith('vmlinuz-'));
-    if (!vmlinuz) throw new VtopoError(`${inputs.kernel.name} holds no /boot/vmlinuz-*`, 'report this: the Debian kernel package layout changed');
-    const kver = vmlinuz.slice('vmlinuz-'.length);
-    const modulesDir = [path.join(x, 'kernel', 'lib', 'modules', kver), path.join(x, 'kernel', 'usr', 'lib', 'modules', kver)].find(existsSync);
-    if (!modulesDir) throw new VtopoError(`${inputs.kernel.name} holds no modules for ${kver}`, 'report this: the Debian kernel package layout changed');
+async function build(tmp: string, root: string, debs: string, sdir: string, inputs: Inputs, progress: (m: string) => void): Promise<void> {
+    const [kparts, bdeb] = await Promise.all([ensureKernelParts(inputs.kernel, debs, root, progress), fetchDeb(inputs.busybox, debs, progress)]);
+    const x = path.join(tmp, 'x');
+    mkdirSync(x, { recursive: true });
+    await run('dpkg', ['-x', bdeb, path.join(x, 'busybox')]);
 
     const rootfs = path.join(tmp, 'rootfs');
     for (const d of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc/vtopo', 'lib/modules', 'proc', 'sys', 'dev', 'tmp', 'run', 'root']) {
@@ -214,10 +261,9 @@ async function build(tmp: string, root: string, inputs: Inputs, progress: (m: st
     copyFileSync(busybox, path.join(rootfs, 'bin', 'busybox'));
     chmodSync(path.join(rootfs, 'bin', 'busybox'), 0o755);
 
-    const { order, files } = resolveModules(modulesDir);
-    for (const m of order) copyFileSync(files.get(m)!, path.join(rootfs, 'lib', 'modules', `${m}.ko`));
-    writeFileSync(path.join(rootfs, 'etc', 'vtopo', 'modules.order'), order.join('\n') + '\n');
-    progress(`modules (dependency order): ${order.join(' ')}`);
+    const order = readFileSync(path.join(kparts, 'modules.order'), 'utf8').trim().split('\n').filter(Boolean);
+    for (const m of order) copyFileSync(path.join(kparts, 'modules', `${m}.ko`), path.join(rootfs, 'lib', 'modules', `${m}.ko`));
+    copyFileSync(path.join(kparts, 'modules.order'), path.join(rootfs, 'etc', 'vtopo', 'modules.order'));
 
     for (const t of Object.keys(inputs.tools)) {
         const dest = path.join(rootfs, t);
@@ -226,7 +272,6 @@ async function build(tmp: string, root: string, inputs: Inputs, progress: (m: st
         chmodSync(dest, statSync(t).mode & 0o777);
     }
 
-    const sdir = guestScriptsDir();
     copyFileSync(path.join(sdir, 'init'), path.join(rootfs, 'init'));
     copyFileSync(path.join(sdir, 'vtopo-agent'), path.join(rootfs, 'bin', 'vtopo-agent'));
     chmodSync(path.join(rootfs, 'init'), 0o755);
@@ -236,8 +281,8 @@ async function build(tmp: string, root: string, inputs: Inputs, progress: (m: st
     progress('packing initramfs (cpio newc, gzip)');
     // A fixed pipeline over fixed arguments ($1, $2): no user input reaches the shell.
     await run('sh', ['-c', 'cd "$1" && find . -print0 | LC_ALL=C sort -z | cpio --null -o -H newc --quiet -R 0:0 | gzip -6 > "$2"', 'sh', rootfs, path.join(tmp, 'initrd.img')]);
-    copyFileSync(path.join(kboot, vmlinuz), path.join(tmp, 'vmlinuz'));
-    writeFileSync(path.join(tmp, 'kernel-version'), kver + '\n');
+    copyFileSync(path.join(kparts, 'vmlinuz'), path.join(tmp, 'vmlinuz'));
+    copyFileSync(path.join(kparts, 'kernel-version'), path.join(tmp, 'kernel-version'));
     rmSync(x, { recursive: true, force: true });
     rmSync(rootfs, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ export type { AccelInputs, AccelVerdict } from './accel.js';
 export { resolveBootImage, guestCmdline } from './boot.js';
 export type { BootImage } from './boot.js';
 export { buildQemuArgv, AGENT_PORT_NAME } from './argv.js';
-export { ensureGuestImage, guestCacheRoot } from '../../../guest/image.js';
+export { ensureGuestImage, guestCacheRoot, guestImageHash } from '../../../guest/image.js';
 export type { GuestImage, GuestImageOptions } from '../../../guest/image.js';
 export { launchVm, waitVmReady, stopVm, queryStatus, READY_MARKER } from './launcher.js';
 export { vmStatus, classifyExit } from './status.js';
