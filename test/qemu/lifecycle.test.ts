@@ -1,0 +1,99 @@
+/**
+ * Launcher, supervisor and vmStatus across a VM's life, each verdict read
+ * by the same functions a fresh `vtopo status` uses. One short TCG boot
+ * (no ports); the other cases never get as far as booting a kernel.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as qemu from '../../src/backends/qemu/index.js';
+import { alive, readPidFile, waitGone } from '../../src/runtime/procs.js';
+import { VtopoError } from '../../src/runtime/api.js';
+import type { VmPlan } from '../../src/plan/types.js';
+import { makeVm } from './fixtures.js';
+
+const dir = mkdtempSync('/tmp/vtopo-ql-');
+let image: { kernel: string; initrd: string };
+const launched: VmPlan[] = [];
+
+async function launch(vm: VmPlan) {
+    launched.push(vm);
+    return qemu.launchVm(vm, qemu.buildQemuArgv(vm, qemu.resolveBootImage(vm, image)));
+}
+
+async function eventually<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 10_000): Promise<T> {
+    const end = Date.now() + ms;
+    let v = await f();
+    while (!ok(v) && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 200));
+        v = await f();
+    }
+    return v;
+}
+
+beforeAll(async () => {
+    image = await qemu.ensureGuestImage();
+}, 180_000);
+
+afterAll(async () => {
+    for (const vm of launched) await qemu.stopVm(vm, { timeoutMs: 3000 }).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe('VM lifecycle', () => {
+    it('a VM never launched is absent', async () => {
+        expect(await qemu.vmStatus(makeVm({ dir, name: 'never' }))).toMatchObject({ name: 'never', state: 'absent' });
+        await qemu.stopVm(makeVm({ dir, name: 'never' })); // nothing to stop: success
+    });
+
+    it('boots, is idempotent to launch twice, powers off cleanly on stop', async () => {
+        const vm = makeVm({ dir, name: 'clean' });
+        const { pid } = await launch(vm);
+        expect(readPidFile(vm.pidFile)).toBe(pid);
+        expect((await launch(vm)).pid).toBe(pid);
+        await qemu.waitVmReady(vm, { timeoutMs: 120_000 });
+        expect(await qemu.vmStatus(vm)).toMatchObject({ state: 'running', agent: 'ready', pid });
+        await qemu.stopVm(vm);
+        expect(alive(pid)).toBe(false);
+        expect(await qemu.vmStatus(vm)).toMatchObject({ state: 'stopped', reason: 'stopped by vtopo' });
+        // The guest answered the ACPI power button itself: no quit, no kill was needed.
+        const ex = JSON.parse(readFileSync(qemu.vmFiles(vm).exit, 'utf8')) as qemu.ExitRecord;
+        expect(ex).toMatchObject({ code: 0, signal: null, shutdown: { guest: true, reason: 'guest-shutdown' } });
+        expect(existsSync(vm.qmpSocket)).toBe(false);
+    }, 150_000);
+
+    it('QEMU killed from outside: crashed, killed by signal 9', async () => {
+        const vm = makeVm({ dir, name: 'killed' });
+        const { pid } = await launch(vm);
+        process.kill(pid, 'SIGKILL');
+        await waitGone(pid, 5000);
+        const s = await eventually(() => qemu.vmStatus(vm), (v) => v.state === 'crashed');
+        expect(s.state).toBe('crashed');
+        expect(s.reason).toMatch(/killed by signal 9 \(SIGKILL\)/);
+        await qemu.stopVm(vm); // already gone: success, verdict kept
+        expect((await qemu.vmStatus(vm)).state).toBe('crashed');
+    }, 30_000);
+
+    it('QEMU refusing to start: launchVm throws quoting QEMU, vmStatus says crashed with the same words', async () => {
+        const vm = makeVm({ dir, name: 'nodisk', image: { kind: 'disk', path: path.join(dir, 'missing.qcow2') } });
+        const err = await launch(vm).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(VtopoError);
+        expect((err as VtopoError).message).toMatch(/QEMU exited at start: qemu-system-x86_64: .*missing\.qcow2/);
+        expect((err as VtopoError).fix).toContain(vm.qemuLog);
+        const s = await qemu.vmStatus(vm);
+        expect(s.state).toBe('crashed');
+        expect(s.reason).toMatch(/exited with code 1.*missing\.qcow2/);
+        expect(s.agent).toBeUndefined();
+    }, 30_000);
+
+    it('QEMU waiting for the switch (vhost client mode, no peer yet) is booting, and stops', async () => {
+        const vm = makeVm({ dir, name: 'waiting' }, [{ socketPath: path.join(dir, 'waiting.eth0.sock') }]);
+        const { pid } = await launch(vm);
+        const s = await eventually(() => qemu.vmStatus(vm), (v) => /switch/.test(v.reason ?? ''), 5000);
+        expect(s).toMatchObject({ state: 'booting', pid });
+        expect(s.reason).toMatch(/waits for the switch/);
+        await qemu.stopVm(vm, { timeoutMs: 3000 });
+        expect(alive(pid)).toBe(false);
+        expect((await qemu.vmStatus(vm)).state).toBe('stopped');
+    }, 30_000);
+});
