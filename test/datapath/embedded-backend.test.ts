@@ -1,0 +1,121 @@
+/** The embedded backend as the runtime drives it: from a Plan, through a real datapath process. */
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { embeddedBackend, startCapture, stopCapture } from '../../src/backends/embedded/index.js';
+import type { Plan, VmPortPlan } from '../../src/plan/types.js';
+import { alive, readPidFile } from '../../src/runtime/procs.js';
+import { tempDir, Testpmd, uniquePrefix, until } from './peers.js';
+
+function vmPort(dir: string, vm: string, mac: string, mode: 'client' | 'server'): VmPortPlan {
+    return {
+        id: `${vm}.eth0`, vm, name: 'eth0', bridge: 'br0', datapath: 'embedded', mac, mtu: 1500, queues: 1,
+        vhostMode: mode, socketPath: path.join(dir, `${vm}.sock`), mrgRxbuf: true, vectors: 0, queueCores: [0],
+    };
+}
+
+function planIn(dir: string): Plan {
+    const ports = [vmPort(dir, 'a', '52:54:00:00:1a:01', 'server'), vmPort(dir, 'b', '52:54:00:00:1b:01', 'server')];
+    return {
+        version: 1, topology: 'bt', sourceFile: path.join(dir, 'bt.vtopo'), runDir: dir,
+        host: { cores: [0, 1], memoryBytes: 1 << 30, pollCores: [] },
+        datapaths: { embedded: { controlSocket: path.join(dir, 'dp.sock'), pidFile: path.join(dir, 'dp.pid'), logFile: path.join(dir, 'dp.log'), pollCores: [] } },
+        bridges: [{ name: 'br0', datapath: 'embedded', mtu: 1500 }, { name: 'br1', datapath: 'embedded', mtu: 1500 }],
+        links: [{ id: 'br0--br1', a: 'br0', b: 'br1' }],
+        nics: [],
+        vms: ports.map((p) => ({
+            name: p.vm, cpus: 1, memoryBytes: 256 << 20, accelRequested: 'tcg', accel: 'tcg', image: { kind: 'default' }, memoryBackend: { kind: 'memfd' },
+            qmpSocket: '', agentSocket: '', consoleSocket: '', serialLog: '', qemuLog: '', pidFile: '', ports: [p],
+        })),
+        notes: [],
+    } as Plan;
+}
+
+describe('embedded backend', () => {
+    const dir = tempDir('dp-backend');
+    const plan = planIn(dir);
+    const pmds: Testpmd[] = [];
+    afterAll(async () => {
+        for (const t of pmds) t.kill();
+        await embeddedBackend.stop(plan).catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('starts, applies a plan, reports status, captures, and stops cleanly', async () => {
+        expect(await embeddedBackend.running(plan)).toBe(false);
+        await embeddedBackend.start(plan);
+        await embeddedBackend.start(plan); // idempotent
+        const pid = readPidFile(plan.datapaths.embedded!.pidFile)!;
+        expect(alive(pid)).toBe(true);
+        expect(statSync(plan.datapaths.embedded!.controlSocket).mode & 0o777).toBe(0o600);
+        for (const b of plan.bridges) await embeddedBackend.addBridge(plan, b);
+        await embeddedBackend.addLink(plan, plan.links[0]);
+        for (const vm of plan.vms) await embeddedBackend.addVmPort(plan, vm.ports[0]);
+        await embeddedBackend.addVmPort(plan, plan.vms[0].ports[0]); // idempotent
+        expect(await embeddedBackend.inventory(plan)).toEqual({ bridges: ['br0', 'br1'], links: ['br0--br1'], vmPorts: ['a.eth0', 'b.eth0'], nics: [] });
+        let snap = await embeddedBackend.snapshot(plan);
+        expect(snap.datapath).toMatchObject({ kind: 'embedded', running: true, pid });
+        expect(snap.ports.map((p) => [p.id, p.vm, p.port, p.link, p.vhost])).toEqual([
+            ['a.eth0', 'a', 'eth0', 'down', 'waiting'],
+            ['b.eth0', 'b', 'eth0', 'down', 'waiting'],
+        ]);
+        await expect(embeddedBackend.addNic(plan, { name: 'n', bridge: 'br0', datapath: 'embedded', driver: { kind: 'pci', address: '0000:03:00.0' }, queues: 1, rss: [], mtu: 1500 })).rejects.toMatchObject({ name: 'VtopoError' });
+
+        const [pa, pb] = plan.vms.map((v) => v.ports[0]);
+        const A = new Testpmd({ socket: pa.socketPath, mac: pa.mac, peer: pb.mac, prefix: uniquePrefix('ba') });
+        const B = new Testpmd({ socket: pb.socketPath, mac: pb.mac, peer: pa.mac, prefix: uniquePrefix('bb') });
+        pmds.push(A, B);
+        await A.start();
+        await B.start();
+        for (const t of [A, B]) await t.cmd('set fwd rxonly');
+        await B.cmd('start');
+        const pcap = path.join(dir, 'b.pcap');
+        await startCapture(plan, 'b.eth0', pcap);
+        await A.cmd('start tx_first 2');
+        await until('B receives 64', async () => (await B.stats()).rx === 64);
+        const cap = await stopCapture(plan, 'b.eth0');
+        expect(cap.frames).toBe(64);
+        const bytes = readFileSync(pcap);
+        expect(bytes.readUInt32LE(0)).toBe(0xa1b2c3d4);
+        expect(bytes.length).toBe(24 + 64 * (16 + 64)); // testpmd txonly frames are 64 B
+        snap = await embeddedBackend.snapshot(plan);
+        const sb = snap.ports.find((p) => p.id === 'b.eth0')!;
+        expect(sb).toMatchObject({ link: 'up', vhost: 'connected', tx_packets: 64, datapath: 'embedded' });
+        expect(sb.queues[0]).toMatchObject({ queue: 0, tx_packets: 64 });
+        expect(typeof sb.queues[0].mode_switches).toBe('number');
+        await A.quit();
+        await B.quit();
+
+        await embeddedBackend.removeVmPort(plan, 'a.eth0');
+        await embeddedBackend.removeLink(plan, 'br0--br1');
+        await embeddedBackend.removeBridge(plan, 'br1');
+        expect(await embeddedBackend.inventory(plan)).toEqual({ bridges: ['br0'], links: [], vmPorts: ['b.eth0'], nics: [] });
+
+        await embeddedBackend.stop(plan);
+        expect(alive(pid)).toBe(false);
+        expect(existsSync(plan.datapaths.embedded!.controlSocket)).toBe(false);
+        expect(existsSync(pb.socketPath)).toBe(false);
+        const snapDown = await embeddedBackend.snapshot(plan);
+        expect(snapDown.datapath.running).toBe(false);
+        expect(snapDown.ports.every((p) => p.link === 'down')).toBe(true);
+        await embeddedBackend.stop(plan); // already gone is success
+    }, 90_000);
+
+    it('stops a datapath that was killed -9 and one that hangs', async () => {
+        await embeddedBackend.start(plan);
+        const pid = readPidFile(plan.datapaths.embedded!.pidFile)!;
+        await embeddedBackend.addBridge(plan, plan.bridges[0]);
+        await embeddedBackend.addVmPort(plan, plan.vms[0].ports[0]);
+        process.kill(pid, 'SIGSTOP'); // hung: answers nothing
+        expect(await embeddedBackend.running(plan)).toBe(false);
+        await embeddedBackend.stop(plan);
+        expect(alive(pid)).toBe(false);
+        expect(existsSync(plan.vms[0].ports[0].socketPath)).toBe(false);
+        await embeddedBackend.start(plan);
+        const pid2 = readPidFile(plan.datapaths.embedded!.pidFile)!;
+        process.kill(pid2, 'SIGKILL');
+        await until('killed', () => !alive(pid2));
+        await embeddedBackend.stop(plan);
+        expect(existsSync(plan.datapaths.embedded!.controlSocket)).toBe(false);
+    }, 60_000);
+});
