@@ -3,17 +3,25 @@
  * 2 vCPUs, one 2-queue vhost-user port (QEMU server=on) whose peer is
  * dpdk-testpmd's vhost PMD. Ends with a real kernel panic seen via pvpanic.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as qemu from '../../src/backends/qemu/index.js';
 import type { VmPlan } from '../../src/plan/types.js';
 import { makeVm } from './fixtures.js';
+import { readPidFile } from '../../src/runtime/procs.js';
 import { startTestpmd, type Testpmd } from './testpmd.js';
+
+async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    expect(cond()).toBe(true);
+}
 
 describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
     const dir = mkdtempSync('/tmp/vtopo-qb-');
-    const vm: VmPlan = makeVm({ dir, name: 'mq', cpus: 2 }, [{ name: 'eth0', queues: 2, ip: '10.77.0.1/24', mtu: 1400, socketPath: path.join(dir, 'mq.eth0.sock') }]);
+    const vm: VmPlan = makeVm({ dir, name: 'mq', cpus: 2, pin: [1, 0] }, [{ name: 'eth0', queues: 2, ip: '10.77.0.1/24', mtu: 1400, socketPath: path.join(dir, 'mq.eth0.sock') }]);
     let peer: Testpmd | undefined;
     const progress: string[] = [];
 
@@ -60,6 +68,53 @@ describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
         expect(eth0!.queues).toBe(2);
         expect(eth0!.addrs).toContain('10.77.0.1/24');
         expect(typeof eth0!.tx_packets).toBe('number');
+    });
+
+    it('vCPU threads are pinned as the plan says (vCPU i on pin[i])', () => {
+        const pid = readPidFile(vm.pidFile)!;
+        const pinned: Record<string, string> = {};
+        for (const tid of readdirSync(`/proc/${pid}/task`)) {
+            const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+            const m = /^CPU (\d+)\/TCG$/.exec(comm);
+            if (m) pinned[m[1]] = /Cpus_allowed_list:\s*(\S+)/.exec(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))![1];
+        }
+        expect(pinned).toEqual({ 0: '1', 1: '0' });
+    });
+
+    it('the serial console socket gives a shell in the guest', async () => {
+        const sock = connect(vm.consoleSocket);
+        let seen = '';
+        try {
+            await new Promise<void>((resolve, reject) => {
+                const t = setTimeout(() => reject(new Error(`no answer on the console; saw: ${seen.slice(-300)}`)), 15_000);
+                sock.on('error', reject);
+                sock.on('data', (d) => {
+                    seen += d.toString('latin1');
+                    if (seen.includes('vtopo-42')) { clearTimeout(t); resolve(); }
+                });
+                sock.on('connect', () => sock.write('\necho vtopo-$((6*7))\n'));
+            });
+        } finally {
+            sock.destroy();
+        }
+        expect(readFileSync(vm.serialLog, 'utf8')).toContain('vtopo-42');
+    });
+
+    it('QMP events: stop → STOP, vmStatus says paused, cont → RESUME', async () => {
+        let q = await qemu.QmpClient.connect(vm.qmpSocket);
+        const events: string[] = [];
+        const collect = (e: qemu.QmpEvent) => events.push(e.event);
+        q.on('event', collect);
+        await q.execute('stop');
+        await waitUntil(() => events.includes('STOP'));
+        q.close(); // the plan's QMP socket serves one client at a time
+        expect(await qemu.vmStatus(vm)).toMatchObject({ state: 'stopped', reason: 'QEMU status paused' });
+        q = await qemu.QmpClient.connect(vm.qmpSocket);
+        q.on('event', collect);
+        await q.execute('cont');
+        await waitUntil(() => events.includes('RESUME'));
+        q.close();
+        expect((await qemu.vmStatus(vm)).state).toBe('running');
     });
 
     it('agent ping: its own address answers, an absent peer does not', async () => {

@@ -86,6 +86,17 @@ describe('VM lifecycle', () => {
         expect(s.agent).toBeUndefined();
     }, 30_000);
 
+    it('a missing QEMU binary is named, with what to install', async () => {
+        const vm = makeVm({ dir, name: 'nobin' });
+        launched.push(vm);
+        const argv = qemu.buildQemuArgv(vm, qemu.resolveBootImage(vm, image), { qemuBinary: path.join(dir, 'no-such-qemu') });
+        const err = await qemu.launchVm(vm, argv).then(() => undefined, (e: unknown) => e);
+        expect(err).toBeInstanceOf(VtopoError);
+        expect((err as VtopoError).message).toMatch(/cannot start QEMU: .*ENOENT/);
+        expect((err as VtopoError).fix).toMatch(/qemu-system-x86/);
+        expect((await qemu.vmStatus(vm)).reason).toMatch(/cannot start QEMU/);
+    }, 30_000);
+
     it('QEMU waiting for the switch (vhost client mode, no peer yet) is booting, and stops', async () => {
         const vm = makeVm({ dir, name: 'waiting' }, [{ socketPath: path.join(dir, 'waiting.eth0.sock') }]);
         const { pid } = await launch(vm);

@@ -11,7 +11,7 @@ import { VtopoError } from '../../runtime/api.js';
 import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../runtime/procs.js';
 import { selfExecArgv } from '../../runtime/self-exec.js';
 import { agentHello } from './agent.js';
-import { readText, vmFiles, writeAtomic } from './files.js';
+import { readJson, readText, vmFiles, writeAtomic, type ExitRecord } from './files.js';
 import { qemuMessage, serialTail } from './messages.js';
 import { QmpClient } from './qmp.js';
 import type { LaunchSpec } from './supervisor.js';
@@ -30,6 +30,13 @@ function qemuAlive(vm: VmPlan): number | undefined {
 }
 
 function exitedError(vm: VmPlan, during: string): VtopoError {
+    const spawnError = readJson<ExitRecord>(vmFiles(vm).exit)?.spawnError;
+    if (spawnError) {
+        return new VtopoError(
+            `vm ${vm.name}: cannot start QEMU: ${spawnError}`,
+            'install QEMU (apt-get install qemu-system-x86) or point VTOPO_QEMU at a qemu-system-x86_64 binary',
+        );
+    }
     const msg = qemuMessage(vm);
     return new VtopoError(
         `vm ${vm.name}: QEMU exited ${during}${msg ? `: ${msg}` : ''}`,
