@@ -48,6 +48,26 @@ export function ownLeaves(node: AstNode, opts: { comments?: boolean } = {}): Cst
     return out;
 }
 
+/**
+ * The keyword leaves that start a property of a block, in text order. It
+ * runs for every block on every validation, so it looks at leaves without
+ * asking each for its AST node (a walk up the tree) and skips nested blocks.
+ */
+export function propertyKeywordLeaves(node: AstNode): CstNode[] {
+    const props = isBlockType(node.$type) ? BLOCK_PROPERTIES[node.$type] : undefined;
+    const out: CstNode[] = [];
+    const walk = (c: CstNode) => {
+        if (!isCompositeCstNode(c)) return;
+        for (const child of c.content) {
+            if (isCompositeCstNode(child)) {
+                if (child.astNode === node) walk(child);
+            } else if (!child.hidden && GrammarAST.isKeyword(child.grammarSource) && child.text in props!) out.push(child);
+        }
+    };
+    if (props && node.$cstNode) walk(node.$cstNode);
+    return out;
+}
+
 export function isKeywordLeaf(c: CstNode): boolean {
     return GrammarAST.isKeyword(c.grammarSource);
 }

@@ -13,6 +13,7 @@ import { VtopoFormatter } from './lsp/formatter.js';
 import { VtopoHoverProvider } from './lsp/hover.js';
 import { VtopoSemanticTokenProvider } from './lsp/semantic-tokens.js';
 import { VtopoDocumentSymbolProvider, VtopoNodeKindProvider } from './lsp/symbols.js';
+import { VtopoScopeProvider } from './scope.js';
 import { VtopoValueConverter } from './value-converter.js';
 import { registerValidationChecks, VtopoValidator } from './validation/validator.js';
 import { VtopoDocumentValidator, VtopoLinker } from './validation/names.js';
@@ -29,7 +30,10 @@ export type VtopoCoreServices = LangiumCoreServices & VtopoAddedServices;
 
 const coreParts = {
     parser: { ValueConverter: () => new VtopoValueConverter() },
-    references: { Linker: (services: LangiumCoreServices) => new VtopoLinker(services) },
+    references: {
+        Linker: (services: LangiumCoreServices) => new VtopoLinker(services),
+        ScopeProvider: (services: LangiumCoreServices) => new VtopoScopeProvider(services),
+    },
     validation: {
         VtopoValidator: () => new VtopoValidator(),
         DocumentValidator: (services: LangiumCoreServices) => new VtopoDocumentValidator(services),

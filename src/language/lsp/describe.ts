@@ -9,6 +9,8 @@ import { formatSize, networkOf, parseCidr, parseCoreList } from '../units.js';
 import { indexTopology } from '../validation/topology-index.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+/** A list short enough for a hover: the first dozen, then how many more. */
+const list = (items: string[], max = 12) => items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} … and ${items.length - max} more`;
 
 function topologyOf(node: AstNode): Topology | undefined {
     let n: AstNode | undefined = node;
@@ -159,7 +161,7 @@ export function describeDeclaration(node: AstNode): string | undefined {
             const links = idx?.links.filter((l) => l.a?.ref === b || l.b?.ref === b).map((l) => (l.a?.ref === b ? l.b?.ref?.name : l.a?.ref?.name) ?? '?') ?? [];
             const attached = [...ports, ...nics];
             return `**bridge ${b.name}** — L2 learning bridge on the ${bridgeDatapath(b)} datapath, MTU ${bridgeMtu(b)}.` +
-                `\n\nAttached: ${attached.length ? attached.join(', ') : 'nothing'}${links.length ? `; linked to ${links.join(', ')}` : ''}.`;
+                `\n\nAttached: ${attached.length ? list(attached) : 'nothing'}${links.length ? `; linked to ${list(links)}` : ''}.`;
         }
         case 'Nic': {
             const n = node as Nic;

@@ -4,7 +4,7 @@ import {
 } from 'langium';
 import type { Diagnostic } from 'vscode-languageserver-types';
 import type { Model, Topology, Vm, VtopoAstType } from '../generated/ast.js';
-import { BLOCK_PROPERTIES, isBlockType, isKeywordLeaf, ownLeaves, propertyOfKeyword, type BlockType } from '../syntax.js';
+import { BLOCK_PROPERTIES, isBlockType, propertyKeywordLeaves, type BlockType } from '../syntax.js';
 import { closest } from './suggest.js';
 import { friendlySyntaxMessage } from './syntax-messages.js';
 import { invalidateIndex } from './topology-index.js';
@@ -115,8 +115,7 @@ function duplicates<T extends { name: string }>(items: T[], accept: ValidationAc
 /** `memory 1G … memory 2G` in one block: the grammar keeps the last, which is rarely what was meant. */
 function repeatedProperties(node: AstNode, accept: ValidationAcceptor): void {
     const seen = new Map<string, CstNode>();
-    for (const leaf of ownLeaves(node)) {
-        if (!isKeywordLeaf(leaf) || !propertyOfKeyword(node.$type, leaf.text)) continue;
+    for (const leaf of propertyKeywordLeaves(node)) {
         const first = seen.get(leaf.text);
         if (!first) { seen.set(leaf.text, leaf); continue; }
         report(accept, 'property-duplicate',
