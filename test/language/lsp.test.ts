@@ -58,6 +58,13 @@ describe('completion', () => {
         });
     });
 
+    it('expands a block keyword to a skeleton snippet', async () => {
+        await completion({
+            text: 'topology t { bridge br0  v<|> }', index: 0,
+            assert: (list) => expect(list.items.find((i) => i.label === 'vm')).toMatchObject({ insertTextFormat: 2, insertText: expect.stringContaining('port ${4:eth0} { bridge ${5:br0} }') }),
+        });
+    });
+
     it('offers an example value for a size', async () => {
         await completion({ text: 'topology t { host { memory <|> } }', index: 0, assert: (list) => expect(labels(list.items)).toContain('256M') });
     });
