@@ -67,7 +67,3 @@ export function propertyKeywordLeaves(node: AstNode): CstNode[] {
     if (props && node.$cstNode) walk(node.$cstNode);
     return out;
 }
-
-export function isKeywordLeaf(c: CstNode): boolean {
-    return GrammarAST.isKeyword(c.grammarSource);
-}

@@ -1,4 +1,4 @@
-import { GrammarAST, type AstNode, type MaybePromise } from 'langium';
+import { AstUtils, GrammarAST, type AstNode, type MaybePromise } from 'langium';
 import { DefaultCompletionProvider, type CompletionAcceptor, type CompletionContext, type NextFeature } from 'langium/lsp';
 import { CompletionItemKind, InsertTextFormat } from 'vscode-languageserver';
 import type { Nic } from '../generated/ast.js';
@@ -71,16 +71,12 @@ function snippetFor(keyword: string): string | undefined {
 }
 
 function ruleOf(el: AstNode): GrammarAST.ParserRule | undefined {
-    let n: AstNode | undefined = el;
-    while (n && !GrammarAST.isParserRule(n)) n = n.$container;
-    return n as GrammarAST.ParserRule | undefined;
+    return AstUtils.getContainerOfType(el, GrammarAST.isParserRule);
 }
 
 /** The block of the given type the cursor is in, if it exists yet. */
 function enclosing(node: AstNode | undefined, type: string): AstNode | undefined {
-    let n = node;
-    while (n && n.$type !== type) n = n.$container;
-    return n;
+    return node && AstUtils.getContainerOfType(node, (n): n is AstNode => n.$type === type);
 }
 
 /** True when the keyword introduces a property this block already has. */

@@ -1,6 +1,6 @@
 import { AstUtils, type AstNode, type CstNode } from 'langium';
 import { AbstractFormatter, Formatting } from 'langium/lsp';
-import { isKeywordLeaf, ownLeaves, propertyOfKeyword } from '../syntax.js';
+import { ownLeaves, propertyKeywordLeaves } from '../syntax.js';
 
 /**
  * Two-space indented blocks, one property per line, single spaces between
@@ -24,7 +24,7 @@ export class VtopoFormatter extends AbstractFormatter {
         const multiLine = open && close && (node.$type === 'Topology' || open.range.start.line !== close.range.start.line);
         if (multiLine) {
             // Each property keyword starts a line.
-            for (const l of own) if (isKeywordLeaf(l) && propertyOfKeyword(node.$type, l.text)) lineStarts.add(l);
+            for (const l of propertyKeywordLeaves(node)) lineStarts.add(l);
             // Elements of a topology and ports of a VM each start a line.
             for (const child of childBlocks(node)) if (child.$cstNode) lineStarts.add(child.$cstNode);
         }

@@ -3,7 +3,7 @@ import { AstNodeHoverProvider, type LangiumServices } from 'langium/lsp';
 import type { Hover, HoverParams } from 'vscode-languageserver';
 import { describeDeclaration, resolvedValue } from './describe.js';
 import { propertyOfKeyword } from '../syntax.js';
-import { keywordDoc, PROPERTY_KEYWORD } from './keyword-docs.js';
+import { keywordDoc, keywordExplaining } from './keyword-docs.js';
 
 /**
  * Extra markdown for a hovered node, appended below the static text: the
@@ -61,7 +61,7 @@ export class VtopoHoverProvider extends AstNodeHoverProvider {
         }
         const owner = node.$type === 'Hugepages' ? 'Host' : node.$type;
         // `queues`, `memory` … introduce a property; value words (`embedded`, `client`) belong to one.
-        const kw = source && GrammarAST.isKeyword(source) ? source.value : assignment ? PROPERTY_KEYWORD[assignment.feature] : undefined;
+        const kw = source && GrammarAST.isKeyword(source) ? source.value : assignment ? keywordExplaining(assignment.feature) : undefined;
         if (!kw) return { parts };
         const doc = keywordDoc(owner, kw);
         if (!doc) return { parts };

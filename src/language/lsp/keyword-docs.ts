@@ -1,3 +1,5 @@
+import { keywordOfProperty } from '../syntax.js';
+
 /**
  * One or two sentences per keyword, in the user's terms: what the setting
  * does to the running lab. Keys are `<AstType>.<keyword>` where a keyword
@@ -65,11 +67,13 @@ export function keywordDoc(containerType: string, keyword: string): string | und
     return KEYWORD_DOCS[`${containerType}.${keyword}`] ?? KEYWORD_DOCS[keyword];
 }
 
-/** The keyword that introduces an AST property (`pollCores` → `poll-cores`). */
-export const PROPERTY_KEYWORD: Record<string, string> = {
-    pollCores: 'poll-cores', mrgRxbuf: 'mrg-rxbuf', cores: 'cores', memory: 'memory', hugepages: 'hugepages',
-    queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge', datapath: 'datapath', cpus: 'cpus', pin: 'pin',
-    accel: 'accel', image: 'image', mac: 'mac', ip: 'ip', vhost: 'vhost', driver: 'driver',
+/** Properties set by a value after another keyword (`hugepages 4 x 1G`, `af_packet "eth1"`, `link a b`). */
+const EXPLAINED_BY: Record<string, string> = {
     count: 'hugepages', pageSize: 'hugepages', total: 'hugepages', iface: 'af_packet', address: 'pci',
     kernel: 'kernel', initrd: 'initrd', append: 'append', path: 'disk', a: 'link', b: 'link',
 };
+
+/** The keyword whose doc explains an AST property's value (`pollCores` → `poll-cores`, `iface` → `af_packet`). */
+export function keywordExplaining(property: string): string | undefined {
+    return keywordOfProperty(property) ?? EXPLAINED_BY[property];
+}
