@@ -5,14 +5,28 @@ import { rmSync } from 'node:fs';
 export interface Testpmd {
     proc: ChildProcess;
     output(): string;
+    /** A line for testpmd's interactive prompt, e.g. `start`. */
+    command(line: string): void;
     stop(): Promise<void>;
 }
 
-export function startTestpmd(opts: { socket: string; queues: number; client: boolean; prefix: string }): Testpmd {
-    const vdev = `net_vhost0,iface=${opts.socket},queues=${opts.queues}${opts.client ? ',client=1' : ''}`;
+export interface VhostPort {
+    socket: string;
+    /** testpmd connects (QEMU is the server) */
+    client: boolean;
+}
+
+/**
+ * One net_vhost vdev per port; with two ports `start` io-forwards between
+ * them (paired), which makes testpmd a two-port wire between guests.
+ */
+export function startTestpmd(opts: { socket?: string; client?: boolean; ports?: VhostPort[]; queues: number; prefix: string }): Testpmd {
+    const ports = opts.ports ?? [{ socket: opts.socket!, client: opts.client ?? true }];
+    const vdevs = ports.flatMap((p, i) => ['--vdev', `net_vhost${i},iface=${p.socket},queues=${opts.queues}${p.client ? ',client=1' : ''}`]);
     const proc = spawn('dpdk-testpmd', [
         '--no-pci', '--no-huge', '-m', '256', `--file-prefix=${opts.prefix}`, '--no-telemetry', '--lcores', '0@0,1@0',
-        '--vdev', vdev, '--', '-i', `--rxq=${opts.queues}`, `--txq=${opts.queues}`, '--total-num-mbufs=8192',
+        ...vdevs, '--', '-i', `--rxq=${opts.queues}`, `--txq=${opts.queues}`, '--total-num-mbufs=8192',
+        '--forward-mode=io', '--port-topology=paired',
     ], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     proc.stdout!.on('data', (d) => { out += d; });
@@ -21,6 +35,7 @@ export function startTestpmd(opts: { socket: string; queues: number; client: boo
     return {
         proc,
         output: () => out,
+        command: (line: string) => { proc.stdin!.write(line + '\n'); },
         async stop() {
             if (proc.exitCode === null && proc.signalCode === null) {
                 proc.stdin!.write('quit\n');
