@@ -25,7 +25,8 @@ export function parseCoreList(text: string | number): number[] | undefined {
         if (!m) return undefined;
         const lo = Number(m[1]);
         const hi = m[2] === undefined ? lo : Number(m[2]);
-        if (hi < lo || hi - lo > 4096) return undefined;
+        // Above 2^53 `c++` no longer changes c: an unsafe bound would loop forever.
+        if (!Number.isSafeInteger(hi) || hi < lo || hi - lo > 4096) return undefined;
         for (let c = lo; c <= hi; c++) out.add(c);
     }
     return [...out].sort((a, b) => a - b);
