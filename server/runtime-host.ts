@@ -1,10 +1,60 @@
 /**
- * The runtime the language server hosts: the same functions the CLI calls,
- * plus the editor-only extras (export text, console socket, capture).
+ * The runtime the language server hosts: the same functions the CLI calls
+ * (src/runtime/index.ts), plus the editor-only extras (export text, guest
+ * console socket, packet capture) read from the deployed Plan.
  */
+import { exportTopology, runtime } from '../src/runtime/index.js';
 import { VtopoError } from '../src/runtime/api.js';
+import { runRoot } from '../src/runtime/facts.js';
+import { runDirFor } from '../src/runtime/load.js';
+import { readStateLenient } from '../src/runtime/state.js';
+import type { Plan } from '../src/plan/types.js';
+import type { ExportFormat } from '../src/extension/protocol.js';
 import type { LiveRuntime } from '../src/language/lsp/live-server.js';
 
+const LANGUAGE: Record<ExportFormat, string> = { 'ovs-vsctl': 'shellscript', qemu: 'shellscript', libvirt: 'xml' };
+
+async function deployedPlan(file: string): Promise<Plan> {
+    const { topology, runDir } = await runDirFor(file, runRoot());
+    const state = readStateLenient(runDir);
+    const plan = state?.deployed ?? state?.pending;
+    if (!plan) throw new VtopoError(`topology ${topology} is not deployed`, 'run "vtopo: Deploy" first', 'not-deployed');
+    return plan;
+}
+
+/** The embedded datapath's capture, when this build has it (loaded lazily: it pulls in koffi). */
+type CaptureApi = {
+    startCapture(plan: Plan, portId: string, file: string): Promise<unknown>;
+    stopCapture(plan: Plan, portId: string): Promise<unknown>;
+};
+
+// eslint-disable-next-line @typescript-eslint/require-await
+async function captureApi(): Promise<CaptureApi> {
+    // src/backends/embedded/index.ts (startCapture/stopCapture) is not on main yet.
+    throw new VtopoError('this vtopo build cannot capture on ports yet', 'use `tcpdump -i` on a tap NIC, or update vtopo');
+}
+
 export async function loadRuntime(): Promise<LiveRuntime> {
-    throw new VtopoError('the vtopo runtime is not part of this build yet', 'use a build that includes src/runtime/index.ts');
+    return {
+        ...runtime,
+        async exportTopology(file, format) {
+            return { text: await exportTopology(file, format), language: LANGUAGE[format] ?? 'plaintext' };
+        },
+        async consoleTarget(file, vmName) {
+            const plan = await deployedPlan(file);
+            const vm = plan.vms.find((v) => v.name === vmName);
+            if (!vm) throw new VtopoError(`topology ${plan.topology} has no deployed vm ${vmName}`, `pick one of: ${plan.vms.map((v) => v.name).join(', ') || '(none)'}`);
+            return { socket: vm.consoleSocket, serialLog: vm.serialLog };
+        },
+        async startCapture(file, port, pcapFile) {
+            const plan = await deployedPlan(file);
+            await (await captureApi()).startCapture(plan, port, pcapFile);
+            return { file: pcapFile };
+        },
+        async stopCapture(file, port) {
+            const plan = await deployedPlan(file);
+            const r = (await (await captureApi()).stopCapture(plan, port)) as { file?: string; packets?: number } | undefined;
+            return { file: r?.file ?? '', ...(typeof r?.packets === 'number' ? { packets: r.packets } : {}) };
+        },
+    };
 }

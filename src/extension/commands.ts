@@ -33,7 +33,13 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
         await vscode.window.showTextDocument(doc, { selection: range, viewColumn: vscode.ViewColumn.One, preserveFocus: false });
     };
 
-    async function target(arg: unknown): Promise<Target | undefined> {
+    // Commands run from the graph or a terminal still mean the topology last edited.
+    let lastVtopo: string | undefined = vscode.window.activeTextEditor?.document.languageId === 'vtopo' ? vscode.window.activeTextEditor.document.uri.toString() : undefined;
+    context.subscriptions.push(vscode.window.onDidChangeActiveTextEditor((ed) => {
+        if (ed?.document.languageId === 'vtopo') lastVtopo = ed.document.uri.toString();
+    }));
+
+    async function target(arg: unknown, deployedOnly = false): Promise<Target | undefined> {
         if (arg && typeof arg === 'object' && 'kind' in arg && 'uri' in arg) {
             const node = arg as TreeNode;
             return { uri: node.uri, node, view: store.forUri(node.uri)[0] };
@@ -41,7 +47,9 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
         if (arg instanceof vscode.Uri) return { uri: arg.toString(), view: store.forUri(arg.toString())[0] };
         const ed = vscode.window.activeTextEditor;
         if (ed?.document.languageId === 'vtopo') return { uri: ed.document.uri.toString(), view: store.forUri(ed.document.uri.toString())[0] };
-        const views = store.all().length ? store.all() : await store.refresh();
+        if (lastVtopo && vscode.workspace.textDocuments.some((d) => d.uri.toString() === lastVtopo)) return { uri: lastVtopo, view: store.forUri(lastVtopo)[0] };
+        let views = store.all().length ? store.all() : await store.refresh();
+        if (deployedOnly && views.some((v) => v.status?.deployed)) views = views.filter((v) => v.status?.deployed);
         if (!views.length) {
             void vscode.window.showWarningMessage('vtopo: no topology found. Fix: open a .vtopo file or add one to the workspace.');
             return undefined;
@@ -100,7 +108,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
     });
 
     reg('vtopo.destroy', async (arg) => {
-        const t = await target(arg);
+        const t = await target(arg, true);
         if (!t) return;
         try {
             await withSteps(`vtopo: destroying ${nameOf(t)}`, (progressId) => call(client, DestroyRequest, { uri: t.uri, progressId }));
@@ -125,7 +133,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
     });
 
     reg('vtopo.verify', async (arg) => {
-        const t = await target(arg);
+        const t = await target(arg, true);
         if (!t) return;
         try {
             const r = await withSteps(`vtopo: verifying ${nameOf(t)}`, (progressId) => call(client, VerifyRequest, { uri: t.uri, progressId }));
@@ -163,7 +171,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
     });
 
     reg('vtopo.showStatus', async (arg) => {
-        const t = await target(arg);
+        const t = await target(arg, true);
         if (!t) return;
         try {
             const s = await call(client, StatusRequest, { uri: t.uri });
@@ -175,7 +183,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
     });
 
     reg('vtopo.openConsole', async (arg) => {
-        const t = await target(arg);
+        const t = await target(arg, true);
         if (!t) return;
         let vm = t.node?.vm;
         if (!vm) {
@@ -192,7 +200,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
     });
 
     reg('vtopo.capture', async (arg) => {
-        const t = await target(arg);
+        const t = await target(arg, true);
         if (!t) return;
         let port = t.node?.kind === 'port' && t.node.vm ? `${t.node.vm}.${t.node.port}` : t.node?.kind === 'nic' ? t.node.port : undefined;
         if (!port) {
