@@ -1,0 +1,52 @@
+/** Running the OvS and iproute2 command-line tools, without a shell. */
+import { spawn } from 'node:child_process';
+
+export interface RunResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+export interface RunOptions {
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** Where the child's stdout/stderr go when it may outlive us (daemons that --detach). */
+    stdioFd?: number;
+}
+
+export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    return new Promise((resolve) => {
+        const stdio = opts.stdioFd !== undefined ? (['ignore', opts.stdioFd, opts.stdioFd] as const) : (['ignore', 'pipe', 'pipe'] as const);
+        let child;
+        try {
+            child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: [...stdio] });
+        } catch (e) {
+            resolve({ code: null, stdout: '', stderr: (e as Error).message });
+            return;
+        }
+        let stdout = '';
+        let stderr = '';
+        child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
+        child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+        const timer = opts.timeoutMs
+            ? setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, opts.timeoutMs)
+            : undefined;
+        child.on('error', (e) => {
+            if (timer) clearTimeout(timer);
+            resolve({ code: null, stdout, stderr: stderr + e.message });
+        });
+        child.on('close', (code) => {
+            if (timer) clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+/** Runs and throws with the tool's own words when it fails. */
+export async function runOk(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
+    const r = await run(cmd, args, opts);
+    if (r.code !== 0) {
+        throw new Error(`${cmd} ${args.join(' ')} failed (${r.code ?? 'signal'}): ${(r.stderr || r.stdout).trim()}`);
+    }
+    return r;
+}

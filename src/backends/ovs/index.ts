@@ -1,0 +1,339 @@
+/**
+ * `datapath ovs`: vtopo bridges, VM ports, NICs and links as OvS rows,
+ * written over OVSDB and confirmed with the next_cfg → cur_cfg barrier.
+ * Implements the DatapathBackend contract (src/backends/types.ts).
+ */
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import * as path from 'node:path';
+import type { BridgePlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../plan/types.js';
+import { VtopoError } from '../../runtime/api.js';
+import type { PortStatus } from '../../runtime/status-types.js';
+import { uptimeSeconds } from '../../runtime/procs.js';
+import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
+import { run } from './exec.js';
+import { instanceState, startInstance, stopInstance, withClient } from './instance.js';
+import { K_ID, K_KIND, K_TOPOLOGY, linkIfNames, marks, nicIfName, ovsBridgeName, vmPortIfName } from './names.js';
+import { transactAndWait, VSWITCH_DB } from './ovsdb/cfg.js';
+import type { OvsdbClient } from './ovsdb/client.js';
+import { map, namedUuid, op, optional, set, toRecord, uuid, type Condition, type Operation, type Row } from './ovsdb/values.js';
+import { ovsPaths } from './paths.js';
+import { INTERFACE_COLUMNS, interfaceToPortStatus } from './status.js';
+
+export { watchOvsPorts, type OvsPortEvent, type OvsPortWatch } from './monitor.js';
+export { startInstance, stopInstance } from './instance.js';
+
+const ours = (plan: Plan): Condition => ['external_ids', 'includes', map({ [K_TOPOLOGY]: plan.topology })];
+const oursOf = (plan: Plan, kind: string, id: string): Condition =>
+    ['external_ids', 'includes', map({ [K_TOPOLOGY]: plan.topology, [K_KIND]: kind, [K_ID]: id })];
+
+export const ovsBackend: DatapathBackend = {
+    kind: 'ovs',
+
+    async running(plan) {
+        return (await instanceState(plan)).running;
+    },
+
+    async start(plan) {
+        await startInstance(plan);
+    },
+
+    async stop(plan) {
+        await restoreMovedIfaces(plan);
+        await stopInstance(plan);
+        for (const port of plan.vms.flatMap((v) => v.ports)) {
+            if (port.datapath === 'ovs' && port.vhostMode === 'server') removeSymlink(port.socketPath);
+        }
+    },
+
+    async inventory(plan): Promise<DatapathInventory> {
+        return withClient(plan, async (c) => {
+            const [br, ports] = await c.transact(VSWITCH_DB, [
+                op.select('Bridge', [ours(plan)], ['external_ids']),
+                op.select('Port', [ours(plan)], ['external_ids']),
+            ]);
+            const inv: DatapathInventory = { bridges: [], links: [], vmPorts: [], nics: [] };
+            for (const r of br.rows ?? []) inv.bridges.push(toRecord(r.external_ids)[K_ID]);
+            for (const r of ports.rows ?? []) {
+                const ext = toRecord(r.external_ids);
+                const id = ext[K_ID];
+                if (ext[K_KIND] === 'vm-port') inv.vmPorts.push(id);
+                else if (ext[K_KIND] === 'nic') inv.nics.push(id);
+                else if (ext[K_KIND] === 'link' && !inv.links.includes(id)) inv.links.push(id);
+            }
+            for (const list of Object.values(inv)) list.sort();
+            return inv;
+        });
+    },
+
+    async addBridge(plan, bridge: BridgePlan) {
+        await withClient(plan, async (c) => {
+            if (await findBridge(c, plan, bridge.name)) return;
+            const name = ovsBridgeName(bridge.name);
+            const clash = (await c.transact(VSWITCH_DB, [op.select('Bridge', [['name', '==', name]], ['external_ids'])]))[0].rows ?? [];
+            if (clash.length > 0) {
+                const owner = toRecord(clash[0].external_ids)[K_TOPOLOGY];
+                throw new VtopoError(`OvS already has a bridge named ${name}${owner ? ` (topology ${owner})` : ' that vtopo did not create'}`,
+                    `rename bridge ${bridge.name} in the topology, or remove it from OvS (ovs-vsctl del-br ${name})`);
+            }
+            const ext = marks(plan, 'bridge', bridge.name, bridge.name);
+            await transactAndWait(c, [
+                op.insert('Interface', { name, type: 'internal', mtu_request: bridge.mtu, external_ids: map(ext) }, 'iface'),
+                op.insert('Port', { name, interfaces: namedUuid('iface'), external_ids: map(ext) }, 'port'),
+                op.insert('Bridge', { name, ports: set([namedUuid('port')]), datapath_type: 'netdev', external_ids: map(ext) }, 'br'),
+                op.mutate('Open_vSwitch', [], [['bridges', 'insert', set([namedUuid('br')])]]),
+            ]);
+        });
+    },
+
+    async removeBridge(plan, name) {
+        await withClient(plan, async (c) => {
+            const br = await findBridge(c, plan, name);
+            if (!br) return;
+            // Port and Interface rows are not root rows: OVSDB drops them with the bridge.
+            await transactAndWait(c, [op.mutate('Open_vSwitch', [], [['bridges', 'delete', uuid(br)]])]);
+        });
+    },
+
+    async addLink(plan, link: LinkPlan) {
+        await withClient(plan, async (c) => {
+            if (await findPort(c, plan, 'link', link.id)) return;
+            const a = await requireBridge(c, plan, link.a);
+            const b = await requireBridge(c, plan, link.b);
+            const names = linkIfNames(link);
+            await transactAndWait(c, [
+                ...portOps(a, names.a, { type: 'patch', options: map({ peer: names.b }) }, marks(plan, 'link', link.id, link.a), 'a'),
+                ...portOps(b, names.b, { type: 'patch', options: map({ peer: names.a }) }, marks(plan, 'link', link.id, link.b), 'b'),
+            ]);
+        });
+    },
+
+    async removeLink(plan, id) {
+        await withClient(plan, (c) => removePorts(c, plan, 'link', id));
+    },
+
+    async addVmPort(plan, port: VmPortPlan) {
+        await withClient(plan, async (c) => {
+            if (await findPort(c, plan, 'vm-port', port.id)) return;
+            const br = await requireBridge(c, plan, port.bridge);
+            const ifName = vmPortIfName(port);
+            const options: Record<string, string> = {};
+            if (port.vhostMode === 'client') {
+                options['vhost-server-path'] = port.socketPath;
+            } else {
+                removeSymlink(port.socketPath);
+            }
+            const affinity = rxqAffinity(plan, port.queueCores);
+            const iface: Row = {
+                type: port.vhostMode === 'client' ? 'dpdkvhostuserclient' : 'dpdkvhostuser',
+                options: map(options),
+                mtu_request: port.mtu,
+            };
+            if (affinity) iface.other_config = map({ 'pmd-rxq-affinity': affinity });
+            await addChecked(c, plan, 'vm-port', port.id, portOps(br, ifName, iface, marks(plan, 'vm-port', port.id, port.bridge), 'p'));
+            if (port.vhostMode === 'server') {
+                // OvS puts server sockets in its vhost-sock-dir; QEMU finds it at the plan's path.
+                const actual = await serverSocketPath(c, plan, ifName);
+                if (path.resolve(actual) !== path.resolve(port.socketPath)) {
+                    mkdirSync(path.dirname(port.socketPath), { recursive: true });
+                    symlinkSync(actual, port.socketPath);
+                }
+            }
+        });
+    },
+
+    async removeVmPort(plan, id) {
+        await withClient(plan, (c) => removePorts(c, plan, 'vm-port', id));
+        const port = plan.vms.flatMap((v) => v.ports).find((p) => p.id === id);
+        if (port?.vhostMode === 'server') removeSymlink(port.socketPath);
+    },
+
+    async addNic(plan, nic: NicPlan) {
+        await withClient(plan, async (c) => {
+            if (await findPort(c, plan, 'nic', nic.name)) return;
+            const br = await requireBridge(c, plan, nic.bridge);
+            if (nic.driver.kind === 'af_packet') await moveIntoNetns(plan, nic.driver.iface);
+            const iface: Row = {
+                type: 'dpdk',
+                options: map({ 'dpdk-devargs': dpdkDevargs(nic), n_rxq: nic.queues }),
+                mtu_request: nic.mtu,
+            };
+            await addChecked(c, plan, 'nic', nic.name, portOps(br, nicIfName(nic), iface, marks(plan, 'nic', nic.name, nic.bridge), 'n'));
+            if (nic.driver.kind === 'tap') await moveTapToHost(plan, nic.driver.ifname);
+        });
+    },
+
+    async removeNic(plan, name) {
+        await withClient(plan, (c) => removePorts(c, plan, 'nic', name));
+        const nic = plan.nics.find((n) => n.name === name);
+        if (nic?.driver.kind === 'af_packet') await moveOutOfNetns(plan, nic.driver.iface);
+    },
+
+    async snapshot(plan): Promise<DatapathSnapshot> {
+        const st = await instanceState(plan);
+        const p = ovsPaths(plan);
+        const datapath: DatapathSnapshot['datapath'] = { kind: 'ovs', running: st.running, mode: p.mode };
+        if (st.vswitchdPid) {
+            datapath.pid = st.vswitchdPid;
+            datapath.uptime_s = uptimeSeconds(st.vswitchdPid);
+        }
+        if (st.error) datapath.error = st.error;
+        if (!st.running) return { datapath, ports: [] };
+        const rows = await withClient(plan, async (c) =>
+            (await c.transact(VSWITCH_DB, [op.select('Interface', [ours(plan)], INTERFACE_COLUMNS)]))[0].rows ?? []);
+        const ports = rows.map(interfaceToPortStatus).filter((s) => s !== undefined);
+        for (const port of ports) hostTapLink(plan, port);
+        ports.sort((a, b) => a.id.localeCompare(b.id));
+        return { datapath, ports };
+    },
+};
+
+/** Interface + Port rows, and the Port added to the bridge: one transaction's worth. */
+function portOps(bridgeUuid: string, name: string, iface: Row, ext: Record<string, string>, tag: string): Operation[] {
+    return [
+        op.insert('Interface', { ...iface, name, external_ids: map(ext) }, `${tag}i`),
+        op.insert('Port', { name, interfaces: namedUuid(`${tag}i`), external_ids: map(ext) }, `${tag}p`),
+        op.mutate('Bridge', [['_uuid', '==', uuid(bridgeUuid)]], [['ports', 'insert', set([namedUuid(`${tag}p`)])]]),
+    ];
+}
+
+/**
+ * Adds a port and waits for ovs-vswitchd; when it refuses the interface
+ * (bad devargs, no memory for a pool) the port is removed again and the
+ * Interface error becomes the user's message.
+ */
+async function addChecked(c: OvsdbClient, plan: Plan, kind: string, id: string, ops: Operation[]): Promise<void> {
+    const results = await transactAndWait(c, ops);
+    const ifUuid = results[0].uuid!;
+    const row = (await c.transact(VSWITCH_DB, [op.select('Interface', [['_uuid', '==', ifUuid]], ['error', 'ofport'])]))[0].rows?.[0];
+    const error = row ? optional<string>(row.error) : undefined;
+    if (!error) return;
+    await removePorts(c, plan, kind, id);
+    throw new VtopoError(`OvS refused ${kind} ${id}: ${error}`,
+        kind === 'nic' ? 'check the NIC driver and interface name in the topology' : `see ${ovsPaths(plan).vswitchdLog}`);
+}
+
+async function removePorts(c: OvsdbClient, plan: Plan, kind: string, id: string): Promise<void> {
+    const ports = (await c.transact(VSWITCH_DB, [op.select('Port', [oursOf(plan, kind, id)], ['_uuid'])]))[0].rows ?? [];
+    if (ports.length === 0) return;
+    const ops: Operation[] = ports.map((p) => op.mutate('Bridge', [], [['ports', 'delete', p._uuid]]));
+    await transactAndWait(c, ops);
+}
+
+async function findBridge(c: OvsdbClient, plan: Plan, name: string): Promise<string | undefined> {
+    const rows = (await c.transact(VSWITCH_DB, [op.select('Bridge', [oursOf(plan, 'bridge', name)], ['_uuid'])]))[0].rows ?? [];
+    return rows.length > 0 ? (rows[0]._uuid as [string, string])[1] : undefined;
+}
+
+async function requireBridge(c: OvsdbClient, plan: Plan, name: string): Promise<string> {
+    const br = await findBridge(c, plan, name);
+    if (!br) {
+        throw new VtopoError(`bridge ${name} does not exist in OvS`, 'run `vtopo deploy` again: bridges are created before their ports');
+    }
+    return br;
+}
+
+async function findPort(c: OvsdbClient, plan: Plan, kind: string, id: string): Promise<boolean> {
+    const rows = (await c.transact(VSWITCH_DB, [op.select('Port', [oursOf(plan, kind, id)], ['_uuid'])]))[0].rows ?? [];
+    return rows.length > 0;
+}
+
+/**
+ * "queue:core,…" when every queue's core is a PMD core. Pinning a queue to
+ * a core without a PMD would leave it unpolled, so then we let OvS place it.
+ */
+export function rxqAffinity(plan: Plan, queueCores: number[]): string | undefined {
+    const pmd = pmdCores(plan);
+    if (queueCores.length === 0 || pmd.size === 0 || !queueCores.every((c) => pmd.has(c))) return undefined;
+    return queueCores.map((core, q) => `${q}:${core}`).join(',');
+}
+
+function pmdCores(plan: Plan): Set<number> {
+    const mask = plan.datapaths.ovs?.pmdCpuMask;
+    if (!mask) return new Set(plan.host.pollCores);
+    const bits = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
+    const out = new Set<number>();
+    for (let i = 0; i < 256; i++) if ((bits >> BigInt(i)) & 1n) out.add(i);
+    return out;
+}
+
+/** DPDK vdev names must be unique per process; the driver is matched by name prefix. */
+export function dpdkDevargs(nic: NicPlan): string {
+    const d = nic.driver;
+    switch (d.kind) {
+        case 'tap': return `net_tap_${nic.name},iface=${d.ifname}`;
+        case 'af_packet': return `net_af_packet_${nic.name},iface=${d.iface},qpairs=${nic.queues}`;
+        case 'pci': return d.address;
+    }
+}
+
+async function serverSocketPath(c: OvsdbClient, plan: Plan, ifName: string): Promise<string> {
+    const p = ovsPaths(plan);
+    if (p.mode === 'private') return path.join(p.runDir, ifName);
+    const root = (await c.transact(VSWITCH_DB, [op.select('Open_vSwitch', [], ['other_config'])]))[0].rows?.[0];
+    const dir = root ? toRecord(root.other_config)['vhost-sock-dir'] : undefined;
+    const base = '/var/run/openvswitch';
+    return path.join(dir ? path.resolve(base, dir) : base, ifName);
+}
+
+function removeSymlink(p: string): void {
+    try {
+        if (lstatSync(p).isSymbolicLink()) rmSync(p, { force: true });
+    } catch {
+        /* absent */
+    }
+}
+
+/** A private OvS lives in its own netns: an af_packet NIC must be visible there. */
+async function moveIntoNetns(plan: Plan, iface: string): Promise<void> {
+    const p = ovsPaths(plan);
+    if (p.mode !== 'private') return;
+    const inNs = await run('ip', ['-n', p.netns, 'link', 'show', iface]);
+    if (inNs.code === 0) return;
+    const r = await run('ip', ['link', 'set', iface, 'netns', p.netns]);
+    if (r.code !== 0) {
+        throw new VtopoError(`cannot hand interface ${iface} to the topology's OvS: ${r.stderr.trim()}`,
+            `check that ${iface} exists (ip link show ${iface})`);
+    }
+    await run('ip', ['-n', p.netns, 'link', 'set', iface, 'up']);
+}
+
+async function moveOutOfNetns(plan: Plan, iface: string): Promise<void> {
+    const p = ovsPaths(plan);
+    if (p.mode !== 'private') return;
+    // netns 1: the namespace of PID 1, i.e. the host's.
+    await run('ip', ['-n', p.netns, 'link', 'set', iface, 'netns', '1']);
+}
+
+async function restoreMovedIfaces(plan: Plan): Promise<void> {
+    for (const nic of plan.nics) {
+        if (nic.datapath === 'ovs' && nic.driver.kind === 'af_packet') await moveOutOfNetns(plan, nic.driver.iface);
+    }
+}
+
+/** net_tap creates its tap where ovs-vswitchd runs (our netns); the user expects it on the host. */
+async function moveTapToHost(plan: Plan, ifname: string): Promise<void> {
+    const p = ovsPaths(plan);
+    if (p.mode !== 'private') return;
+    const r = await run('ip', ['-n', p.netns, 'link', 'set', ifname, 'netns', '1']);
+    if (r.code !== 0 && !existsSync(`/sys/class/net/${ifname}`)) {
+        throw new VtopoError(`cannot move tap ${ifname} out of the OvS namespace: ${r.stderr.trim()}`, 'use driver af_packet with a veth instead');
+    }
+    await run('ip', ['link', 'set', ifname, 'up']);
+}
+
+/**
+ * Once moved to the host, net_tap can no longer query its tap by name (its
+ * ioctl socket stays in our netns) and reports the link down: read the
+ * host's view instead.
+ */
+function hostTapLink(plan: Plan, port: PortStatus): void {
+    const nic = plan.nics.find((n) => n.name === port.id && n.datapath === 'ovs');
+    if (!nic || nic.driver.kind !== 'tap' || ovsPaths(plan).mode !== 'private') return;
+    try {
+        const flags = Number.parseInt(readFileSync(`/sys/class/net/${nic.driver.ifname}/flags`, 'utf8'), 16);
+        const carrier = readFileSync(`/sys/class/net/${nic.driver.ifname}/carrier`, 'utf8').trim() === '1';
+        port.link = (flags & 1) === 1 && carrier ? 'up' : 'down';
+    } catch {
+        port.link = 'down';
+    }
+}
