@@ -1,4 +1,5 @@
-import { AstUtils, type AstNode, type CstNode } from 'langium';
+import { AstUtils, type AstNode, type CstNode, type LangiumDocument } from 'langium';
+import type { Range } from 'vscode-languageserver-types';
 import { AbstractFormatter, Formatting } from 'langium/lsp';
 import { ownLeaves, propertyKeywordLeaves } from '../syntax.js';
 
@@ -8,6 +9,20 @@ import { ownLeaves, propertyKeywordLeaves } from '../syntax.js';
  * stays on one line: short ports read better that way.
  */
 export class VtopoFormatter extends AbstractFormatter {
+    /**
+     * Langium compares chevrotain's 1-based error lines with the 0-based LSP
+     * range, so formatting a range that ends on an error's line deleted the
+     * tokens error recovery had skipped (fuzz finding). Lines here are 0-based;
+     * an error without a line refuses the range.
+     */
+    protected override isFormatRangeErrorFree(document: LangiumDocument, range: Range): boolean {
+        const pr = document.parseResult;
+        const lines = [...pr.lexerErrors.map((e) => e.line), ...pr.parserErrors.map((e) => e.token.startLine)];
+        if (lines.length === 0) return true;
+        const first = Math.min(...lines.map((l) => (l === undefined || Number.isNaN(l) ? 0 : l - 1)));
+        return first > range.end.line;
+    }
+
     protected format(node: AstNode): void {
         const f = this.getNodeFormatter(node);
         const cst = node.$cstNode;
