@@ -169,7 +169,7 @@ describe('embedded datapath with dpdk-testpmd frontends', () => {
         await B.cmd('set fwd rxonly');
         await B.cmd('start');
         // Host → switch: ARP for an absent address leaves through the tap, floods to B and the veth.
-        try { execFileSync('ip', ['netns', 'exec', netns, 'ping', '-c', '3', '-i', '0.3', '-W', '1', '10.77.0.9'], { stdio: 'ignore' }); } catch { /* no answer expected */ }
+        try { execFileSync('ip', ['netns', 'exec', netns, 'busybox', 'ping', '-c', '3', '-W', '1', '10.77.0.9'], { stdio: 'ignore' }); } catch { /* no answer expected */ }
         await until('B receives the ARP requests', async () => (await B.stats()).rx >= 3);
         const peerRx = () => Number(ip('netns', 'exec', netns, 'cat', `/sys/class/net/${peer}/statistics/rx_packets`).trim());
         const tapRx = () => Number(ip('netns', 'exec', netns, 'cat', `/sys/class/net/${tap}/statistics/rx_packets`).trim());
