@@ -22,16 +22,14 @@ async function deployedPlan(file: string): Promise<Plan> {
     return plan;
 }
 
-/** The embedded datapath's capture, when this build has it (loaded lazily: it pulls in koffi). */
-type CaptureApi = {
-    startCapture(plan: Plan, portId: string, file: string): Promise<unknown>;
-    stopCapture(plan: Plan, portId: string): Promise<unknown>;
-};
-
-// eslint-disable-next-line @typescript-eslint/require-await
-async function captureApi(): Promise<CaptureApi> {
-    // src/backends/embedded/index.ts (startCapture/stopCapture) is not on main yet.
-    throw new VtopoError('this vtopo build cannot capture on ports yet', 'use `tcpdump -i` on a tap NIC, or update vtopo');
+/** The embedded datapath mirrors a port into a pcap file (loaded lazily: it pulls in koffi). */
+async function captureApi(plan: Plan, port: string) {
+    const vmPort = plan.vms.flatMap((v) => v.ports).find((p) => p.id === port);
+    const nic = plan.nics.find((n) => n.name === port);
+    const datapath = vmPort?.datapath ?? nic?.datapath;
+    if (!datapath) throw new VtopoError(`topology ${plan.topology} has no port ${port}`, `pick one of: ${[...plan.vms.flatMap((v) => v.ports.map((p) => p.id)), ...plan.nics.map((n) => n.name)].join(', ')}`);
+    if (datapath !== 'embedded') throw new VtopoError(`port ${port} is on the ${datapath} datapath; only the embedded datapath mirrors ports`, 'capture on a port of an embedded bridge, or use ovs-tcpdump inside the OvS namespace');
+    return import('../src/backends/embedded/index.js');
 }
 
 export async function loadRuntime(): Promise<LiveRuntime> {
@@ -48,13 +46,13 @@ export async function loadRuntime(): Promise<LiveRuntime> {
         },
         async startCapture(file, port, pcapFile) {
             const plan = await deployedPlan(file);
-            await (await captureApi()).startCapture(plan, port, pcapFile);
+            await (await captureApi(plan, port)).startCapture(plan, port, pcapFile);
             return { file: pcapFile };
         },
         async stopCapture(file, port) {
             const plan = await deployedPlan(file);
-            const r = (await (await captureApi()).stopCapture(plan, port)) as { file?: string; packets?: number } | undefined;
-            return { file: r?.file ?? '', ...(typeof r?.packets === 'number' ? { packets: r.packets } : {}) };
+            const r = await (await captureApi(plan, port)).stopCapture(plan, port);
+            return { file: r.file ?? '', packets: r.frames };
         },
     };
 }

@@ -215,9 +215,10 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
             output.appendLine(`capturing on ${port} into ${file}`);
             await vscode.window.showInformationMessage(`vtopo: capturing on ${port} into ${path.basename(file)}`, { modal: false }, 'Stop Capture');
             const r = await call(client, CaptureStopRequest, { uri: t.uri, port });
-            const pick = await vscode.window.showInformationMessage(`vtopo: wrote ${path.basename(r.file)}${r.packets !== undefined ? ` (${r.packets} packets)` : ''}`, 'Open', 'Reveal in Explorer');
-            if (pick === 'Open') await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(r.file));
-            if (pick === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(r.file));
+            const written = r.file || file;
+            const pick = await vscode.window.showInformationMessage(`vtopo: wrote ${path.basename(written)}${r.packets !== undefined ? ` (${r.packets} packets)` : ''}`, 'Open', 'Reveal in Explorer');
+            if (pick === 'Open') await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(written));
+            if (pick === 'Reveal in Explorer') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(written));
         } catch (err) {
             await showError('capture', err, output);
         }
