@@ -4,6 +4,8 @@
  * (no ports); the other cases never get as far as booting a kernel.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as qemu from '../../src/backends/qemu/index.js';
@@ -85,6 +87,21 @@ describe('VM lifecycle', () => {
         expect(s.reason).toMatch(/exited with code 1.*missing\.qcow2/);
         expect(s.agent).toBeUndefined();
     }, 30_000);
+
+    it('refuses to take over a socket another process serves, and leaves it alone', async () => {
+        const vm = makeVm({ dir, name: 'taken' });
+        const other = createServer(() => undefined).listen(vm.agentSocket);
+        await once(other, 'listening');
+        try {
+            const err = await qemu.launchVm(vm, qemu.buildQemuArgv(vm, qemu.resolveBootImage(vm, image))).then(() => undefined, (e: unknown) => e);
+            expect(err).toBeInstanceOf(VtopoError);
+            expect((err as VtopoError).message).toMatch(/vm-taken\.agent is in use by another process/);
+            expect(existsSync(vm.agentSocket)).toBe(true);
+            expect(readPidFile(vm.pidFile)).toBeUndefined();
+        } finally {
+            other.close();
+        }
+    });
 
     it('a missing QEMU binary is named, with what to install', async () => {
         const vm = makeVm({ dir, name: 'nobin' });

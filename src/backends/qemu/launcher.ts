@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import * as path from 'node:path';
 import type { VmPlan } from '../../plan/types.js';
 import { VtopoError } from '../../runtime/api.js';
@@ -51,6 +52,15 @@ export async function launchVm(vm: VmPlan, argv: string[]): Promise<{ pid: numbe
     for (const p of [vm.pidFile, vm.qemuLog, vm.serialLog, vm.qmpSocket, vm.agentSocket, vm.consoleSocket]) {
         mkdirSync(path.dirname(p), { recursive: true });
     }
+    // QEMU unlinks a socket path before binding it: never let it steal one that someone still serves.
+    for (const s of [vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.supervisorQmp]) {
+        if (existsSync(s) && (await socketAnswers(s))) {
+            throw new VtopoError(
+                `vm ${vm.name}: ${s} is in use by another process`,
+                `stop whatever serves it (another vtopo deploy of this topology? \`vtopo destroy\` it), or remove the file if it is stale`,
+            );
+        }
+    }
     for (const p of [vm.pidFile, f.exit, f.stopRequested, f.events, f.supervisorQmp, vm.qmpSocket, vm.agentSocket, vm.consoleSocket]) {
         rmSync(p, { force: true });
     }
@@ -91,6 +101,16 @@ export async function launchVm(vm: VmPlan, argv: string[]): Promise<{ pid: numbe
         await sleep(50);
     }
     throw new VtopoError(`vm ${vm.name}: QEMU did not start within 20 s`, `read ${f.supervisorLog} and ${vm.qemuLog}`);
+}
+
+function socketAnswers(p: string, timeoutMs = 500): Promise<boolean> {
+    return new Promise((resolve) => {
+        const c = connect(p);
+        const done = (v: boolean) => { clearTimeout(t); c.destroy(); resolve(v); };
+        const t = setTimeout(() => done(true), timeoutMs); // accepted but silent still means someone is there
+        c.on('connect', () => done(true));
+        c.on('error', () => done(false));
+    });
 }
 
 async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
