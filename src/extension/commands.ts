@@ -125,8 +125,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
         await saved(t.uri);
         try {
             const r = await withSteps(`vtopo: planning ${nameOf(t)}`, (progressId) => call(client, PlanRequest, { uri: t.uri, progressId }));
-            const notes = r.notes.length ? `\n\nnotes:\n${r.notes.map((n) => `  - ${n}`).join('\n')}\n` : '\n';
-            await showText(`# vtopo plan: ${nameOf(t)} (${r.actions.length} actions)\n\n${r.text.trimEnd()}${notes}`);
+            await showText(`# vtopo plan: ${nameOf(t)} (${r.actions.length} actions)\n\n${r.text.trimEnd()}\n`);
         } catch (err) {
             await showError('plan', err, output);
         }

@@ -160,14 +160,24 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         const file = path.join(workspace, DEPLOYED);
         await runCommand(page, 'View: Close All Editor Groups');
         await openFile(page, DEPLOYED);
+        await runCommand(page, 'vtopo: Plan (show actions)');
+        await page.locator('.editor-instance .view-lines', { hasText: 'start-vm' }).first().waitFor({ timeout: 60_000 });
+        await screenshot(page, ARTIFACTS, '05-plan');
         await runCommand(page, 'vtopo: Deploy');
         const seen: string[] = [];
         await waitForToast(page, new RegExp(`vtopo: deploying ${TOPOLOGY}`), 30_000, seen);
-        await screenshot(page, ARTIFACTS, '05-deploying');
+        await screenshot(page, ARTIFACTS, '06-deploying');
         const done = await waitForToast(page, new RegExp(`vtopo: deployed ${TOPOLOGY}|vtopo deploy failed`), 300_000, seen);
         expect(done, seen.join('\n---\n')).toContain(`deployed ${TOPOLOGY} — 2/2 VMs running`);
         await waitForTree(page, (r) => r.some((t) => /^a running/.test(t)) && r.some((t) => /^b running/.test(t)), 30_000, 'VMs a and b running');
-        await screenshot(page, ARTIFACTS, '06-deployed');
+        await screenshot(page, ARTIFACTS, '07-deployed');
+
+        // Hovering a deployed VM's name adds its live state below the static text.
+        await page.locator('.view-lines .view-line', { hasText: 'vm b {' }).locator('span', { hasText: /^b$/ }).first().hover();
+        await page.locator('.monaco-hover-content', { hasText: 'running (tcg)' }).first().waitFor({ timeout: 30_000 });
+        await screenshot(page, ARTIFACTS, '08-live-hover');
+        await page.mouse.move(5, 5);
+        await page.keyboard.press('Escape');
 
         // Kill guest a as its owner would see it: by the pid in its pidfile, checked to be our QEMU.
         const vmA = deployedVms(TOPOLOGY).find((v) => v.name === 'a')!;
@@ -180,13 +190,13 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         expect(row).toMatch(/SIGKILL|signal 9/);
         expect(row).toContain(`[Ln ${lineOf(file, 'vm a {')},`);
         await waitForTree(page, (r) => r.some((t) => /^a crashed/.test(t)) && r.some((t) => /^b running/.test(t)), 30_000, 'a crashed, b running');
-        await screenshot(page, ARTIFACTS, '07-guest-killed');
+        await screenshot(page, ARTIFACTS, '09-guest-killed');
 
         await runCommand(page, 'vtopo: Show Topology Graph');
         const frame = graphFrame(page);
         await frame.locator('g.node.state-down[data-id="vm:a"]').waitFor({ timeout: 30_000 });
         await frame.locator('g.node.state-up[data-id="vm:b"]').waitFor({ timeout: 30_000 });
-        await screenshot(page, ARTIFACTS, '08-graph-live');
+        await screenshot(page, ARTIFACTS, '10-graph-live');
 
         const vmB = deployedVms(TOPOLOGY).find((v) => v.name === 'b')!;
         const pidB = Number(readFileSync(vmB.pidFile, 'utf8').trim());
@@ -196,6 +206,11 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await waitForTree(page, (r) => r.some((t) => t.startsWith(`${TOPOLOGY} not deployed`)), 30_000, `${TOPOLOGY} not deployed`);
         expect(pidAlive(pidB), 'guest b still running after Destroy').toBe(false);
         expect(existsSync(path.join(runRoot, TOPOLOGY))).toBe(false);
-        await screenshot(page, ARTIFACTS, '09-destroyed');
+        await screenshot(page, ARTIFACTS, '11-destroyed');
+
+        await runCommand(page, 'vtopo: Export');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'qemu' }).first().click();
+        await page.locator('.editor-instance .view-lines', { hasText: 'qemu-system-x86_64' }).first().waitFor({ timeout: 30_000 });
+        await screenshot(page, ARTIFACTS, '12-export-qemu');
     }, 480_000);
 });
