@@ -1,0 +1,107 @@
+/**
+ * Datapath throughput in the loop layout (not a test; prints figures):
+ * one dpdk-testpmd with two virtio-user ports (server=1) in io forwarding,
+ * chained, on cpu0; the embedded switch forwarding between its two
+ * vhost-user ports (client mode) on cpu1. A few bursts are injected with
+ * `start tx_first` and then circulate. Reports the switch's forwarded
+ * packets per second (both directions) as 1-second medians, and its CPU.
+ *
+ *   npx tsx bench/datapath/loop.ts [--seconds 10] [--sizes 64,1518] [--queues 1,2] [--bursts 16]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { controlRequest } from '../../src/datapath/control-client.js';
+import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
+import { selfExecArgv } from '../../src/runtime/self-exec.js';
+
+const argv = process.argv.slice(2);
+const opt = (k: string, d: string) => {
+    const i = argv.indexOf(`--${k}`);
+    return i >= 0 ? argv[i + 1] : d;
+};
+const SECONDS = Number(opt('seconds', '10'));
+const SIZES = opt('sizes', '64,1518').split(',').map(Number);
+const QUEUES = opt('queues', '1,2').split(',').map(Number);
+const BURSTS = Number(opt('bursts', '16'));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const CLK_TCK = 100;
+
+function cpuTicks(pid: number): number {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+}
+
+async function waitFor(what: string, f: () => boolean | Promise<boolean>, ms = 30_000) {
+    const end = Date.now() + ms;
+    while (!(await f())) {
+        if (Date.now() > end) throw new Error(`timeout: ${what}`);
+        await sleep(100);
+    }
+}
+
+async function run(size: number, queues: number): Promise<void> {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-bench-'));
+    const ctl = path.join(dir, 'dp.sock');
+    const [cmd, ...pre] = selfExecArgv();
+    const dp = spawn(cmd, [...pre, 'datapath', '--control', ctl, '--pidfile', path.join(dir, 'dp.pid'), '--log', path.join(dir, 'dp.log'), '--poll-cores', '1'], { detached: true, stdio: 'inherit' });
+    let pmd: ChildProcess | undefined;
+    const prefix = `vtopo-bench-${process.pid}`;
+    try {
+        await waitFor('datapath', () => existsSync(ctl));
+        const req = <T>(op: string, a: Record<string, unknown> = {}) => controlRequest<T>(ctl, op, a);
+        await req('add-bridge', { name: 'br0', mtu: 9000 });
+        const socks = [path.join(dir, 'p0.sock'), path.join(dir, 'p1.sock')];
+        const q = queues > 1 ? `,queues=${queues},cq=1` : '';
+        pmd = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
+            '--vdev', `net_virtio_user0,path=${socks[0]},server=1,mac=52:54:00:00:b0:01${q}`,
+            '--vdev', `net_virtio_user1,path=${socks[1]},server=1,mac=52:54:00:00:b0:02${q}`,
+            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=io'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+        let out = '';
+        pmd.stdout!.on('data', (d) => (out += d));
+        pmd.stderr!.on('data', (d) => (out += d));
+        // server=1 probes one port at a time, each blocking until we connect: add both now (we retry).
+        for (let i = 0; i < 2; i++) await req('add-vhost-port', { port: `p${i}`, bridge: 'br0', socket: socks[i], mode: 'client', queues });
+        await waitFor('testpmd prompt', () => out.includes('testpmd> '));
+        await waitFor('links', async () => (await req<DatapathStatusReport>('status')).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 0) >= 2 * queues));
+        pmd.stdin!.write(`set txpkts ${size}\nstart tx_first ${BURSTS}\n`);
+        await sleep(2000);
+        const dpPid = dp.pid!;
+        const rates: number[] = [];
+        const cpus: number[] = [];
+        let prev = await req<DatapathStatusReport>('status');
+        let prevT = performance.now();
+        let prevCpu = cpuTicks(dpPid);
+        for (let s = 0; s < SECONDS; s++) {
+            await sleep(1000);
+            const st = await req<DatapathStatusReport>('status');
+            const t = performance.now();
+            const c = cpuTicks(dpPid);
+            const sum = (r: DatapathStatusReport) => r.ports.reduce((n, p) => n + p.rx_packets, 0);
+            rates.push((sum(st) - sum(prev)) / ((t - prevT) / 1000));
+            cpus.push((c - prevCpu) / CLK_TCK / ((t - prevT) / 1000));
+            prev = st;
+            prevT = t;
+            prevCpu = c;
+        }
+        const med = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+        const mpps = med(rates) / 1e6;
+        const cpu = med(cpus);
+        const drops = prev.ports.reduce((n, p) => n + p.drops, 0);
+        console.log(
+            `size ${String(size).padStart(4)} B  queues ${queues}:  ${mpps.toFixed(3)} Mpps (median of ${SECONDS} 1-s samples, min ${(Math.min(...rates) / 1e6).toFixed(3)}, max ${(Math.max(...rates) / 1e6).toFixed(3)})  ` +
+                `switch CPU ${(cpu * 100).toFixed(0)}%  → ${mpps > 0 ? (cpu / mpps).toFixed(2) : '∞'} CPU per Mpps  drops ${drops}  ${((mpps * 1e6 * size * 8) / 1e9).toFixed(2)} Gbit/s`,
+        );
+        pmd.stdin!.write('stop\nquit\n');
+        await sleep(500);
+        await req('shutdown').catch(() => undefined);
+    } finally {
+        for (const p of [pmd, dp]) if (p?.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
+    }
+}
+
+for (const q of QUEUES) for (const s of SIZES) await run(s, q);
