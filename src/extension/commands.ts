@@ -234,7 +234,7 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
         showGraph(store, view, reveal);
     });
 
-    reg('vtopo.refresh', async () => { await store.refresh(); });
+    reg('vtopo.refresh', async () => { await store.refresh(true); });
 
     context.subscriptions.push(vscode.commands.registerCommand('vtopo.reveal', (uri: string, sl: number, sc: number, el: number, ec: number) =>
         reveal(uri, { start: { line: sl, character: sc }, end: { line: el, character: ec } })));

@@ -69,8 +69,8 @@ export const ExportRequest = new RequestType<FileParams & { format: ExportFormat
 export const ConsoleRequest = new RequestType<FileParams & { vm: string }, Outcome<ConsoleTarget>, void>('vtopo/console');
 export const CaptureStartRequest = new RequestType<FileParams & { port: string; file: string }, Outcome<CaptureStarted>, void>('vtopo/captureStart');
 export const CaptureStopRequest = new RequestType<FileParams & { port: string }, Outcome<CaptureStopped>, void>('vtopo/captureStop');
-/** Every topology the server knows (open and workspace documents), with live status when deployed. */
-export const TopologiesRequest = new RequestType<{ uri?: string }, TopologyView[], void>('vtopo/topologies');
+/** Every topology the server knows (open and workspace documents), with live status when deployed; `recheck` asks the runtime again first. */
+export const TopologiesRequest = new RequestType<{ uri?: string; recheck?: boolean }, TopologyView[], void>('vtopo/topologies');
 
 /** One deploy/destroy/plan/verify step, as the runtime reports it. */
 export const ProgressNotification = new NotificationType<{ progressId: string; event: ProgressEvent }>('vtopo/progress');

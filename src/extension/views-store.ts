@@ -33,9 +33,9 @@ export class ViewsStore implements vscode.Disposable {
         this.timer = setTimeout(() => { this.timer = undefined; void this.refresh(); }, delayMs);
     }
 
-    async refresh(): Promise<TopologyView[]> {
+    async refresh(recheck = false): Promise<TopologyView[]> {
         try {
-            this.views = await this.client.sendRequest(TopologiesRequest, {});
+            this.views = await this.client.sendRequest(TopologiesRequest, recheck ? { recheck } : {});
             this.emitter.fire(this.views);
         } catch {
             // The server is restarting; the next notification refreshes again.

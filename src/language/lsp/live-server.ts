@@ -42,6 +42,8 @@ interface Tracked {
     status?: Status;
     prev?: Status;
     watcher?: { close(): void };
+    lastLive?: string;
+    lastKey?: string;
 }
 
 export function failure(err: unknown): Outcome<never> {
@@ -110,7 +112,10 @@ export class LiveServer {
         c.onRequest(ConsoleRequest, (p) => this.run(p.uri, (rt, file) => rt.consoleTarget ? rt.consoleTarget(file, p.vm) : Promise.reject(missingErr('guest console'))));
         c.onRequest(CaptureStartRequest, (p) => this.run(p.uri, (rt, file) => rt.startCapture ? rt.startCapture(file, p.port, p.file) : Promise.reject(missingErr('capture'))));
         c.onRequest(CaptureStopRequest, (p) => this.run(p.uri, (rt, file) => rt.stopCapture ? rt.stopCapture(file, p.port) : Promise.reject(missingErr('capture'))));
-        c.onRequest(TopologiesRequest, (p) => this.views(p.uri));
+        c.onRequest(TopologiesRequest, async (p) => {
+            if (p.recheck) await this.recheck();
+            return this.views(p.uri);
+        });
     }
 
     /** Adds live counters to hovers when the language's hover provider accepts augmenters. */
@@ -164,9 +169,31 @@ export class LiveServer {
         this.tracked.set(uri, t);
         t.prev = t.status;
         t.status = status ?? undefined;
-        this.publishLive(uri);
-        void this.connection.sendNotification(StatusNotification, { uri, topology: status?.topology ?? '', status });
+        // watch also pushes unchanged statuses (a heartbeat): only changes reach the editor.
+        const live = JSON.stringify(this.liveFor(uri));
+        if (live !== t.lastLive) {
+            t.lastLive = live;
+            this.publishLive(uri);
+        }
+        const key = status ? JSON.stringify({ ...status, at: undefined, datapaths: status.datapaths.map((d) => ({ ...d, uptime_s: undefined })) }) : 'null';
+        if (key !== t.lastKey) {
+            t.lastKey = key;
+            void this.connection.sendNotification(StatusNotification, { uri, topology: status?.topology ?? '', status });
+        }
         if (status && !status.deployed) this.unwatch(uri);
+    }
+
+    /** Asks the runtime again about every topology not followed by a watch (e.g. deployed from the CLI meanwhile). */
+    private async recheck(): Promise<void> {
+        const rt = await this.rt().catch(() => undefined);
+        if (!rt) return;
+        await Promise.all([...this.tracked.entries()].filter(([, t]) => !t.watcher).map(async ([uri, t]) => {
+            try {
+                const s = await rt.status(t.file);
+                this.onStatus(uri, s);
+                if (s.deployed) this.watch(uri);
+            } catch { /* a file that does not load has no status */ }
+        }));
     }
 
     private watch(uri: string): void {
