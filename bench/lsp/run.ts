@@ -103,6 +103,7 @@ async function main(): Promise<void> {
             reval.push(performance.now() - t);
         }
         const warm = reval.splice(0, WARMUP);
+        const afterEdits = rssOf(server.pid!);
         console.log(`revalidation after an edit: ${stats(reval)} — ${goal(median(reval), 200)}`);
         console.log(`  the first ${WARMUP} edits (warm-up, not counted): ${warm.map((x) => x.toFixed(0)).join(' ')} ms`);
 
@@ -115,6 +116,23 @@ async function main(): Promise<void> {
             items = r?.items.length ?? 0;
         }
         console.log(`completion (bridge reference, ${items} items): ${stats(completion)} — ${goal(median(completion), 50)}`);
+
+        // While typing: completion asked right after an edit waits for that edit's parse and link (not its validation).
+        const typing: number[] = [];
+        for (let i = 0; i < ROUNDS; i++) {
+            const toSmall = version % 2 === 1;
+            const range = { start: marker, end: { line: marker.line, character: marker.character + (toSmall ? 4 : 3) } };
+            const validated = diagnosticsWhere((p) => hasMarker(p) === toSmall);
+            await conn.sendNotification('textDocument/didChange', {
+                textDocument: { uri, version: ++version }, contentChanges: [{ range, text: toSmall ? '64M' : '256M' }],
+            });
+            t = performance.now();
+            await conn.sendRequest('textDocument/completion', { textDocument: { uri }, position: completionAt });
+            typing.push(performance.now() - t);
+            await validated;
+        }
+        console.log(`completion right after an edit: ${stats(typing)}`);
+        const afterTyping = rssOf(server.pid!);
 
         for (const [what, position] of Object.entries(hoverAt)) {
             const hover: number[] = [];
@@ -129,7 +147,8 @@ async function main(): Promise<void> {
         }
 
         const mem = rssOf(server.pid!);
-        console.log(`server memory: RSS ${mem.rss.toFixed(0)} MiB after the bench (${afterOpen.rss.toFixed(0)} MiB after open), peak ${mem.hwm.toFixed(0)} MiB`);
+        console.log(`server memory (RSS): ${afterOpen.rss.toFixed(0)} MiB after open, ${afterEdits.rss.toFixed(0)} after the edits, ` +
+            `${afterTyping.rss.toFixed(0)} after typing, ${mem.rss.toFixed(0)} at the end; peak ${mem.hwm.toFixed(0)} MiB`);
 
         await conn.sendRequest('shutdown');
         await conn.sendNotification('exit');
