@@ -187,6 +187,11 @@ describe('checker details', () => {
         expect(d.message).toContain('+ OvS-DPDK 128M = 640M');
     });
 
+    it('lets rss lines add up (not a repeated property)', async () => {
+        const text = lab({ elements: 'nic up { driver tap  queues 2  rss ipv4-tcp  rss ipv4-udp  bridge br0 }' });
+        expect(await diagnostics(text)).toEqual([]);
+    });
+
     it('accepts value words as names', async () => {
         const text = 'topology t { host { cores 0-1 memory 1G } bridge ovs { datapath ovs } vm server { port client { bridge ovs } } }';
         expect((await diagnostics(text)).filter((d) => d.severity === 'error')).toEqual([]);

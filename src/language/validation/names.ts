@@ -112,10 +112,14 @@ function duplicates<T extends { name: string }>(items: T[], accept: ValidationAc
     }
 }
 
-/** `memory 1G … memory 2G` in one block: the grammar keeps the last, which is rarely what was meant. */
+/**
+ * `memory 1G … memory 2G` in one block: the grammar keeps the last, which is
+ * rarely what was meant. (`rss` lines add up, so repeating it is fine.)
+ */
 function repeatedProperties(node: AstNode, accept: ValidationAcceptor): void {
     const seen = new Map<string, CstNode>();
     for (const leaf of propertyKeywordLeaves(node)) {
+        if (leaf.text === 'rss') continue;
         const first = seen.get(leaf.text);
         if (!first) { seen.set(leaf.text, leaf); continue; }
         report(accept, 'property-duplicate',
