@@ -12,12 +12,6 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A list short enough for a hover: the first dozen, then how many more. */
 const list = (items: string[], max = 12) => items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')} … and ${items.length - max} more`;
 
-function topologyOf(node: AstNode): Topology | undefined {
-    let n: AstNode | undefined = node;
-    while (n && n.$type !== 'Topology') n = n.$container;
-    return n as Topology | undefined;
-}
-
 function cores(text: string | number | undefined): string {
     if (text === undefined) return 'not set';
     const list = parseCoreList(text);
@@ -129,7 +123,7 @@ export function describeDeclaration(node: AstNode): string | undefined {
         }
         case 'Link': {
             const l = node as Link;
-            const topo = topologyOf(l);
+            const topo = l.$container;
             const seg = topo && l.a?.ref ? indexTopology(topo).segmentOf.get(l.a.ref) : undefined;
             const joined = topo && seg !== undefined ? indexTopology(topo).bridges.filter((b) => indexTopology(topo).segmentOf.get(b) === seg).map((b) => b.name) : [];
             return `**link ${l.a?.$refText ?? '?'} ${l.b?.$refText ?? '?'}** — patch port pair; the L2 segment now spans ${joined.length ? joined.join(', ') : '?'}.`;
@@ -154,7 +148,7 @@ export function describeDeclaration(node: AstNode): string | undefined {
         }
         case 'Bridge': {
             const b = node as Bridge;
-            const topo = topologyOf(b);
+            const topo = b.$container;
             const idx = topo ? indexTopology(topo) : undefined;
             const ports = idx?.ports.filter((p) => p.bridge?.ref === b).map((p) => `${p.$container.name}.${p.name}`) ?? [];
             const nics = idx?.nics.filter((n) => n.bridge?.ref === b).map((n) => `nic ${n.name}`) ?? [];

@@ -1,9 +1,9 @@
 import {
-    CstUtils, DefaultDocumentValidator, type AstNode, type CstNode, DefaultLinker, DocumentValidator, type AstNodeDescription, type LangiumDocument,
+    AstUtils, CstUtils, DefaultDocumentValidator, type AstNode, type CstNode, DefaultLinker, DocumentValidator, type AstNodeDescription, type LangiumDocument,
     type LinkingError, type ReferenceInfo, type ValidationAcceptor, type ValidationChecks, type ValidationOptions,
 } from 'langium';
 import type { Diagnostic } from 'vscode-languageserver-types';
-import type { Model, Topology, Vm, VtopoAstType } from '../generated/ast.js';
+import { isTopology, type Model, type Topology, type Vm, type VtopoAstType } from '../generated/ast.js';
 import { BLOCK_PROPERTIES, isBlockType, propertyKeywordLeaves, type BlockType } from '../syntax.js';
 import { closest } from './suggest.js';
 import { friendlySyntaxMessage } from './syntax-messages.js';
@@ -20,7 +20,7 @@ export class VtopoLinker extends DefaultLinker {
         const kind = this.reflection.getReferenceType(refInfo).toLowerCase();
         const names = this.scopeProvider.getScope(refInfo).getAllElements().map((d) => d.name).distinct().toArray();
         const suggestion = closest(text, names);
-        const topo = findTopology(refInfo.container);
+        const topo = AstUtils.getContainerOfType(refInfo.container, isTopology);
         const where = topo ? ` in topology ${topo.name}` : '';
         const fix = suggestion
             ? `Did you mean '${suggestion}'?`
@@ -32,11 +32,6 @@ export class VtopoLinker extends DefaultLinker {
     }
 }
 
-function findTopology(node: { $container?: unknown; $type: string } | undefined): Topology | undefined {
-    let n = node as (Topology | { $container?: unknown; $type: string }) | undefined;
-    while (n && n.$type !== 'Topology') n = n.$container as typeof n;
-    return n as Topology | undefined;
-}
 
 /** Gives built-in diagnostics (syntax, linking) our stable codes and the rename fix. */
 export class VtopoDocumentValidator extends DefaultDocumentValidator {
