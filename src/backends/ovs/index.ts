@@ -35,6 +35,10 @@ export const ovsBackend: DatapathBackend = {
 
     async start(plan) {
         await startInstance(plan);
+        // QEMU serves client-mode sockets and may start before its port exists in OvS.
+        for (const port of plan.vms.flatMap((v) => v.ports)) {
+            if (port.datapath === 'ovs') mkdirSync(path.dirname(port.socketPath), { recursive: true, mode: 0o700 });
+        }
     },
 
     async stop(plan) {
@@ -116,6 +120,7 @@ export const ovsBackend: DatapathBackend = {
             if (await findPort(c, plan, 'vm-port', port.id)) return;
             const br = await requireBridge(c, plan, port.bridge);
             const ifName = vmPortIfName(port);
+            mkdirSync(path.dirname(port.socketPath), { recursive: true, mode: 0o700 });
             const options: Record<string, string> = {};
             if (port.vhostMode === 'client') {
                 options['vhost-server-path'] = port.socketPath;

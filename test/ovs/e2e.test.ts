@@ -1,0 +1,103 @@
+/**
+ * End to end under TCG through the CLI: the two-VM example on `datapath
+ * ovs` (a's port with 2 queues) deploys onto a private OvS-DPDK, verify
+ * passes, status shows OvS counters and num_of_vrings, and destroy leaves
+ * no process, namespace, DPDK runtime dir, tap or mount behind.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Plan } from '../../src/plan/types.js';
+import { sleep } from '../../src/runtime/procs.js';
+import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import type { Status } from '../../src/runtime/status-types.js';
+import { leftovers } from '../runtime/leaks.js';
+
+const dir = mkdtempSync('/tmp/vto-');
+const runRoot = path.join(dir, 'run');
+const runDir = path.join(runRoot, 'ovslab');
+const file = path.join(dir, 'ovs.vtopo');
+const source = readFileSync('examples/ovs.vtopo', 'utf8')
+    .replace('port eth0 { bridge ovsbr0  ip 10.0.2.1/24', 'port eth0 { bridge ovsbr0  queues 2  ip 10.0.2.1/24');
+writeFileSync(file, source);
+let deployedPlan: Plan | undefined;
+
+function vtopo(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const [node, ...pre] = selfExecArgv();
+    return new Promise((resolve) => {
+        const c = spawn(node, [...pre, ...args], { env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
+        let stdout = '';
+        let stderr = '';
+        c.stdout.on('data', (d) => { stdout += d; });
+        c.stderr.on('data', (d) => { stderr += d; });
+        c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+}
+
+async function status(): Promise<Status> {
+    const r = await vtopo('status', file, '--json');
+    try {
+        return JSON.parse(r.stdout) as Status;
+    } catch {
+        throw new Error(`vtopo status --json exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+    }
+}
+
+function readDeployedPlan(): Plan | undefined {
+    try {
+        return (JSON.parse(readFileSync(path.join(runDir, 'state', 'state.json'), 'utf8')) as { deployed?: Plan }).deployed;
+    } catch {
+        return undefined;
+    }
+}
+
+afterAll(async () => {
+    await vtopo('destroy', file);
+    rmSync(dir, { recursive: true, force: true });
+}, 180_000);
+
+describe('e2e: two VMs on OvS-DPDK under TCG', () => {
+    it('deploys onto a private OvS and verify finds both pairs reachable', async () => {
+        const d = await vtopo('deploy', file);
+        expect(d.code, d.stdout + d.stderr).toBe(0);
+        deployedPlan = readDeployedPlan();
+        expect(deployedPlan?.datapaths.ovs?.mode).toBe('private');
+        const v = await vtopo('verify', file, '--json');
+        expect(v.code, v.stdout + v.stderr).toBe(0);
+        const pairs = (JSON.parse(v.stdout) as { pairs: { from: string; to: string; ok: boolean }[] }).pairs;
+        expect(pairs.map((p) => `${p.from}>${p.to}:${p.ok}`).sort()).toEqual(['a>b:true', 'b>a:true']);
+    }, 300_000);
+
+    it('status shows the OvS datapath, ports up with OvS counters, and 4 vrings on the 2-queue port', async () => {
+        let s = await status();
+        expect(s.datapaths.find((d) => d.kind === 'ovs')).toMatchObject({ kind: 'ovs', running: true, mode: 'private' });
+        // OvS refreshes Interface statistics every 5 s.
+        for (let i = 0; i < 40 && !s.ports.every((p) => p.rx_packets > 0 && p.tx_packets > 0); i++) {
+            await sleep(500);
+            s = await status();
+        }
+        const a = s.ports.find((p) => p.id === 'a.eth0')!;
+        const b = s.ports.find((p) => p.id === 'b.eth0')!;
+        for (const p of [a, b]) {
+            expect(p, JSON.stringify(s.ports)).toMatchObject({ datapath: 'ovs', bridge: 'ovsbr0', link: 'up', vhost: 'connected' });
+            expect(p.rx_packets).toBeGreaterThan(0);
+            expect(p.tx_packets).toBeGreaterThan(0);
+        }
+        expect(a.num_of_vrings).toBe(4);
+        expect(b.num_of_vrings).toBe(2);
+        expect(a.queues.map((q) => q.queue)).toEqual([0, 1]);
+    }, 60_000);
+
+    it('destroy leaves no process, namespace, DPDK runtime dir or mount', async () => {
+        const ovs = deployedPlan?.datapaths.ovs;
+        expect(ovs?.netns).toBeTruthy();
+        const d = await vtopo('destroy', file);
+        expect(d.code, d.stdout + d.stderr).toBe(0);
+        expect(leftovers(runDir)).toEqual([]);
+        const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]);
+        expect(netns).not.toContain(ovs!.netns);
+        expect(existsSync(`/var/run/dpdk/${ovs!.filePrefix}`)).toBe(false);
+        expect(readdirSync('/var/run/dpdk').filter((f) => f === ovs!.filePrefix)).toEqual([]);
+    }, 180_000);
+});
