@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { NetdevPort } from './ports/netdev-port.js';
 import { PatchPort } from './ports/patch-port.js';
 import { VhostPort } from './ports/vhost-port.js';
-import { Engine } from './switch/engine.js';
+import { DEFAULT_IDLE_MS, Engine } from './switch/engine.js';
 import { PcapWriter } from './switch/pcap.js';
 import type { Port, PortReport } from './switch/port.js';
 
@@ -62,7 +62,7 @@ export class Datapath {
     private readonly vhost = new Set<string>();
 
     constructor(private readonly log: (m: string) => void, idleMs?: number) {
-        this.engine = new Engine(idleMs ?? 0.2, log);
+        this.engine = new Engine(idleMs ?? DEFAULT_IDLE_MS, log);
     }
 
     async op(req: Args): Promise<unknown> {
