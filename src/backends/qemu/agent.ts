@@ -90,13 +90,34 @@ export async function agentInterfaces(vm: VmPlan, opts: { timeoutMs?: number } =
     return r.interfaces;
 }
 
-/** iperf3 client from this guest to PEER (every default guest runs `iperf3 -s`). */
-export async function agentIperf3(vm: VmPlan, peer: string, opts: { seconds?: number } = {}): Promise<{ ok: boolean; mbps?: number; error?: string }> {
+/**
+ * iperf3 client from this guest to PEER (every default guest runs `iperf3 -s`).
+ * `parallel` streams; `cpu` pins the sender, which picks the guest's TX queue
+ * (XPS: vCPU i → queue i) for what it sends itself; `udp` at 200 Mbit/s
+ * offered, so every packet leaves from the sender's own context.
+ */
+export async function agentIperf3(vm: VmPlan, peer: string, opts: { seconds?: number; parallel?: number; cpu?: number; udp?: boolean } = {}): Promise<{ ok: boolean; mbps?: number; error?: string }> {
     const seconds = opts.seconds ?? 5;
+    const args: (string | number)[] = [peer, seconds, opts.parallel ?? 1, opts.cpu ?? '-', opts.udp ? 'udp' : 'tcp'];
     try {
-        const r = await agentRequest<{ mbps?: number }>(vm, 'iperf3', [peer, seconds], (seconds + 15) * 1000);
+        const r = await agentRequest<{ mbps?: number }>(vm, 'iperf3', args, (seconds + 15) * 1000);
         return r.ok ? { ok: true, mbps: r.mbps } : { ok: false, error: r.error };
     } catch (e) {
         return { ok: false, error: (e as Error).message };
     }
+}
+
+export interface GuestQueueStats {
+    queue: number;
+    rx_packets: number;
+    tx_packets: number;
+    rx_bytes: number;
+    tx_bytes: number;
+}
+
+/** Per-queue counters as the guest's virtio-net driver counts them (ethtool -S). */
+export async function agentQueueStats(vm: VmPlan, iface: string, opts: { timeoutMs?: number } = {}): Promise<GuestQueueStats[]> {
+    const r = await agentRequest<{ queues?: GuestQueueStats[] }>(vm, 'qstats', [iface], opts.timeoutMs ?? 10_000);
+    if (!r.ok || !r.queues) throw new Error(`agent of vm ${vm.name}: qstats ${iface} failed: ${r.error ?? 'no data'}`);
+    return r.queues;
 }
