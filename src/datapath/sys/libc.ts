@@ -16,6 +16,7 @@ export const c = {
     connect: libc.func('int connect(int, void *, uint32_t)'),
     recvmsg: libc.func('long recvmsg(int, void *, int)'),
     send: libc.func('long send(int, void *, size_t, int)'),
+    sendmsg: libc.func('long sendmsg(int, void *, int)'),
     close: libc.func('int close(int)'),
     /** read/write with a JS buffer. */
     readBuf: libc.func('read', 'long', ['int', 'void *', 'size_t']),

@@ -1,0 +1,264 @@
+/**
+ * A minimal vhost-user frontend (what QEMU does, reduced): shares a memfd
+ * as guest memory, sets up one queue pair, sends frames on the TX ring and
+ * reads them from the RX ring. It can also misbehave on purpose — that is
+ * what it is for: malformed rings and messages QEMU would never send.
+ */
+import { drainEventfd, newEventfd, signalEventfd } from '../../src/datapath/sys/eventfd.js';
+import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
+import { closeFd, connectUnix, recvWithFds, sendWithFds } from '../../src/datapath/sys/unix-socket.js';
+import { bit, F, FLAG_NEED_REPLY, PF, Req } from '../../src/datapath/vhost-user/messages.js';
+import { sleep, until } from './peers.js';
+
+export const GPA = 0x100000;
+export const UVA = 0x7f1000000000;
+const MEM = 4 << 20;
+const NUM = 256;
+const BUF = 2048;
+const RING = (i: number) => GPA + i * 0x10000;
+const TXBUF = GPA + 0x40000;
+const RXBUF = TXBUF + NUM * BUF;
+
+export class FakeFrontend {
+    fd = -1;
+    memFd = -1;
+    map!: Mapping;
+    dv!: DataView;
+    u8!: Uint8Array;
+    kick = [-1, -1];
+    call = [-1, -1];
+    private txAvail = 0;
+    private txUsedSeen = 0;
+    private rxAvail = 0;
+    private rxUsedSeen = 0;
+    private txNext = 0;
+    features = bit(F.VERSION_1) | bit(F.MRG_RXBUF) | bit(F.PROTOCOL_FEATURES) | bit(F.RING_INDIRECT_DESC);
+
+    constructor(readonly socket: string) {}
+
+    async connect(): Promise<void> {
+        this.fd = await until(`connect ${this.socket}`, () => {
+            try {
+                return connectUnix(this.socket);
+            } catch {
+                return undefined;
+            }
+        }, 10_000, 50);
+        if (this.memFd < 0) {
+            this.memFd = memfd('fake-guest', MEM);
+            this.map = mapShared(this.memFd, MEM, 0);
+            this.u8 = new Uint8Array(this.map.buffer);
+            this.dv = new DataView(this.map.buffer);
+        }
+    }
+
+    private o(gpa: number): number {
+        return gpa - GPA;
+    }
+
+    /** Sends a message; waits for and returns the reply payload when one is expected. */
+    async request(req: number, payload: Uint8Array = new Uint8Array(0), fds: number[] = [], needReply = false, expectReply = needReply): Promise<Uint8Array | undefined> {
+        const m = new Uint8Array(12 + payload.length);
+        const dv = new DataView(m.buffer);
+        dv.setUint32(0, req, true);
+        dv.setUint32(4, 1 | (needReply ? FLAG_NEED_REPLY : 0), true);
+        dv.setUint32(8, payload.length, true);
+        m.set(payload, 12);
+        sendWithFds(this.fd, m, fds);
+        if (!expectReply) return undefined;
+        let got = new Uint8Array(0);
+        await until(`reply to request ${req}`, () => {
+            const r = recvWithFds(this.fd);
+            if (r.n === 0) throw new Error('backend closed the connection');
+            if (r.n > 0) {
+                const nb = new Uint8Array(got.length + r.n);
+                nb.set(got);
+                nb.set(r.data, got.length);
+                got = nb;
+            }
+            return got.length >= 12 && got.length >= 12 + new DataView(got.buffer).getUint32(8, true);
+        }, 5000, 5);
+        const h = new DataView(got.buffer);
+        if (h.getUint32(0, true) !== req || (h.getUint32(4, true) & 0x4) === 0) throw new Error(`bad reply header to ${req}`);
+        return got.slice(12);
+    }
+
+    /** True when the backend closed the connection. */
+    async closedByPeer(timeoutMs = 3000): Promise<boolean> {
+        const end = Date.now() + timeoutMs;
+        while (Date.now() < end) {
+            try {
+                if (recvWithFds(this.fd).n === 0) return true;
+            } catch {
+                return true;
+            }
+            await sleep(20);
+        }
+        return false;
+    }
+
+    static u64(v: bigint): Uint8Array {
+        const b = new Uint8Array(8);
+        new DataView(b.buffer).setBigUint64(0, v, true);
+        return b;
+    }
+
+    static state(index: number, num: number): Uint8Array {
+        const b = new Uint8Array(8);
+        const dv = new DataView(b.buffer);
+        dv.setUint32(0, index, true);
+        dv.setUint32(4, num, true);
+        return b;
+    }
+
+    memTable(regions: { gpa: number; size: number; uva: number; offset: number }[]): Uint8Array {
+        const b = new Uint8Array(8 + 32 * regions.length);
+        const dv = new DataView(b.buffer);
+        dv.setUint32(0, regions.length, true);
+        regions.forEach((r, i) => {
+            dv.setBigUint64(8 + 32 * i, BigInt(r.gpa), true);
+            dv.setBigUint64(16 + 32 * i, BigInt(r.size), true);
+            dv.setBigUint64(24 + 32 * i, BigInt(r.uva), true);
+            dv.setBigUint64(32 + 32 * i, BigInt(r.offset), true);
+        });
+        return b;
+    }
+
+    /** The handshake QEMU performs, with REPLY_ACK on every setter. */
+    async setup(): Promise<void> {
+        const feats = new DataView((await this.request(Req.GET_FEATURES, undefined, [], false, true))!.buffer).getBigUint64(0, true);
+        if ((feats & this.features) !== this.features) throw new Error(`backend lacks features: 0x${feats.toString(16)}`);
+        const pf = new DataView((await this.request(Req.GET_PROTOCOL_FEATURES, undefined, [], false, true))!.buffer).getBigUint64(0, true);
+        await this.request(Req.SET_PROTOCOL_FEATURES, FakeFrontend.u64(pf & (bit(PF.REPLY_ACK) | bit(PF.MQ))));
+        await this.ack(Req.SET_OWNER);
+        await this.ack(Req.SET_FEATURES, FakeFrontend.u64(this.features));
+        await this.ack(Req.SET_MEM_TABLE, this.memTable([{ gpa: GPA, size: MEM, uva: UVA, offset: 0 }]), [this.memFd]);
+        for (const i of [0, 1]) {
+            this.u8.fill(0, this.o(RING(i)), this.o(RING(i)) + 0x3000);
+            await this.ack(Req.SET_VRING_NUM, FakeFrontend.state(i, NUM));
+            const a = new Uint8Array(40);
+            const dv = new DataView(a.buffer);
+            dv.setUint32(0, i, true);
+            dv.setBigUint64(8, BigInt(UVA + RING(i) - GPA), true);
+            dv.setBigUint64(16, BigInt(UVA + RING(i) + 0x2000 - GPA), true);
+            dv.setBigUint64(24, BigInt(UVA + RING(i) + 0x1000 - GPA), true);
+            await this.ack(Req.SET_VRING_ADDR, a);
+            await this.ack(Req.SET_VRING_BASE, FakeFrontend.state(i, 0));
+            this.call[i] = newEventfd();
+            this.kick[i] = newEventfd();
+            await this.ack(Req.SET_VRING_CALL, FakeFrontend.u64(BigInt(i)), [this.call[i]]);
+            await this.ack(Req.SET_VRING_KICK, FakeFrontend.u64(BigInt(i)), [this.kick[i]]);
+            await this.ack(Req.SET_VRING_ENABLE, FakeFrontend.state(i, 1));
+        }
+        this.txAvail = this.txUsedSeen = this.rxAvail = this.rxUsedSeen = this.txNext = 0;
+    }
+
+    /** A setter with NEED_REPLY: throws unless the backend acked success. */
+    async ack(req: number, payload?: Uint8Array, fds: number[] = []): Promise<void> {
+        const r = await this.request(req, payload, fds, true);
+        const v = new DataView(r!.buffer).getBigUint64(0, true);
+        if (v !== 0n) throw new Error(`backend refused request ${req} (${v})`);
+    }
+
+    /** Returns the ack value (0 = success) of any request sent with NEED_REPLY. */
+    async ackValue(req: number, payload?: Uint8Array, fds: number[] = []): Promise<bigint> {
+        const r = await this.request(req, payload, fds, true);
+        return new DataView(r!.buffer).getBigUint64(0, true);
+    }
+
+    setDesc(ring: number, i: number, addr: number, len: number, flags: number, next = 0): void {
+        const o = this.o(RING(ring)) + 16 * i;
+        this.dv.setBigUint64(o, BigInt(addr), true);
+        this.dv.setUint32(o + 8, len, true);
+        this.dv.setUint16(o + 12, flags, true);
+        this.dv.setUint16(o + 14, next, true);
+    }
+
+    private postAvail(ring: number, head: number): void {
+        const base = this.o(RING(ring) + 0x1000);
+        const idx = ring === 1 ? this.txAvail++ : this.rxAvail++;
+        this.dv.setUint16(base + 4 + 2 * (idx % NUM), head, true);
+        Atomics.store(new Uint16Array(this.map.buffer, base, 2), 1, (idx + 1) & 0xffff);
+    }
+
+    /** Offers `count` 2 KB receive buffers. */
+    postRx(count: number): void {
+        for (let k = 0; k < count; k++) {
+            const slot = this.rxAvail % NUM;
+            this.setDesc(0, slot, RXBUF + slot * BUF, BUF, 2 /* WRITE */);
+            this.postAvail(0, slot);
+        }
+        signalEventfd(this.kick[0]);
+    }
+
+    /** Sends one frame; `split` puts the virtio-net header in its own descriptor. */
+    send(frame: Uint8Array, split = false): void {
+        const slot = this.txNext;
+        this.txNext = (this.txNext + 2) % NUM;
+        const buf = TXBUF + slot * BUF;
+        this.u8.fill(0, this.o(buf), this.o(buf) + 12);
+        if (split) {
+            this.u8.set(frame, this.o(buf) + 64);
+            this.setDesc(1, slot, buf, 12, 1 /* NEXT */, slot + 1);
+            this.setDesc(1, slot + 1, buf + 64, frame.length, 0);
+        } else {
+            this.u8.set(frame, this.o(buf) + 12);
+            this.setDesc(1, slot, buf, 12 + frame.length, 0);
+        }
+        this.postAvail(1, slot);
+        signalEventfd(this.kick[1]);
+    }
+
+    /** Posts a raw head on the TX ring (for malformed chains built with setDesc). */
+    sendRaw(head: number): void {
+        this.postAvail(1, head);
+        signalEventfd(this.kick[1]);
+    }
+
+    txCompleted(): number {
+        return this.dv.getUint16(this.o(RING(1) + 0x2000) + 2, true);
+    }
+
+    /** Frames the backend delivered since the last call (header stripped). */
+    received(): Uint8Array[] {
+        const used = this.o(RING(0) + 0x2000);
+        const idx = this.dv.getUint16(used + 2, true);
+        const out: Uint8Array[] = [];
+        while (this.rxUsedSeen !== idx) {
+            const e = used + 4 + 8 * (this.rxUsedSeen % NUM);
+            const id = this.dv.getUint32(e, true);
+            const len = this.dv.getUint32(e + 4, true);
+            const at = this.o(RXBUF + id * BUF);
+            out.push(this.u8.slice(at + 12, at + len));
+            this.rxUsedSeen = (this.rxUsedSeen + 1) & 0xffff;
+        }
+        if (this.call[0] >= 0) drainEventfd(this.call[0]);
+        return out;
+    }
+
+    disconnect(): void {
+        closeFd(this.fd);
+        this.fd = -1;
+        for (const f of [...this.kick, ...this.call]) closeFd(f);
+        this.kick = [-1, -1];
+        this.call = [-1, -1];
+    }
+
+    close(): void {
+        this.disconnect();
+        this.map?.unmap();
+        closeFd(this.memFd);
+        this.memFd = -1;
+    }
+}
+
+export function ethFrame(dst: string, src: string, payloadLen: number, seed: number): Uint8Array {
+    const f = new Uint8Array(14 + payloadLen);
+    const mac = (s: string) => s.split(':').map((x) => parseInt(x, 16));
+    f.set(mac(dst), 0);
+    f.set(mac(src), 6);
+    f[12] = 0x88;
+    f[13] = 0xb5; // local experimental ethertype
+    for (let i = 0; i < payloadLen; i++) f[14 + i] = (i * 31 + seed) & 0xff;
+    return f;
+}

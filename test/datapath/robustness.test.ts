@@ -1,0 +1,171 @@
+/**
+ * The switch against a frontend that misbehaves on purpose: payload
+ * integrity end to end, unknown and oversized messages, a memory table
+ * replaced at run time, and malformed rings that must fail only the
+ * offending device while the others keep forwarding.
+ */
+import { rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mapShared, memfd } from '../../src/datapath/sys/memory.js';
+import { closeFd } from '../../src/datapath/sys/unix-socket.js';
+import { Req } from '../../src/datapath/vhost-user/messages.js';
+import { ethFrame, FakeFrontend, GPA, UVA } from './fake-frontend.js';
+import { DatapathProc, sleep, tempDir, until } from './peers.js';
+
+const MA = '52:54:00:00:3a:01';
+const MB = '52:54:00:00:3b:01';
+const MC = '52:54:00:00:3c:01';
+
+describe('vhost-user robustness with a scripted frontend', () => {
+    const dir = tempDir('dp-robust');
+    const dp = new DatapathProc(dir);
+    const fes: FakeFrontend[] = [];
+    const sock = (n: string) => path.join(dir, `${n}.sock`);
+    function fe(n: string): FakeFrontend {
+        const f = new FakeFrontend(sock(n));
+        fes.push(f);
+        return f;
+    }
+
+    beforeAll(async () => {
+        await dp.start();
+        await dp.req('add-bridge', { name: 'br0', mtu: 1500 });
+        for (const n of ['a', 'b', 'c']) await dp.req('add-vhost-port', { port: `${n}.eth0`, bridge: 'br0', socket: sock(n), mode: 'server', queues: 1 });
+    });
+    afterAll(async () => {
+        for (const f of fes) f.close();
+        await dp.stop();
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('delivers frames byte for byte, in order, whatever the descriptor layout', async () => {
+        const A = fe('a');
+        const B = fe('b');
+        await A.connect();
+        await A.setup();
+        await B.connect();
+        await B.setup();
+        B.postRx(64);
+        await until('both up', async () => (await dp.status()).ports.filter((p) => p.link === 'up').length === 2);
+        const sent = [60, 1000, 1500, 46, 700].map((n, i) => ethFrame(MB, MA, n, i));
+        sent.forEach((f, i) => A.send(f, i % 2 === 1));
+        const got: Uint8Array[] = [];
+        await until('B receives 5 frames', () => {
+            got.push(...B.received());
+            return got.length === 5;
+        });
+        expect(got.map((g) => Buffer.from(g).toString('hex'))).toEqual(sent.map((s) => Buffer.from(s).toString('hex')));
+        expect(A.txCompleted()).toBe(5);
+        // Oversize for the bridge MTU: counted and dropped, the descriptor still returned.
+        A.send(ethFrame(MB, MA, 1600, 9));
+        await until('mtu drop counted', async () => (await dp.port('a.eth0')).drops_by_reason.mtu === 1);
+        expect(A.txCompleted()).toBe(6);
+    });
+
+    it('answers unknown requests with a failed ack and keeps the connection', async () => {
+        const A = fes[0];
+        expect(await A.ackValue(77, new Uint8Array(8))).not.toBe(0n);
+        expect(await A.ackValue(Req.SET_LOG_BASE, new Uint8Array(16))).not.toBe(0n); // LOG_ALL not offered
+        expect(await A.ackValue(Req.SET_VRING_NUM, FakeFrontend.state(0, 1000))).not.toBe(0n); // not a power of two
+        expect(await A.ackValue(Req.SET_VRING_NUM, FakeFrontend.state(99, 256))).not.toBe(0n); // no such ring
+        expect(await A.ackValue(Req.SET_FEATURES, FakeFrontend.u64(1n << 40n))).not.toBe(0n); // not offered
+        const B = fes[1];
+        A.send(ethFrame(MB, MA, 100, 42));
+        await until('still forwarding', () => B.received().length === 1);
+        expect(dp.logText()).toMatch(/unsupported request REQUEST_77/);
+    });
+
+    it('takes a new memory table at run time (hot-added region)', async () => {
+        const A = fes[0];
+        const B = fes[1];
+        const extraFd = memfd('hotplug', 1 << 20);
+        const extra = mapShared(extraFd, 1 << 20, 0);
+        try {
+            const HOT = 0x40000000;
+            await A.ack(Req.SET_MEM_TABLE, A.memTable([
+                { gpa: GPA, size: 4 << 20, uva: UVA, offset: 0 },
+                { gpa: HOT, size: 1 << 20, uva: UVA + 0x10000000, offset: 0 },
+            ]), [A.memFd, extraFd]);
+            // A frame whose buffer lives in the new region.
+            const f = ethFrame(MB, MA, 200, 77);
+            new Uint8Array(extra.buffer).set(f, 4096 + 12);
+            new Uint8Array(extra.buffer).fill(0, 4096, 4096 + 12);
+            A.setDesc(1, 200, HOT + 4096, 12 + f.length, 0);
+            A.sendRaw(200);
+            const got = await until('B receives the frame from hot-added memory', () => B.received()[0]);
+            expect(Buffer.from(got).equals(Buffer.from(f))).toBe(true);
+        } finally {
+            extra.unmap();
+            closeFd(extraFd);
+        }
+    });
+
+    it('fails only the device with a malformed ring; the others keep forwarding; a reconnect clears it', async () => {
+        const [A, B] = fes;
+        const C = fe('c');
+        await C.connect();
+        await C.setup();
+        C.postRx(16);
+        await until('C up', async () => (await dp.port('c.eth0')).link === 'up');
+        // A descriptor loop on C's TX ring.
+        C.setDesc(1, 10, GPA + 0x40000, 64, 1, 11);
+        C.setDesc(1, 11, GPA + 0x40000, 64, 1, 10);
+        C.sendRaw(10);
+        const pc = await until('C failed', async () => {
+            const p = await dp.port('c.eth0');
+            return p.vhost === 'failed' ? p : undefined;
+        });
+        expect(pc.error).toMatch(/vring 1: descriptor chain longer than 256/);
+        expect(pc.link).toBe('down');
+        A.send(ethFrame(MB, MA, 300, 5));
+        await until('A→B still forwards', () => B.received().length === 1);
+        // Frames for C are dropped as link-down, not written into its broken rings.
+        A.send(ethFrame(MC, MA, 60, 6));
+        await until('drop toward failed C', async () => ((await dp.port('c.eth0')).drops_by_reason['link-down'] ?? 0) >= 1);
+
+        C.disconnect();
+        await until('C waiting again', async () => (await dp.port('c.eth0')).vhost === 'waiting');
+        await C.connect();
+        await C.setup();
+        C.postRx(16);
+        await until('C healthy after reconnect', async () => {
+            const p = await dp.port('c.eth0');
+            return p.vhost === 'connected' && p.link === 'up' && !p.error;
+        });
+
+        // An out-of-range buffer address on the RX side (C's posted buffer) fails C again.
+        C.setDesc(0, 100, 0x7fff0000000, 2048, 2);
+        C.disconnect();
+        await until('C waiting', async () => (await dp.port('c.eth0')).vhost === 'waiting');
+        await C.connect();
+        await C.setup();
+        C.setDesc(0, 0, GPA + (8 << 20), 2048, 2); // beyond the 4 MB region
+        // postAvail via postRx would overwrite desc 0; post the head by hand.
+        (C as unknown as { postAvail(r: number, h: number): void }).postAvail(0, 0);
+        A.send(ethFrame('ff:ff:ff:ff:ff:ff', MA, 60, 8));
+        const pc2 = await until('C failed on its RX ring', async () => {
+            const p = await dp.port('c.eth0');
+            return p.vhost === 'failed' ? p : undefined;
+        });
+        expect(pc2.error).toMatch(/vring 0: descriptor address\/length outside guest memory/);
+        // B also holds the flooded frame for C's (never learned) MAC from above.
+        await until('B got the broadcast', () => B.received().some((f) => f[0] === 0xff));
+    });
+
+    it('drops a connection that sends a garbage header, and the process lives on', async () => {
+        const C = fes[2];
+        C.disconnect();
+        await until('C waiting', async () => (await dp.port('c.eth0')).vhost === 'waiting');
+        await C.connect();
+        await C.request(Req.GET_FEATURES, new Uint8Array(100_000).subarray(0, 5000), [], false, false);
+        expect(await C.closedByPeer()).toBe(true);
+        await sleep(100);
+        const p = await dp.port('c.eth0');
+        expect(p.vhost).toBe('waiting');
+        expect(p.error).toMatch(/bad message header/);
+        const [A, B] = fes;
+        A.send(ethFrame(MB, MA, 80, 11));
+        await until('A→B still forwards', () => B.received().length === 1);
+    });
+});
