@@ -28,7 +28,6 @@ export class FakeFrontend {
     kick = [-1, -1];
     call = [-1, -1];
     private txAvail = 0;
-    private txUsedSeen = 0;
     private rxAvail = 0;
     private rxUsedSeen = 0;
     private txNext = 0;
@@ -150,7 +149,7 @@ export class FakeFrontend {
             await this.ack(Req.SET_VRING_KICK, FakeFrontend.u64(BigInt(i)), [this.kick[i]]);
             await this.ack(Req.SET_VRING_ENABLE, FakeFrontend.state(i, 1));
         }
-        this.txAvail = this.txUsedSeen = this.rxAvail = this.rxUsedSeen = this.txNext = 0;
+        this.txAvail = this.rxAvail = this.rxUsedSeen = this.txNext = 0;
     }
 
     /** A setter with NEED_REPLY: throws unless the backend acked success. */
