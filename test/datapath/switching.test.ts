@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { Bridge } from '../../src/datapath/switch/bridge.js';
+import { Engine } from '../../src/datapath/switch/engine.js';
+import { MacTable } from '../../src/datapath/switch/mac-table.js';
+import { Port, type PortReport } from '../../src/datapath/switch/port.js';
+import { flowHash, toeplitz } from '../../src/datapath/switch/rss.js';
+import { PatchPort } from '../../src/datapath/ports/patch-port.js';
+import { Frame } from '../../src/datapath/virtio/frame.js';
+
+const ip4 = (s: string) => s.split('.').map(Number);
+const be16 = (n: number) => [n >> 8, n & 0xff];
+
+describe('Toeplitz RSS', () => {
+    // Verification vectors from Microsoft's RSS specification (default key).
+    const vectors = [
+        { src: '66.9.149.187', sport: 2794, dst: '161.142.100.80', dport: 1766, l4: 0x51ccc178, l3: 0x323e8fc2 },
+        { src: '199.92.111.2', sport: 14230, dst: '65.69.140.83', dport: 4739, l4: 0xc626b0ea, l3: 0xd718262a },
+        { src: '24.19.198.95', sport: 12898, dst: '12.22.207.184', dport: 38024, l4: 0x5c2b394a, l3: 0xd2d0a5de },
+        { src: '38.27.205.30', sport: 48228, dst: '209.142.163.6', dport: 2217, l4: 0xafc7327f, l3: 0x82989176 },
+        { src: '153.39.163.191', sport: 44251, dst: '202.188.127.2', dport: 1303, l4: 0x10e828a2, l3: 0x5d1809c5 },
+    ];
+    it('matches the specification vectors (IPv4 and IPv4+TCP)', () => {
+        for (const v of vectors) {
+            const l3 = Uint8Array.from([...ip4(v.src), ...ip4(v.dst)]);
+            const l4 = Uint8Array.from([...l3, ...be16(v.sport), ...be16(v.dport)]);
+            expect(toeplitz(l3, 0, 8)).toBe(v.l3);
+            expect(toeplitz(l4, 0, 12)).toBe(v.l4);
+        }
+    });
+
+    function udpFrame(src: string, dst: string, sport: number, dport: number, vlan = false): Frame {
+        const eth = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...(vlan ? [0x81, 0, 0, 5] : []), 0x08, 0x00];
+        const ip = [0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, ...ip4(src), ...ip4(dst)];
+        const udp = [...be16(sport), ...be16(dport), 0, 8, 0, 0];
+        const u8 = new Uint8Array(64);
+        u8.set([...eth, ...ip, ...udp]);
+        const f = new Frame();
+        f.mem = { u8, i32: new Int32Array(u8.buffer), addr: 0 };
+        f.off = 0;
+        f.len = 64;
+        return f;
+    }
+
+    it('hashes a frame by its 4-tuple, through a VLAN tag, and caches the result', () => {
+        const v = vectors[0];
+        const f = udpFrame(v.src, v.dst, v.sport, v.dport);
+        expect(flowHash(f)).toBe(v.l4);
+        expect(f.hash).toBe(v.l4);
+        expect(flowHash(udpFrame(v.src, v.dst, v.sport, v.dport, true))).toBe(v.l4);
+        expect(flowHash(udpFrame(v.src, v.dst, v.sport + 1, v.dport))).not.toBe(v.l4);
+    });
+});
+
+describe('MAC table', () => {
+    const mac = (...b: number[]) => Uint8Array.from(b);
+    it('learns, moves, ages and forgets', () => {
+        const t = new MacTable(1000);
+        const m = mac(0x52, 0x54, 0, 0, 0, 1);
+        expect(t.lookup(m, 0, 0)).toBe(-1);
+        t.learn(m, 0, 3, 0);
+        expect(t.lookup(m, 0, 500)).toBe(3);
+        t.learn(m, 0, 4, 600);
+        expect(t.lookup(m, 0, 1500)).toBe(4);
+        expect(t.lookup(m, 0, 1700)).toBe(-1); // aged
+        t.learn(m, 0, 4, 2000);
+        t.forgetPort(4);
+        expect(t.lookup(m, 0, 2000)).toBe(-1);
+    });
+
+    it('survives more addresses than it holds (flushes, never loops)', () => {
+        const t = new MacTable(1e9);
+        for (let i = 0; i < 20_000; i++) t.learn(mac(2, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff, 1), 0, i % 7, 0);
+        expect(t.lookup(mac(2, 0, 0, (19_999 >> 8) & 0xff, 19_999 & 0xff, 1), 0, 0)).toBe(19_999 % 7);
+    });
+});
+
+class SinkPort extends Port {
+    got: string[] = [];
+    transmit(f: Frame): void {
+        this.got.push(Buffer.from(f.mem.u8.subarray(f.off, f.off + 6)).toString('hex'));
+        this.tx_packets++;
+    }
+    report(): PortReport {
+        return this.baseReport('tap', 'up', []);
+    }
+    close(): void {}
+}
+
+describe('learning bridge and patch links', () => {
+    function frame(dst: number[], src: number[], len = 60): Frame {
+        const u8 = new Uint8Array(len);
+        u8.set(dst, 0);
+        u8.set(src, 6);
+        const f = new Frame();
+        f.mem = { u8, i32: new Int32Array(u8.buffer, 0, len >> 2), addr: 0 };
+        f.off = 0;
+        f.len = len;
+        return f;
+    }
+    const A = [2, 0, 0, 0, 0, 0xa];
+    const B = [2, 0, 0, 0, 0, 0xb];
+    const BC = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+
+    it('floods unknown and broadcast, forwards learned unicast, enforces MTU', () => {
+        const e = new Engine();
+        const br = e.addBridge('br0', 1500);
+        const [pa, pb, pc] = ['a', 'b', 'c'].map((n) => new SinkPort(n));
+        for (const p of [pa, pb, pc]) e.addPort(p, br);
+        br.input(pa, frame(B, A));
+        expect([pa.got.length, pb.got.length, pc.got.length]).toEqual([0, 1, 1]);
+        br.input(pb, frame(A, B));
+        expect([pa.got.length, pb.got.length, pc.got.length]).toEqual([1, 1, 1]);
+        br.input(pa, frame(B, A));
+        expect([pa.got.length, pb.got.length, pc.got.length]).toEqual([1, 2, 1]);
+        br.input(pa, frame(BC, A));
+        expect([pa.got.length, pb.got.length, pc.got.length]).toEqual([1, 3, 2]);
+        br.input(pa, frame(B, A, 1519));
+        expect(pa.dropsByReason.mtu).toBe(1);
+        br.input(pa, frame(B, A, 1518)); // 1500 + 14 + VLAN tag
+        expect(pb.got.length).toBe(4);
+        expect(br.flooded).toBe(2);
+    });
+
+    it('carries frames over a patch link and learns across it', () => {
+        const e = new Engine();
+        const b0: Bridge = e.addBridge('br0', 1500);
+        const b1: Bridge = e.addBridge('br1', 1500);
+        const pa = new SinkPort('a');
+        const pb = new SinkPort('b');
+        e.addPort(pa, b0);
+        e.addPort(pb, b1);
+        const l0 = new PatchPort('l0');
+        const l1 = new PatchPort('l1');
+        l0.peer = l1;
+        l1.peer = l0;
+        e.addPort(l0, b0);
+        e.addPort(l1, b1);
+        b0.input(pa, frame(B, A));
+        expect(pb.got.length).toBe(1);
+        b1.input(pb, frame(A, B));
+        expect(pa.got.length).toBe(1);
+        expect(b1.flooded).toBe(1); // only the first, unknown-destination frame
+        expect(b0.flooded).toBe(1);
+    });
+
+    it('stops a loop of patch links', () => {
+        const e = new Engine();
+        const brs = ['x', 'y', 'z'].map((n) => e.addBridge(n, 1500));
+        const link = (i: number, j: number) => {
+            const p = new PatchPort(`${i}-${j}`);
+            const q = new PatchPort(`${j}-${i}`);
+            p.peer = q;
+            q.peer = p;
+            e.addPort(p, brs[i]);
+            e.addPort(q, brs[j]);
+            return p;
+        };
+        link(0, 1);
+        link(1, 2);
+        link(2, 0);
+        const src = new SinkPort('s');
+        e.addPort(src, brs[0]);
+        brs[0].input(src, frame(BC, A));
+        const loops = [...e.ports.values()].reduce((n, p) => n + (p.dropsByReason['patch-loop'] ?? 0), 0);
+        expect(loops).toBeGreaterThan(0);
+    });
+});
