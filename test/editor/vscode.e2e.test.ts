@@ -179,6 +179,17 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await page.mouse.move(5, 5);
         await page.keyboard.press('Escape');
 
+        // The guest console: a terminal attached to b's serial console socket, a shell in the guest.
+        await runCommand(page, 'vtopo: Open Guest Console');
+        await page.locator('.quick-input-widget input[placeholder="Console of which guest?"]').waitFor();
+        await page.keyboard.type('b');
+        await page.keyboard.press('Enter');
+        await page.locator('.xterm-rows', { hasText: 'console of b' }).first().waitFor({ timeout: 30_000 });
+        await page.keyboard.type('echo vtopo-$((6*7))');
+        await page.keyboard.press('Enter');
+        await page.locator('.xterm-rows', { hasText: 'vtopo-42' }).first().waitFor({ timeout: 30_000 });
+        await screenshot(page, ARTIFACTS, '08-console');
+
         // Kill guest a as its owner would see it: by the pid in its pidfile, checked to be our QEMU.
         const vmA = deployedVms(TOPOLOGY).find((v) => v.name === 'a')!;
         const pid = Number(readFileSync(vmA.pidFile, 'utf8').trim());

@@ -67,6 +67,8 @@ export function prepareRunDir(runDir: string): void {
         'files.autoSave': 'off',
         'git.enabled': false,
         'chat.disableAIFeatures': true,
+        // The DOM renderer keeps terminal text in the page, where the test can read it.
+        'terminal.integrated.gpuAcceleration': 'off',
     }, null, 2));
     writeFileSync(path.join(runDir, 'config.yaml'), 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
 }
