@@ -9,6 +9,7 @@ import { buildTree, type TreeNode } from '../../src/extension/tree-model.js';
 import { buildGraph } from '../../src/extension/graph-model.js';
 import { layoutGraph } from '../../src/extension/graph-layout.js';
 import { statusText } from '../../src/extension/status-bar-text.js';
+import { graphHtml } from '../../src/extension/graph-html.js';
 import type { TopologyModel } from '../../src/extension/protocol.js';
 import type { Status } from '../../src/runtime/status-types.js';
 
@@ -94,5 +95,15 @@ describe('status bar text', () => {
         const s = statusText([{ model, status: deployed() }], 'file:///x/lab.vtopo')!;
         expect(s.text).toBe('$(warning) lab: 1/2 VMs up');
         expect(s.error).toBe(true);
+    });
+});
+
+describe('graph webview page', () => {
+    it('carries a CSP with the nonce and a script that parses', () => {
+        const html = graphHtml('abc123', 'vscode-resource:');
+        expect(html).toContain("script-src 'nonce-abc123'");
+        const script = /<script nonce="abc123">([\s\S]*?)<\/script>/.exec(html)?.[1];
+        expect(script).toBeTruthy();
+        expect(() => new Function(script!)).not.toThrow();
     });
 });
