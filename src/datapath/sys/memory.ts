@@ -1,4 +1,5 @@
 /** Shared memory: mapping the guest's memory fds, memfds for tests. */
+import { fstatSync } from 'node:fs';
 import { c, check, errno, koffi, SysError } from './libc.js';
 
 const PROT_READ = 1;
@@ -13,7 +14,19 @@ export interface Mapping {
     unmap(): void;
 }
 
+/**
+ * koffi.view beyond 4 GiB aborts the whole process (a fatal N-API error,
+ * not an exception), and the typed-array views assume less: larger
+ * mappings are refused (fuzz finding).
+ */
+export const MAX_MAPPING = 2 ** 32 - 4096;
+
 export function mapShared(fd: number, len: number, offset: number): Mapping {
+    if (!(len > 0) || len > MAX_MAPPING) throw new SysError(`mmap ${len} bytes (mappings must be under 4 GiB)`, 22);
+    // Touching a page past the end of the file raises SIGBUS, which no JS
+    // code can catch: refuse a mapping the file cannot back (fuzz finding).
+    const st = fstatSync(fd);
+    if (st.isFile() && offset + len > st.size) throw new SysError(`mmap ${len} bytes at offset ${offset} of a ${st.size}-byte file`, 22);
     const ptr = c.mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
     const a = koffi.address(ptr);
     if (a === 0xffffffffffffffffn || a === 0n) throw new SysError(`mmap ${len} bytes at offset ${offset}`, errno());

@@ -265,8 +265,9 @@ export class VhostUserDevice {
                 if (size <= 0 || size > 2 ** 46 || mmapOffset % 4096 !== 0 || mmapOffset > 2 ** 46) throw new Error(`bad region ${i}: size ${size} offset ${mmapOffset}`);
                 const fd = this.takeFd(m, i);
                 try {
-                    const map = mapShared(fd, mmapOffset + size, 0);
-                    regions.push(regionFromBuffer(map.buffer, map.addr, gpa, size, uva, mmapOffset, map));
+                    // Only the region itself: its offset in the file may be gigabytes in.
+                    const map = mapShared(fd, size, mmapOffset);
+                    regions.push(regionFromBuffer(map.buffer, map.addr, gpa, size, uva, 0, map));
                 } finally {
                     closeFd(fd);
                 }
