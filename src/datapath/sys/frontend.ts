@@ -1,13 +1,15 @@
 /**
- * sendmsg with SCM_RIGHTS: the frontend side of fd passing. The datapath
- * itself only receives fds; this is for the hostile-frontend harness
- * (src/fuzz) and tests that play QEMU. Kept apart from unix-socket.ts so
- * the switch's own FFI surface stays as small as it is.
+ * The frontend side of vhost-user: sendmsg with SCM_RIGHTS and sealable
+ * memfds. The datapath itself only receives fds and maps memory; this is
+ * for the hostile-frontend harness (src/fuzz) and tests that play QEMU.
+ * Kept apart from unix-socket.ts so the switch's own FFI surface stays as
+ * small as it is.
  */
 import { allocNative, c, E, errno, koffi, SysError } from './libc.js';
 
 const sendmsg = koffi.load('libc.so.6').func('long sendmsg(int, void *, int)');
 const fcntl = koffi.load('libc.so.6').func('fcntl', 'int', ['int', 'int', 'int']);
+const memfdCreate = koffi.load('libc.so.6').func('int memfd_create(const char *, unsigned int)');
 
 const SOL_SOCKET = 1;
 const SCM_RIGHTS = 1;
@@ -59,6 +61,21 @@ export function sendWithFds(sock: number, data: Uint8Array, fds: readonly number
 const F_ADD_SEALS = 1033;
 const F_GET_SEALS = 1034;
 export const SEAL = { SEAL: 1, SHRINK: 2, GROW: 4, WRITE: 8 } as const;
+
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+
+/** A memfd of `len` bytes that accepts seals (QEMU's memory-backend-memfd seals its RAM this way). */
+export function sealableMemfd(name: string, len: number): number {
+    const fd = memfdCreate(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    if (fd < 0) throw new SysError('memfd_create', errno());
+    if (c.ftruncate(fd, len) < 0) {
+        const e = errno();
+        c.close(fd);
+        throw new SysError('ftruncate', e);
+    }
+    return fd;
+}
 
 /** Adds memfd seals (F_ADD_SEALS); throws SysError when the fd does not take them. */
 export function addSeals(fd: number, seals: number): void {
