@@ -4,7 +4,7 @@
  * every step land in test-artifacts/editor/.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, copyFileSync, writeFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,17 +15,13 @@ const ROOT = path.resolve(import.meta.dirname, '..', '..');
 const ARTIFACTS = path.join(ROOT, 'test-artifacts', 'editor');
 const EXAMPLE = 'two-vms.vtopo';
 /**
- * What the deploy step deploys: the example's two guests without their
- * ports, as topology `guests`. The embedded datapath the example's bridge
- * needs is not registered in src/backends/registry.ts yet; once it is, this
- * becomes the example itself (and the port/link live diagnostics join in).
+ * What the deploy step deploys: the OvS example (two guests on an OvS-DPDK
+ * bridge, private ovsdb-server + ovs-vswitchd in their own netns). The
+ * embedded datapath of two-vms.vtopo is not registered in
+ * src/backends/registry.ts yet.
  */
-const DEPLOYED = 'guests.vtopo';
-const TOPOLOGY = 'guests';
-
-function guestsOnly(example: string): string {
-    return example.replace(/topology two_vms/, `topology ${TOPOLOGY}`).replace(/^ *port .*\n/gm, '').replace(/^ *bridge br0 .*\n/m, '');
-}
+const DEPLOYED = 'ovs.vtopo';
+const TOPOLOGY = 'ovslab';
 
 let runDir = '';
 /** VTOPO_RUN_ROOT of the extension's runtime: private, so nothing here meets another test's deployment. */
@@ -93,7 +89,7 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         workspace = path.join(runDir, 'ws');
         mkdirSync(workspace);
         copyFileSync(path.join(ROOT, 'examples', EXAMPLE), path.join(workspace, EXAMPLE));
-        writeFileSync(path.join(workspace, DEPLOYED), guestsOnly(readFileSync(path.join(ROOT, 'examples', EXAMPLE), 'utf8')));
+        copyFileSync(path.join(ROOT, 'examples', DEPLOYED), path.join(workspace, DEPLOYED));
         prepareRunDir(runDir);
         installExtension(bin, runDir, packageVsix(runDir));
         provideGuestScripts();
@@ -169,7 +165,8 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await screenshot(page, ARTIFACTS, '06-deploying');
         const done = await waitForToast(page, new RegExp(`vtopo: deployed ${TOPOLOGY}|vtopo deploy failed`), 300_000, seen);
         expect(done, seen.join('\n---\n')).toContain(`deployed ${TOPOLOGY} — 2/2 VMs running`);
-        await waitForTree(page, (r) => r.some((t) => /^a running/.test(t)) && r.some((t) => /^b running/.test(t)), 30_000, 'VMs a and b running');
+        await waitForTree(page, (r) => r.some((t) => /^a running/.test(t)) && r.some((t) => /^b running/.test(t))
+            && r.filter((t) => /^eth0 up/.test(t)).length >= 2, 60_000, 'VMs a and b running, their ports up');
         await screenshot(page, ARTIFACTS, '07-deployed');
 
         // Hovering a deployed VM's name adds its live state below the static text.
@@ -207,6 +204,8 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         const frame = graphFrame(page);
         await frame.locator('g.node.state-down[data-id="vm:a"]').waitFor({ timeout: 30_000 });
         await frame.locator('g.node.state-up[data-id="vm:b"]').waitFor({ timeout: 30_000 });
+        await frame.locator('g.edge.state-down[data-id="port:a.eth0"]').waitFor({ timeout: 30_000 });
+        await frame.locator('g.edge.state-up[data-id="port:b.eth0"]').waitFor({ timeout: 30_000 });
         await screenshot(page, ARTIFACTS, '10-graph-live');
 
         const vmB = deployedVms(TOPOLOGY).find((v) => v.name === 'b')!;

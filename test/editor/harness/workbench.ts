@@ -101,6 +101,9 @@ export async function vtopoTreeRows(page: Page): Promise<string[]> {
     const header = page.locator('.pane-header', { hasText: /^vtopo/i }).first();
     await header.waitFor({ timeout: 30_000 });
     if ((await header.getAttribute('aria-expanded')) !== 'true') await header.click();
+    // The tree only renders rows that fit: collapse the explorer's other sections to give it the height.
+    const others = page.locator('.explorer-viewlet .pane-header[aria-expanded="true"]', { hasNotText: /^vtopo/i });
+    for (let i = await others.count(); i > 0; i--) await others.first().click();
     const pane = page.locator('.pane', { has: header });
     return pane.locator('.monaco-list-row').evaluateAll((rows) => rows.map((r) => {
         const name = r.querySelector('.label-name')?.textContent ?? '';
