@@ -12,7 +12,9 @@ import { VSWITCH_DB } from '../../src/backends/ovs/ovsdb/cfg.js';
 import { op, toRecord } from '../../src/backends/ovs/ovsdb/values.js';
 import { ovsPaths } from '../../src/backends/ovs/paths.js';
 import { VtopoError } from '../../src/runtime/api.js';
+import type { NicPlan } from '../../src/plan/types.js';
 import type { PortStatus } from '../../src/runtime/status-types.js';
+import { startOvsdb } from './ovsdb-fixture.js';
 import { bridge, ovsTestPlan, vmPort } from './plan-fixture.js';
 import { startTestpmd, type Testpmd } from './testpmd-fixture.js';
 
@@ -24,6 +26,8 @@ const serverPort = vmPort(plan, 'c', 'eth0', 'br1', 1, 'server');
 plan.bridges.push(bridge('br0'), bridge('br1'));
 plan.links.push({ id: 'br0--br1', a: 'br0', b: 'br1' });
 const TESTPMD_PREFIX = 'vtopo-ovst-pmd';
+const VETH = 'vtoveth0';
+const TAP = 'vtotap0';
 let testpmd: Testpmd | undefined;
 let watch: OvsPortWatch | undefined;
 const events: OvsPortEvent[] = [];
@@ -62,6 +66,7 @@ afterAll(async () => {
     watch?.close();
     await testpmd?.stop();
     await ovsBackend.stop(plan).catch(() => undefined);
+    try { execFileSync('ip', ['link', 'del', VETH], { stdio: 'ignore' }); } catch { /* gone */ }
     rmSync(plan.runDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -186,6 +191,86 @@ describe('OvS backend on a private OvS-DPDK', () => {
         expect(bridges).toEqual(['br0', 'foreign']);
     });
 
+    it('NICs: an af_packet NIC borrows a host veth into the OvS netns and gives it back; a tap NIC shows on the host', async () => {
+        execFileSync('ip', ['link', 'add', VETH, 'type', 'veth', 'peer', 'name', `${VETH}p`]);
+        execFileSync('ip', ['link', 'set', `${VETH}p`, 'up']);
+        const afp: NicPlan = { name: 'up0', bridge: 'br0', datapath: 'ovs', driver: { kind: 'af_packet', iface: VETH }, queues: 1, rss: [], mtu: 1500 };
+        const tap: NicPlan = { name: 'up1', bridge: 'br0', datapath: 'ovs', driver: { kind: 'tap', ifname: TAP }, queues: 2, rss: [], mtu: 1500 };
+        plan.nics.push(afp, tap);
+        await ovsBackend.addNic(plan, afp);
+        await ovsBackend.addNic(plan, tap);
+        expect(existsSync(`/sys/class/net/${VETH}`)).toBe(false);
+        expect(execFileSync('ip', ['-n', paths.netns, '-br', 'link', 'show', VETH], { encoding: 'utf8' })).toContain(VETH);
+        expect(existsSync(`/sys/class/net/${TAP}`)).toBe(true);
+        expect((await ovsBackend.inventory(plan)).nics).toEqual(['up0', 'up1']);
+        const nics = await until('NIC links up', async () => {
+            const s = await ovsBackend.snapshot(plan);
+            const a = s.ports.find((p) => p.id === 'up0');
+            const t = s.ports.find((p) => p.id === 'up1');
+            return a?.link === 'up' && t?.link === 'up' ? { a, t } : undefined;
+        }, 15_000);
+        expect(nics.a).toMatchObject({ port: 'up0', bridge: 'br0', datapath: 'ovs' });
+        expect(nics.a.vm).toBeUndefined();
+        expect(nics.a.vhost).toBeUndefined();
+
+        const bad: NicPlan = { name: 'up2', bridge: 'br0', datapath: 'ovs', driver: { kind: 'af_packet', iface: 'vtonone0' }, queues: 1, rss: [], mtu: 1500 };
+        await expect(ovsBackend.addNic(plan, bad)).rejects.toThrow(/vtonone0/);
+
+        await ovsBackend.removeNic(plan, 'up0');
+        await ovsBackend.removeNic(plan, 'up1');
+        plan.nics.length = 0;
+        expect(existsSync(`/sys/class/net/${VETH}`)).toBe(true);
+        expect((await ovsBackend.inventory(plan)).nics).toEqual([]);
+    });
+
+    it('after ovs-vswitchd is killed -9, start brings it back and OvS restores our ports from its database', async () => {
+        const before = await ovsBackend.inventory(plan);
+        const pid = Number(readFileSync(paths.vswitchdPid, 'utf8'));
+        process.kill(pid, 'SIGKILL');
+        await until('vswitchd gone', async () => !(await ovsBackend.running(plan)), 5000);
+        await ovsBackend.start(plan);
+        expect(await ovsBackend.running(plan)).toBe(true);
+        expect(Number(readFileSync(paths.vswitchdPid, 'utf8'))).not.toBe(pid);
+        expect(await ovsBackend.inventory(plan)).toEqual(before);
+        const a = await portOf('a.eth0');
+        expect(a?.error).toBeUndefined();
+    });
+
+    it("existing mode: uses someone else's OvS and touches only its own bridges", async () => {
+        const other = ovsTestPlan('ovsx');
+        other.datapaths.ovs = { mode: 'existing', dbSocket: paths.dbSocket, runDir: path.join(other.runDir, 'ovs') };
+        try {
+            await ovsBackend.start(other);
+            expect(await ovsBackend.running(other)).toBe(true);
+            await ovsBackend.addBridge(other, bridge('xbr'));
+            expect((await ovsBackend.inventory(other)).bridges).toEqual(['xbr']);
+            expect((await ovsBackend.inventory(plan)).bridges).toEqual(['br0']);
+            await ovsBackend.stop(other);
+            expect((await ovsBackend.inventory(other)).bridges).toEqual([]);
+            expect(await ovsBackend.running(plan)).toBe(true);
+            expect((await ovsBackend.inventory(plan)).vmPorts).toEqual(['a.eth0', 'b.eth0']);
+        } finally {
+            rmSync(other.runDir, { recursive: true, force: true });
+        }
+    });
+
+    it('existing mode: an OvS without DPDK is refused with a fix', async () => {
+        const db = await startOvsdb();
+        const other = ovsTestPlan('ovsy');
+        other.datapaths.ovs = { mode: 'existing', dbSocket: db.sock, runDir: path.join(other.runDir, 'ovs') };
+        try {
+            await withClient(other, (c) => c.transact(VSWITCH_DB, [op.insert('Open_vSwitch', {})]));
+            const err = await ovsBackend.start(other).catch((e) => e);
+            expect(err).toBeInstanceOf(VtopoError);
+            expect(err.message).toMatch(/without DPDK/);
+            expect(err.fix).toMatch(/dpdk-init=true/);
+            expect(await ovsBackend.running(other)).toBe(false);
+        } finally {
+            await db.stop();
+            rmSync(other.runDir, { recursive: true, force: true });
+        }
+    });
+
     it('stop leaves no process, namespace, DPDK runtime dir or socket', async () => {
         watch?.close();
         watch = undefined;
@@ -196,6 +281,7 @@ describe('OvS backend on a private OvS-DPDK', () => {
         expect(existsSync(paths.dbSocket)).toBe(false);
         expect(existsSync(paths.vswitchdCtl)).toBe(false);
         expect(await ovsBackend.running(plan)).toBe(false);
+        expect(existsSync(`/sys/class/net/${TAP}`)).toBe(false);
         // Stopping what is gone is success.
         await ovsBackend.stop(plan);
         const snap = await ovsBackend.snapshot(plan);
