@@ -169,6 +169,17 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
             && r.filter((t) => /^eth0 up/.test(t)).length >= 2, 60_000, 'VMs a and b running, their ports up');
         await screenshot(page, ARTIFACTS, '07-deployed');
 
+        await runCommand(page, 'vtopo: Verify Connectivity');
+        const verified = await waitForToast(page, /vtopo: all \d+ pairs reachable|pairs unreachable|verify failed/, 120_000, seen);
+        expect(verified).toMatch(/all 2 pairs reachable/);
+
+        // Capture needs the embedded datapath's mirror: on an OvS port it says so, with the fix.
+        await runCommand(page, 'vtopo: Capture on a Port');
+        await page.locator('.quick-input-widget input[placeholder="Capture on which port?"]').waitFor();
+        await page.keyboard.type('b.eth0');
+        await page.keyboard.press('Enter');
+        expect(await waitForToast(page, /vtopo capture failed/, 30_000, seen)).toMatch(/only the embedded datapath mirrors ports — Fix: /);
+
         // Hovering a deployed VM's name adds its live state below the static text.
         await page.locator('.view-lines .view-line', { hasText: 'vm b {' }).locator('span', { hasText: /^b$/ }).first().hover();
         await page.locator('.monaco-hover-content', { hasText: 'running (tcg)' }).first().waitFor({ timeout: 30_000 });
