@@ -116,6 +116,15 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         if (runDir) rmSync(runDir, { recursive: true, force: true });
     }, 60_000);
 
+    it('the installed extension loads koffi\'s prebuilt binary from what the .vsix carries', () => {
+        const ext = readdirSync(path.join(runDir, 'extensions')).find((d) => d.startsWith('vtopo.vtopo-'))!;
+        const koffi = path.join(runDir, 'extensions', ext, 'node_modules', 'koffi');
+        // cwd / and no NODE_PATH: nothing from this checkout can be picked up.
+        const out = execFileSync(process.execPath, ['-e', 'const k = require(process.argv[1]); console.log(typeof k.load(null).func)', koffi],
+            { cwd: '/', env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
+        expect(out.trim()).toBe('function');
+    });
+
     it('shows a diagnostic for an injected error and clears it when fixed', async () => {
         const page = wb!.page;
         await openFile(page, EXAMPLE);
