@@ -136,7 +136,15 @@ async function apt(args: string[]): Promise<string> {
 
 /** The real kernel package linux-image-amd64 points at (e.g. linux-image-6.1.0-56-amd64). */
 async function kernelPackageName(): Promise<string> {
-    const out = await apt(['show', '--no-all-versions', KERNEL_META]);
+    let out: string;
+    try {
+        out = await apt(['show', '--no-all-versions', KERNEL_META]);
+    } catch (e) {
+        // Container images often ship without apt lists; as root, fetch them once and retry.
+        if (process.getuid?.() !== 0) throw e;
+        await run('apt-get', ['update', '-qq'], { encoding: 'utf8', maxBuffer: 16 << 20 }).catch(() => undefined);
+        out = await apt(['show', '--no-all-versions', KERNEL_META]);
+    }
     const dep = /^Depends:\s*(.*)$/m.exec(out)?.[1] ?? '';
     const name = dep.split(/[,|]/).map((s) => s.trim().split(/\s/)[0]).find((n) => /^linux-image-\d/.test(n));
     if (!name) {

@@ -47,7 +47,8 @@ export async function supervise(specPath: string): Promise<number> {
     }
 
     const onEvent = (e: QmpEvent) => {
-        appendFileSync(f.events, JSON.stringify(e) + '\n');
+        // The run directory may vanish under us (destroy): keep supervising regardless.
+        try { appendFileSync(f.events, JSON.stringify(e) + '\n'); } catch { /* gone */ }
         if (e.event === 'GUEST_PANICKED') record.panicked = true;
         if (e.event === 'SHUTDOWN') record.shutdown = e.data as ExitRecord['shutdown'];
         log(`event ${e.event} ${JSON.stringify(e.data ?? {})}`);
@@ -78,7 +79,11 @@ export async function supervise(specPath: string): Promise<number> {
     await sleep(100);
     qmp?.close();
     record.at = new Date().toISOString();
-    writeAtomic(f.exit, JSON.stringify(record) + '\n');
+    try {
+        writeAtomic(f.exit, JSON.stringify(record) + '\n');
+    } catch (e) {
+        log(`cannot record the exit in ${f.exit}: ${(e as Error).message}`);
+    }
     rmSync(f.supervisorQmp, { force: true });
     log(`qemu exited: code ${record.code} signal ${record.signal}${record.panicked ? ' (guest panicked)' : ''}`);
     return 0;
