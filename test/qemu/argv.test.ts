@@ -112,6 +112,16 @@ describe('buildQemuArgv invariants', () => {
         expect(argv).not.toContain('-c');
     });
 
+    it('commas in paths are doubled, as QEMU option syntax needs', () => {
+        const vm = makeVm({ dir: '/run/a,b', image: { kind: 'disk', path: '/imgs/x,y.qcow2' } }, [{}]);
+        const argv = buildQemuArgv(vm, resolveBootImage(vm));
+        expect(after(argv, '-drive')[0]).toBe('file=/imgs/x,,y.qcow2,if=virtio,format=qcow2');
+        expect(after(argv, '-qmp')[0]).toBe('unix:/run/a,,b/vm-web.qmp,server=on,wait=off');
+        const chardevs = after(argv, '-chardev');
+        expect(chardevs.length).toBeGreaterThan(0);
+        for (const c of chardevs) expect(c).toContain('/run/a,,b/');
+    });
+
     it('the default image cannot be resolved before it is built', () => {
         expect(() => resolveBootImage(cases['default-tcg-noports'])).toThrow(/ensureGuestImage/);
     });

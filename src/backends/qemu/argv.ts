@@ -22,17 +22,17 @@ export function buildQemuArgv(vm: VmPlan, boot: BootImage, opts: { qemuBinary?: 
     if (vm.memoryBackend.kind === 'memfd') {
         a.push('-object', `memory-backend-memfd,id=mem0,size=${size},share=on`);
     } else {
-        a.push('-object', `memory-backend-file,id=mem0,size=${size},mem-path=${vm.memoryBackend.dir},share=on`);
+        a.push('-object', `memory-backend-file,id=mem0,size=${size},mem-path=${esc(vm.memoryBackend.dir)},share=on`);
     }
     a.push('-numa', 'node,memdev=mem0');
     a.push('-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none', '-no-reboot');
-    a.push('-chardev', `socket,id=con0,path=${vm.consoleSocket},server=on,wait=off,logfile=${vm.serialLog},logappend=off`);
+    a.push('-chardev', `socket,id=con0,path=${esc(vm.consoleSocket)},server=on,wait=off,logfile=${esc(vm.serialLog)},logappend=off`);
     a.push('-serial', 'chardev:con0');
-    a.push('-qmp', `unix:${vm.qmpSocket},server=on,wait=off`);
+    a.push('-qmp', `unix:${esc(vm.qmpSocket)},server=on,wait=off`);
     a.push('-device', 'pvpanic-pci');
     if (boot.agent) {
         a.push('-device', 'virtio-serial-pci,id=vser0');
-        a.push('-chardev', `socket,id=agent0,path=${vm.agentSocket},server=on,wait=off`);
+        a.push('-chardev', `socket,id=agent0,path=${esc(vm.agentSocket)},server=on,wait=off`);
         a.push('-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`);
     }
     vm.ports.forEach((p, i) => a.push(...portArgs(p, i)));
@@ -42,7 +42,7 @@ export function buildQemuArgv(vm: VmPlan, boot: BootImage, opts: { qemuBinary?: 
         if (boot.append) a.push('-append', boot.append);
     } else {
         const format = /\.qcow2$/i.test(boot.path) ? 'qcow2' : 'raw';
-        a.push('-drive', `file=${boot.path},if=virtio,format=${format}`);
+        a.push('-drive', `file=${esc(boot.path)},if=virtio,format=${format}`);
     }
     return a;
 }
@@ -51,8 +51,8 @@ function portArgs(p: VmPortPlan, i: number): string[] {
     // client topology mode: QEMU is the socket server and waits for the switch
     // before the guest starts; server mode: QEMU connects and keeps retrying.
     const chr = p.vhostMode === 'client'
-        ? `socket,id=vhu${i},path=${p.socketPath},server=on`
-        : `socket,id=vhu${i},path=${p.socketPath},reconnect=1`;
+        ? `socket,id=vhu${i},path=${esc(p.socketPath)},server=on`
+        : `socket,id=vhu${i},path=${esc(p.socketPath)},reconnect=1`;
     const dev = [
         'virtio-net-pci',
         `id=${p.name}`,
@@ -69,6 +69,11 @@ function portArgs(p: VmPortPlan, i: number): string[] {
         '-netdev', `vhost-user,id=net${i},chardev=vhu${i},queues=${p.queues}`,
         '-device', dev,
     ];
+}
+
+/** QEMU option values: a literal comma is written as two. */
+function esc(v: string): string {
+    return v.replace(/,/g, ',,');
 }
 
 function sizeArg(bytes: number): string {
