@@ -46,6 +46,8 @@ async function run(size: number, queues: number): Promise<void> {
     const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-bench-'));
     const ctl = path.join(dir, 'dp.sock');
     const [cmd, ...pre] = selfExecArgv();
+    // --prof DIR: V8 CPU profile of the switch process, for finding hot spots.
+    if (opt('prof', '')) pre.unshift('--cpu-prof', `--cpu-prof-dir=${opt('prof', '')}`);
     const dp = spawn(cmd, [...pre, 'datapath', '--control', ctl, '--pidfile', path.join(dir, 'dp.pid'), '--log', path.join(dir, 'dp.log'), '--poll-cores', '1'], { detached: true, stdio: 'inherit' });
     let pmd: ChildProcess | undefined;
     const prefix = `vtopo-bench-${process.pid}`;
@@ -97,6 +99,7 @@ async function run(size: number, queues: number): Promise<void> {
         pmd.stdin!.write('stop\nquit\n');
         await sleep(500);
         await req('shutdown').catch(() => undefined);
+        await waitFor('datapath exit', () => dp.exitCode !== null || dp.signalCode !== null, 10_000).catch(() => undefined);
     } finally {
         for (const p of [pmd, dp]) if (p?.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
         rmSync(dir, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 /** eventfds (vring kick/call) and level-triggered readiness on any fd. */
+import { readlinkSync } from 'node:fs';
 import { allocNative, c, check, koffi } from './libc.js';
 
 const EFD_NONBLOCK = 0x800;
@@ -22,6 +23,20 @@ export function drainEventfd(fd: number): number {
     const n = Number(c.readAt(fd, sink.addr, 8));
     if (n !== 8) return 0;
     return sink.u8[0] + sink.u8[1] * 256 + sink.u8[2] * 65536 + sink.u8[3] * 16777216;
+}
+
+/**
+ * Whether `fd` is an eventfd. A kick/call fd from a frontend must be one:
+ * koffi.node.poll on a file or directory aborts the process (fatal N-API
+ * error), and writing a call to a full pipe or socket would block the
+ * whole switch (fuzz finding).
+ */
+export function isEventfd(fd: number): boolean {
+    try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === 'anon_inode:[eventfd]';
+    } catch {
+        return false;
+    }
 }
 
 export interface FdWatch {

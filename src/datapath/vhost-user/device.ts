@@ -6,7 +6,7 @@
  */
 import { closeFd } from '../sys/unix-socket.js';
 import { mapShared } from '../sys/memory.js';
-import { FdWatch, watchReadable } from '../sys/eventfd.js';
+import { FdWatch, isEventfd, watchReadable } from '../sys/eventfd.js';
 import { GuestMemory, regionFromBuffer, type Region } from '../virtio/guest-memory.js';
 import { ringErrorText, SplitRing } from '../virtio/split-ring.js';
 import {
@@ -203,6 +203,7 @@ export class VhostUserDevice {
                 const idx = lo & 0xff;
                 const v = this.vrings[idx];
                 if (!v || idx >= 2 * this.maxQueuePairs) throw new Error(`vring index ${idx} out of range`);
+                if (!(lo & VRING_NOFD) && m.fds[0] !== undefined && m.fds[0] >= 0 && !isEventfd(m.fds[0])) throw new Error('the fd is not an eventfd');
                 const fd = lo & VRING_NOFD ? -1 : this.takeFd(m);
                 if (m.request === Req.SET_VRING_CALL) {
                     closeFd(v.callFd);
@@ -263,6 +264,9 @@ export class VhostUserDevice {
                 const uva = Number(dv.getBigUint64(o + 16, true));
                 const mmapOffset = Number(dv.getBigUint64(o + 24, true));
                 if (size <= 0 || size > 2 ** 46 || mmapOffset % 4096 !== 0 || mmapOffset > 2 ** 46) throw new Error(`bad region ${i}: size ${size} offset ${mmapOffset}`);
+                // Address arithmetic is in doubles: past 2^53 a check can pass
+                // for an offset beyond the mapping (fuzz finding).
+                if (gpa + size > Number.MAX_SAFE_INTEGER || uva + size > Number.MAX_SAFE_INTEGER) throw new Error(`bad region ${i}: addresses above 2^53`);
                 const fd = this.takeFd(m, i);
                 try {
                     // Only the region itself: its offset in the file may be gigabytes in.
@@ -280,8 +284,14 @@ export class VhostUserDevice {
         this.mem = new GuestMemory(regions);
         // Hot update: re-point running rings at the new mappings before the
         // old ones go away (nothing else keeps views across calls).
-        for (const v of this.vrings) if (v.started) this.startRing(v, true);
-        old?.unmapAll();
+        try {
+            for (const v of this.vrings) if (v.started) this.startRing(v, true);
+        } catch (e) {
+            // A ring left on the old mapping must never be used once it is unmapped.
+            this.fail(`memory table: ${(e as Error).message}`);
+        } finally {
+            old?.unmapAll();
+        }
         this.owner.log(`memory table: ${regions.map((r) => `gpa 0x${r.gpa.toString(16)} size 0x${r.size.toString(16)}`).join(', ')}`);
         this.owner.onRingsChanged();
     }

@@ -76,6 +76,37 @@ export class RxWriter {
             this.error = pending;
             return RX_NO_ROOM;
         }
+        // Fast path: the first chain's first buffer holds header and frame (the usual 2 KB+ buffers).
+        if (pending > 0) {
+            const head = ring.takeHead();
+            pending--;
+            const e = ring.walk(head, chain, true);
+            if (e !== 0) {
+                ring.rewind(mark);
+                this.error = e;
+                return RX_NO_ROOM;
+            }
+            if (chain.len[0] >= hdrLen + left) {
+                const mem = ring.region(chain.region[0]);
+                const off = chain.off[0];
+                const u8 = mem.u8;
+                if ((off & 3) === 0) {
+                    const w = off >>> 2;
+                    mem.i32[w] = 0;
+                    mem.i32[w + 1] = 0;
+                    if (hdrLen === 12) mem.i32[w + 2] = 1 << 16; // num_buffers = 1
+                    else u8[off + 8] = u8[off + 9] = 0;
+                } else {
+                    for (let k = 0; k < hdrLen; k++) u8[off + k] = 0;
+                    if (hdrLen === 12) u8[off + 10] = 1;
+                }
+                copyBytes(frame.mem, srcOff, mem, off + hdrLen, left);
+                ring.pushUsed(head, hdrLen + left);
+                return 1;
+            }
+            ring.rewind(mark);
+            pending++;
+        }
         while (remainingHdr > 0 || left > 0) {
             if (pending === 0 || used >= 256) {
                 ring.rewind(mark);
