@@ -76,6 +76,37 @@ describe('vhost-user robustness with a scripted frontend', () => {
         expect(dp.logText()).toMatch(/unsupported request REQUEST_77/);
     });
 
+    it('GET_VRING_BASE stops a ring at its position; SET_VRING_BASE + KICK resume it', async () => {
+        const [A, B] = fes;
+        const sentBefore = A.txCompleted(); // every chain the switch took so far
+        const r = await A.request(Req.GET_VRING_BASE, FakeFrontend.state(1, 0), [], false, true);
+        const dv = new DataView(r!.buffer);
+        expect(dv.getUint32(0, true)).toBe(1);
+        expect(dv.getUint32(4, true)).toBe(sentBefore);
+        expect((await dp.port('a.eth0')).num_of_vrings).toBe(1);
+        A.send(ethFrame(MB, MA, 64, 1)); // posted while stopped: not consumed
+        await sleep(200);
+        expect(A.txCompleted()).toBe(sentBefore);
+        await A.ack(Req.SET_VRING_BASE, FakeFrontend.state(1, sentBefore));
+        await A.ack(Req.SET_VRING_KICK, FakeFrontend.u64(1n), [A.kick[1]]);
+        await until('the queued frame goes through after restart', () => B.received().length === 1);
+        expect(A.txCompleted()).toBe(sentBefore + 1);
+    });
+
+    it('sleeps on kick fds when idle and counts the switches', async () => {
+        await until('idle datapath in interrupt mode', async () => (await dp.status()).mode === 'interrupt');
+        const q = (await dp.port('a.eth0')).queues[0];
+        expect(q.mode).toBe('interrupt');
+        expect(q.kicks).toBeGreaterThan(0);
+        expect(q.mode_switches).toBeGreaterThanOrEqual(2);
+        const [A, B] = fes;
+        A.send(ethFrame(MB, MA, 64, 2));
+        await until('a kick wakes it', () => B.received().length === 1);
+        const q2 = (await dp.port('a.eth0')).queues[0];
+        expect(q2.kicks).toBeGreaterThan(q.kicks);
+        expect(q2.mode_switches).toBeGreaterThan(q.mode_switches);
+    });
+
     it('takes a new memory table at run time (hot-added region)', async () => {
         const A = fes[0];
         const B = fes[1];
