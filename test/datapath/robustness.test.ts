@@ -70,6 +70,9 @@ describe('vhost-user robustness with a scripted frontend', () => {
         expect(await A.ackValue(Req.SET_VRING_NUM, FakeFrontend.state(0, 1000))).not.toBe(0n); // not a power of two
         expect(await A.ackValue(Req.SET_VRING_NUM, FakeFrontend.state(99, 256))).not.toBe(0n); // no such ring
         expect(await A.ackValue(Req.SET_FEATURES, FakeFrontend.u64(1n << 40n))).not.toBe(0n); // not offered
+        // A region larger than its file would SIGBUS the whole switch on first touch: refused.
+        expect(await A.ackValue(Req.SET_MEM_TABLE, A.memTable([{ gpa: GPA, size: 64 << 20, uva: UVA, offset: 0 }]), [A.memFd])).not.toBe(0n);
+        expect(await A.ackValue(Req.SET_MEM_TABLE, A.memTable([{ gpa: GPA, size: 4 << 20, uva: UVA, offset: 0 }]), [])).not.toBe(0n); // no fd
         const B = fes[1];
         A.send(ethFrame(MB, MA, 100, 42));
         await until('still forwarding', () => B.received().length === 1);
