@@ -1,0 +1,266 @@
+/**
+ * The embedded datapath against a private OvS-DPDK 3.1, side by side (not a
+ * test; prints figures). Both switches are driven through the project's own
+ * backends (src/backends/embedded, src/backends/ovs) from a hand-built Plan,
+ * and measured in the same loop layout with the same generator:
+ *
+ *   dpdk-testpmd on cpu0: two net_virtio_user ports (server=1), io forwarding,
+ *   chained, a few bursts injected with `start tx_first` that then circulate;
+ *   the switch on cpu1 (embedded: --poll-cores 1; OvS: one PMD, mask 0x2)
+ *   forwards port 0 ↔ port 1 as known unicast (--eth-peer points each port
+ *   at the other's MAC, so both switches learn and neither floods).
+ *
+ * Runs alternate embedded/OvS (order flipped each round) because rates on
+ * this host are bimodal (vCPU placement changes every 5-30 s): only
+ * interleaved runs compare. The rate is read from testpmd's own counters
+ * (one meter for both switches): packets received back by testpmd on both
+ * ports per second, i.e. packets the switch forwarded, both directions.
+ *
+ *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/compare.ts \
+ *       [--seconds 20] [--rounds 1] [--sizes 64,1518] [--queues 1,2] \
+ *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--bursts 16] [--json FILE]
+ *   (short mode: --seconds 5)
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { embeddedBackend } from '../../src/backends/embedded/index.js';
+import { ovsBackend } from '../../src/backends/ovs/index.js';
+import { instanceState, withClient } from '../../src/backends/ovs/instance.js';
+import { VSWITCH_DB } from '../../src/backends/ovs/ovsdb/cfg.js';
+import { map, op } from '../../src/backends/ovs/ovsdb/values.js';
+import type { DatapathBackend } from '../../src/backends/types.js';
+import type { Plan, VmPortPlan } from '../../src/plan/types.js';
+import { releaseHugepages, reserveHugepages } from '../../src/runtime/hugepages.js';
+import type { HugepageReservation } from '../../src/runtime/state.js';
+
+const argv = process.argv.slice(2);
+const opt = (k: string, d: string) => {
+    const i = argv.indexOf(`--${k}`);
+    return i >= 0 ? argv[i + 1] : d;
+};
+const SECONDS = Number(opt('seconds', '20'));
+const ROUNDS = Number(opt('rounds', '1'));
+const SIZES = opt('sizes', '64,1518').split(',').map(Number);
+const QUEUES = opt('queues', '1,2').split(',').map(Number);
+const BURSTS = Number(opt('bursts', '16'));
+const WARM_MS = 3000;
+const ONLY = opt('only', '');
+const KINDS = (['embedded', 'ovs'] as const).filter((k) => !ONLY || k === ONLY);
+const OVS_HUGE_PAGES = 96; // 2M pages: socket-mem 128 MB plus slack
+const CLK_TCK = 100;
+const MACS = ['52:54:00:00:b0:01', '52:54:00:00:b0:02'];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const median = (a: number[]) => (a.length ? [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] : NaN);
+
+const OVS_MEMORY = opt('ovs-memory', 'huge') as 'huge' | 'nohuge';
+
+function cpuTicks(pid: number): number {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+}
+
+async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
+    const end = Date.now() + ms;
+    let last: unknown;
+    for (;;) {
+        try {
+            const v = await f();
+            if (v) return v as T;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > end) throw new Error(`timeout: ${what}${last ? ` (${(last as Error).message})` : ''}`);
+        await sleep(100);
+    }
+}
+
+function benchPlan(kind: 'embedded' | 'ovs', dir: string, queues: number, hugeDir?: string): Plan {
+    const ports: VmPortPlan[] = [0, 1].map((i) => ({
+        id: `g.p${i}`, vm: 'g', name: `p${i}`, bridge: 'br0', datapath: kind, mac: MACS[i], mtu: 1500, queues,
+        vhostMode: 'client', socketPath: path.join(dir, `p${i}.sock`), mrgRxbuf: true, vectors: 0,
+        queueCores: Array.from({ length: queues }, () => 1),
+    }));
+    return {
+        version: 1,
+        topology: `cmp${process.pid}`,
+        sourceFile: path.join(dir, 'bench.vtopo'),
+        runDir: dir,
+        host: { cores: [0, 1], memoryBytes: 4 << 30, pollCores: [1] },
+        datapaths: kind === 'embedded'
+            ? { embedded: { controlSocket: path.join(dir, 'dp.sock'), pidFile: path.join(dir, 'dp.pid'), logFile: path.join(dir, 'dp.log'), pollCores: [1] } }
+            : { ovs: { mode: 'private', dbSocket: path.join(dir, 'ovs', 'db.sock'), runDir: path.join(dir, 'ovs'), netns: `vtopo-cmp${process.pid}`, filePrefix: `vtopo-cmp${process.pid}`, ...(hugeDir ? { hugepageDir: hugeDir, socketMemMb: 128 } : { noHuge: true }) } },
+        bridges: [{ name: 'br0', datapath: kind, mtu: 1500 }],
+        links: [],
+        nics: [],
+        vms: [{ name: 'g', cpus: 1, memoryBytes: 0, accelRequested: 'tcg', accel: 'tcg', image: { kind: 'default' }, memoryBackend: { kind: 'memfd' }, qmpSocket: '', agentSocket: '', consoleSocket: '', serialLog: '', qemuLog: '', pidFile: '', ports }],
+        notes: [],
+    };
+}
+
+/** testpmd in interactive mode, driven over stdin; counters parsed from `show port stats all`. */
+class Testpmd {
+    private out = '';
+    readonly proc: ChildProcess;
+    constructor(socks: string[], queues: number, readonly prefix: string) {
+        const q = queues > 1 ? `,queues=${queues}` : '';
+        this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
+            ...socks.flatMap((s, i) => ['--vdev', `net_virtio_user${i},path=${s},server=1,mac=${MACS[i]}${q}`]),
+            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=io',
+            `--eth-peer=0,${MACS[1]}`, `--eth-peer=1,${MACS[0]}`], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+        this.proc.stdout!.on('data', (d) => (this.out += d));
+        this.proc.stderr!.on('data', (d) => (this.out += d));
+    }
+    text(): string {
+        return this.out;
+    }
+    /** Sends a command and resolves with its output (up to the next prompt). */
+    async cmd(c: string, ms = 10_000): Promise<string> {
+        const from = this.out.length;
+        this.proc.stdin!.write(`${c}\n`);
+        return until(`testpmd: ${c}`, () => {
+            const i = this.out.indexOf('testpmd> ', from);
+            return i >= 0 ? this.out.slice(from, i) || ' ' : undefined;
+        }, ms);
+    }
+    /** Total RX and TX packets over all ports. */
+    async counters(): Promise<{ rx: number; tx: number; t: number }> {
+        const t = performance.now();
+        const s = await this.cmd('show port stats all');
+        let rx = 0;
+        let tx = 0;
+        for (const m of s.matchAll(/RX-packets:\s+(\d+)/g)) rx += Number(m[1]);
+        for (const m of s.matchAll(/TX-packets:\s+(\d+)/g)) tx += Number(m[1]);
+        return { rx, tx, t: (t + performance.now()) / 2 };
+    }
+    async stop(): Promise<void> {
+        const p = this.proc;
+        if (p.pid && p.exitCode === null && p.signalCode === null) {
+            const gone = new Promise((r) => p.once('exit', r));
+            try { p.stdin!.write('quit\n'); } catch { /* closed */ }
+            const t = setTimeout(() => { try { process.kill(-p.pid!, 'SIGKILL'); } catch { /* gone */ } }, 3000);
+            await gone;
+            clearTimeout(t);
+        }
+        rmSync(`/var/run/dpdk/${this.prefix}`, { recursive: true, force: true });
+    }
+}
+
+interface Result {
+    kind: 'embedded' | 'ovs';
+    size: number;
+    queues: number;
+    round: number;
+    mpps: number;
+    min: number;
+    max: number;
+    samples: number[];
+    cpuPerMpkt: number;
+    cpuShare: number;
+    /** Sent into the switch minus received back, over the measured window. */
+    lost: number;
+    /** The switch's own drop counters at the end. */
+    switchDrops: number;
+    /** testpmd could not enqueue during the window (the switch's ring full: back-pressure). */
+    genTxDropped: number;
+}
+
+async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, round: number): Promise<Result> {
+    const dir = mkdtempSync('/tmp/vtc-');
+    const be: DatapathBackend = kind === 'embedded' ? embeddedBackend : ovsBackend;
+    let huge: HugepageReservation | undefined;
+    if (kind === 'ovs' && OVS_MEMORY === 'huge') {
+        huge = reserveHugepages({ pageSizeBytes: 2 << 20, count: OVS_HUGE_PAGES, mountDir: path.join(dir, 'huge') }, () => {});
+    }
+    const plan = benchPlan(kind, dir, queues, huge?.mountDir);
+    let pmd: Testpmd | undefined;
+    try {
+        await be.start(plan);
+        if (kind === 'ovs') {
+            // A benchmark gives the PMD its best: busy polling (the backend sets maxsleep for small hosts with guests).
+            await withClient(plan, (c) => c.transact(VSWITCH_DB, [
+                op.mutate('Open_vSwitch', [], [['other_config', 'delete', ['set', ['pmd-maxsleep']]]]),
+                op.mutate('Open_vSwitch', [], [['other_config', 'insert', map({ 'pmd-maxsleep': '0' })]]),
+            ]));
+        }
+        await be.addBridge(plan, plan.bridges[0]);
+        for (const p of plan.vms[0].ports) await be.addVmPort(plan, p);
+        pmd = new Testpmd(plan.vms[0].ports.map((p) => p.socketPath), queues, `vtc-${process.pid}`);
+        await until('testpmd prompt', () => pmd!.text().includes('testpmd> '), 60_000);
+        await until('both ports up with all vrings', async () => (await be.snapshot(plan)).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 2 * queues) >= 2 * queues), 30_000);
+        const swPid = kind === 'embedded' ? (await be.snapshot(plan)).datapath.pid! : (await instanceState(plan)).vswitchdPid!;
+        await pmd.cmd(`set txpkts ${size}`);
+        await pmd.cmd(`start tx_first ${BURSTS}`);
+        await sleep(WARM_MS);
+        const dropped = async () => [...(await pmd!.cmd('show fwd stats all')).matchAll(/TX-dropped:\s+(\d+)/g)].reduce((n, m) => Math.max(n, Number(m[1])), 0);
+        const dropped0 = await dropped();
+        const rates: number[] = [];
+        let prev = await pmd.counters();
+        const first = prev;
+        const cpu0 = cpuTicks(swPid);
+        for (let s = 0; s < SECONDS; s++) {
+            await sleep(1000 - ((performance.now() - prev.t) % 1000));
+            const c = await pmd.counters();
+            rates.push((c.rx - prev.rx) / ((c.t - prev.t) / 1000));
+            prev = c;
+        }
+        const cpuS = (cpuTicks(swPid) - cpu0) / CLK_TCK;
+        const pkts = prev.rx - first.rx;
+        const wall = (prev.t - first.t) / 1000;
+        const genTxDropped = (await dropped()) - dropped0;
+        await pmd.cmd('stop');
+        const snap = await be.snapshot(plan);
+        return {
+            kind, size, queues, round,
+            mpps: median(rates) / 1e6, min: Math.min(...rates) / 1e6, max: Math.max(...rates) / 1e6, samples: rates.map((r) => +(r / 1e6).toFixed(3)),
+            cpuPerMpkt: pkts > 0 ? cpuS / (pkts / 1e6) : Infinity,
+            cpuShare: cpuS / wall,
+            lost: Math.max(0, (prev.tx - first.tx) - (prev.rx - first.rx)),
+            switchDrops: snap.ports.reduce((n, p) => n + p.drops, 0),
+            genTxDropped,
+        };
+    } catch (e) {
+        if (pmd) console.error(`testpmd output tail:\n${pmd.text().slice(-1500)}`);
+        throw e;
+    } finally {
+        await pmd?.stop();
+        await be.stop(plan).catch((e) => console.error(`stop ${kind}: ${(e as Error).message}`));
+        if (huge) releaseHugepages(huge);
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const fmt = (r: Result) =>
+    `${r.kind.padEnd(8)} ${String(r.size).padStart(4)} B  q${r.queues}  ${r.mpps.toFixed(3)} Mpps (1-s median; min ${r.min.toFixed(3)} max ${r.max.toFixed(3)})  ` +
+    `CPU ${(r.cpuShare * 100).toFixed(0)}% = ${r.cpuPerMpkt.toFixed(3)} CPU-s/Mpkt  lost ${r.lost}  switch drops ${r.switchDrops}  gen tx-dropped ${r.genTxDropped}`;
+
+const started = new Date().toISOString();
+console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  OvS memory ${OVS_MEMORY}`);
+const results: Result[] = [];
+for (const q of QUEUES) {
+    for (const size of SIZES) {
+        for (let round = 0; round < ROUNDS; round++) {
+            const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+            for (const kind of order) {
+                const r = await runOne(kind, size, q, round);
+                results.push(r);
+                console.log(fmt(r));
+            }
+        }
+    }
+}
+console.log('\nsummary (median over rounds of the 1-s medians)');
+for (const q of QUEUES) {
+    for (const size of SIZES) {
+        const of = (k: string) => results.filter((r) => r.kind === k && r.size === size && r.queues === q);
+        const e = median(of('embedded').map((r) => r.mpps));
+        const o = median(of('ovs').map((r) => r.mpps));
+        const ec = median(of('embedded').map((r) => r.cpuPerMpkt));
+        const oc = median(of('ovs').map((r) => r.cpuPerMpkt));
+        console.log(`${String(size).padStart(4)} B  q${q}:  embedded ${e.toFixed(3)} Mpps (${ec.toFixed(3)} CPU-s/Mpkt)   OvS ${o.toFixed(3)} Mpps (${oc.toFixed(3)} CPU-s/Mpkt)   ratio ${(e / o).toFixed(2)}`);
+    }
+}
+const json = opt('json', '');
+if (json) writeFileSync(json, JSON.stringify({ started, seconds: SECONDS, rounds: ROUNDS, bursts: BURSTS, ovsMemory: OVS_MEMORY, results }, null, 2));
