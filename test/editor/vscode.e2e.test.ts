@@ -168,12 +168,14 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await runCommand(page, 'vtopo: Plan (show actions)');
         await page.locator('.editor-instance .view-lines', { hasText: 'start-vm' }).first().waitFor({ timeout: 60_000 });
         await screenshot(page, ARTIFACTS, '05-plan');
+        const deployStart = Date.now();
         await runCommand(page, 'vtopo: Deploy');
         const seen: string[] = [];
         await waitForToast(page, new RegExp(`vtopo: deploying ${TOPOLOGY}`), 30_000, seen);
         await screenshot(page, ARTIFACTS, '06-deploying');
         const done = await waitForToast(page, new RegExp(`vtopo: deployed ${TOPOLOGY}|vtopo deploy failed`), 300_000, seen);
         expect(done, seen.join('\n---\n')).toContain(`deployed ${TOPOLOGY} — 2/2 VMs running`);
+        console.log(`[editor e2e] Deploy from the palette to "deployed": ${((Date.now() - deployStart) / 1000).toFixed(1)} s`);
         await waitForTree(page, (r) => r.some((t) => /^a running/.test(t)) && r.some((t) => /^b running/.test(t))
             && r.filter((t) => /^eth0 up/.test(t)).length >= 2, 60_000, 'VMs a and b running, their ports up');
         await screenshot(page, ARTIFACTS, '07-deployed');
@@ -212,8 +214,10 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         const pid = Number(readFileSync(vmA.pidFile, 'utf8').trim());
         expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8')).toContain(runRoot);
         await focusProblems(page);
+        const killedAt = Date.now();
         process.kill(pid, 'SIGKILL');
         const rows = await waitForProblem(page, (r) => r.some((t) => t.includes('guest a exited')), 60_000, 'the guest-exited live diagnostic');
+        console.log(`[editor e2e] guest killed → live diagnostic in the Problems panel: ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
         const row = rows.find((t) => t.includes('guest a exited'))!;
         expect(row).toMatch(/SIGKILL|signal 9/);
         expect(row).toContain(`[Ln ${lineOf(file, 'vm a {')},`);
