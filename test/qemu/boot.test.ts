@@ -97,6 +97,11 @@ describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
         } finally {
             sock.destroy();
         }
+        // QEMU writes the chardev's logfile after the socket: give it a moment.
+        const until = Date.now() + 5000;
+        while (!readFileSync(vm.serialLog, 'utf8').includes('vtopo-42') && Date.now() < until) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
         expect(readFileSync(vm.serialLog, 'utf8')).toContain('vtopo-42');
     });
 
