@@ -8,6 +8,7 @@ import { VtopoError } from '../runtime/api.js';
 import type { DatapathBackend } from './types.js';
 
 const LOADERS: Partial<Record<DatapathKind, () => Promise<DatapathBackend>>> = {
+    embedded: async () => (await import('./embedded/index.js')).embeddedBackend,
     ovs: async () => (await import('./ovs/index.js')).ovsBackend,
 };
 

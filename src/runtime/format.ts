@@ -50,7 +50,8 @@ export function formatStatus(s: Status): string {
 export function formatVerify(r: VerifyResult): string {
     if (r.pairs.length === 0) return 'verify: no guest pairs share an L2 segment (nothing to check)\n';
     const from = [...new Set(r.pairs.map((p) => p.from))];
-    const to = [...new Set(r.pairs.map((p) => p.to))];
+    // Same order on both axes so the diagonal reads as "self".
+    const to = [...new Set([...from, ...r.pairs.map((p) => p.to)])].filter((t) => r.pairs.some((p) => p.to === t));
     const cell = (f: string, t: string) => {
         const p = r.pairs.find((x) => x.from === f && x.to === t);
         if (!p) return '·';

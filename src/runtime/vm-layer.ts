@@ -1,4 +1,6 @@
 /** The runtime's guests over src/backends/qemu. */
+import { mkdirSync } from 'node:fs';
+import * as path from 'node:path';
 import type { VmPlan } from '../plan/types.js';
 import {
     agentPing, buildQemuArgv, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
@@ -20,6 +22,8 @@ export function qemuVmLayer(): VmLayer {
             guest = await ensureGuestImage({ onProgress: (message) => onProgress({ step: 'image', phase: 'info', message }) });
         },
         async start(vm) {
+            // QEMU binds server-mode vhost-user sockets itself and needs their directory first.
+            for (const p of vm.ports) mkdirSync(path.dirname(p.socketPath), { recursive: true, mode: 0o700 });
             if (vm.image.kind === 'default' && !guest) guest = await ensureGuestImage();
             await launchVm(vm, argvOf(vm, guest));
         },
