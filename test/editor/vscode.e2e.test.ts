@@ -4,7 +4,7 @@
  * every step land in test-artifacts/editor/.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,18 +36,6 @@ function packageVsix(dir: string): string {
     execFileSync(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
         '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     return vsix;
-}
-
-/**
- * The installed extension builds the default guest image from guest/rootfs
- * beside its package.json; the .vsix does not carry it yet (packaging
- * excludes guest/), so the test puts it there.
- */
-function provideGuestScripts(): void {
-    const ext = readdirSync(path.join(runDir, 'extensions')).find((d) => d.startsWith('vtopo.vtopo-'));
-    if (!ext) throw new Error('the vtopo extension is not installed');
-    const dest = path.join(runDir, 'extensions', ext, 'guest', 'rootfs');
-    if (!existsSync(dest)) cpSync(path.join(ROOT, 'guest', 'rootfs'), dest, { recursive: true });
 }
 
 interface DeployedVm { name: string; pidFile: string }
@@ -92,7 +80,6 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         copyFileSync(path.join(ROOT, 'examples', DEPLOYED), path.join(workspace, DEPLOYED));
         prepareRunDir(runDir);
         installExtension(bin, runDir, packageVsix(runDir));
-        provideGuestScripts();
         runRoot = path.join(runDir, 'run');
         server = await startCodeServer(bin, runDir, {
             VTOPO_RUN_ROOT: runRoot,
@@ -116,13 +103,15 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         if (runDir) rmSync(runDir, { recursive: true, force: true });
     }, 60_000);
 
-    it('the installed extension loads koffi\'s prebuilt binary from what the .vsix carries', () => {
+    it('the installed extension has what the .vsix carries: koffi\'s prebuilt binary loads, the guest image scripts are there', () => {
         const ext = readdirSync(path.join(runDir, 'extensions')).find((d) => d.startsWith('vtopo.vtopo-'))!;
         const koffi = path.join(runDir, 'extensions', ext, 'node_modules', 'koffi');
         // cwd / and no NODE_PATH: nothing from this checkout can be picked up.
         const out = execFileSync(process.execPath, ['-e', 'const k = require(process.argv[1]); console.log(typeof k.load(null).func)', koffi],
             { cwd: '/', env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' });
         expect(out.trim()).toBe('function');
+        // The default guest image is built from these on the first deploy.
+        expect(existsSync(path.join(runDir, 'extensions', ext, 'guest', 'rootfs', 'init'))).toBe(true);
     });
 
     it('shows a diagnostic for an injected error and clears it when fixed', async () => {
