@@ -1,0 +1,200 @@
+/**
+ * A synthetic ceiling for the embedded datapath (not a test; prints
+ * figures): the switch's own per-packet work — SplitRing walk of a guest TX
+ * chain, frameFromTxChain, RxWriter copy into a guest RX buffer, used-ring
+ * publish — with no vhost-user protocol, no bridge, no MAC table, no
+ * counters, no scheduler. The gap between this and bench/datapath/loop.ts
+ * (or compare.ts) is what switching and the process around it cost.
+ *
+ * Layout mirrors the loop bench on 2 cores: a worker thread on cpu0 plays
+ * the guest driver (like testpmd io forwarding: every frame received on the
+ * RX ring is sent straight back on the TX ring, zero-copy, and every TX
+ * buffer the device completes is reposted as an RX buffer), on a memfd
+ * shared like guest RAM; the main thread on cpu1 is the device, built from
+ * the project's own ring code. A fixed population of frames circulates.
+ *
+ *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256]
+ */
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { closeFd } from '../../src/datapath/sys/unix-socket.js';
+import { mapShared, memfd } from '../../src/datapath/sys/memory.js';
+import { setAffinity } from '../../src/datapath/sys/netdev.js';
+import { Frame } from '../../src/datapath/virtio/frame.js';
+import { GuestMemory, regionFromBuffer, type Mem } from '../../src/datapath/virtio/guest-memory.js';
+import { frameFromTxChain, RxWriter } from '../../src/datapath/virtio/net.js';
+import { Chain, SplitRing } from '../../src/datapath/virtio/split-ring.js';
+
+const NUM = 256;
+const HDR = 12;
+const BUF = 2048;
+// Guest-physical layout (gpa = file offset): two rings, then the buffer pool.
+const TX = { desc: 0x0000, avail: 0x1000, used: 0x2000 };
+const RX = { desc: 0x4000, avail: 0x5000, used: 0x6000 };
+const POOL = 0x10000;
+const NBUF = 2 * NUM;
+const SIZE = POOL + NBUF * BUF;
+
+interface Shared {
+    fd: number;
+    size: number;
+    frames: number;
+    ctl: SharedArrayBuffer;
+}
+
+/** The guest driver: io forwarding over one ring pair, in-order descriptors (slot = avail index & mask). */
+function guest(w: Shared): void {
+    setAffinity([0]);
+    const m = mapShared(w.fd, w.size, 0);
+    const dv = new DataView(m.buffer);
+    const u16 = new Uint16Array(m.buffer);
+    const u32 = new Uint32Array(m.buffer);
+    const ctl = new Int32Array(w.ctl);
+    // Buffer address per descriptor slot of each ring.
+    const txBuf = new Float64Array(NUM);
+    const rxBuf = new Float64Array(NUM);
+    let txAvail = 0;
+    let rxAvail = 0;
+    let txSeen = 0;
+    let rxSeen = 0;
+    const setDesc = (table: number, i: number, addr: number, len: number, flags: number) => {
+        const o = table + 16 * i;
+        u32[o >> 2] = addr;
+        u32[(o >> 2) + 1] = 0;
+        u32[(o >> 2) + 2] = len;
+        u32[(o >> 2) + 3] = flags;
+    };
+    const postTx = (addr: number, len: number) => {
+        const s = txAvail & (NUM - 1);
+        setDesc(TX.desc, s, addr, len, 0);
+        txBuf[s] = addr;
+        u16[(TX.avail >> 1) + 2 + s] = s;
+        txAvail = (txAvail + 1) & 0xffff;
+    };
+    const postRx = (addr: number) => {
+        const s = rxAvail & (NUM - 1);
+        setDesc(RX.desc, s, addr, BUF, 2 /* WRITE */);
+        rxBuf[s] = addr;
+        u16[(RX.avail >> 1) + 2 + s] = s;
+        rxAvail = (rxAvail + 1) & 0xffff;
+    };
+    // The initial frames: zero virtio-net header, then an Ethernet/IPv4/UDP-looking frame.
+    let b = 0;
+    for (; b < w.frames; b++) {
+        const a = POOL + b * BUF;
+        for (let k = 0; k < HDR; k++) dv.setUint8(a + k, 0);
+        for (let k = 0; k < 64; k++) dv.setUint8(a + HDR + k, k);
+        postTx(a, HDR + Atomics.load(ctl, 1));
+    }
+    for (; b < NBUF && ((rxAvail - 0) & 0xffff) < NUM; b++) postRx(POOL + b * BUF);
+    Atomics.store(u16, (RX.avail >> 1) + 1, rxAvail);
+    Atomics.store(u16, (TX.avail >> 1) + 1, txAvail);
+    Atomics.store(ctl, 2, 1); // ready
+    while (Atomics.load(ctl, 0) === 0) {
+        // Frames the device delivered go straight back out (zero-copy, like io forwarding).
+        const rxUsed = u16[(RX.used >> 1) + 1];
+        let moved = false;
+        while (rxSeen !== rxUsed && ((txAvail - txSeen) & 0xffff) < NUM) {
+            const e = (RX.used >> 2) + 1 + 2 * (rxSeen & (NUM - 1));
+            const id = u32[e];
+            postTx(rxBuf[id], u32[e + 1]);
+            rxSeen = (rxSeen + 1) & 0xffff;
+            moved = true;
+        }
+        if (moved) Atomics.store(u16, (TX.avail >> 1) + 1, txAvail);
+        moved = false;
+        const txUsed = u16[(TX.used >> 1) + 1];
+        while (txSeen !== txUsed) {
+            const e = (TX.used >> 2) + 1 + 2 * (txSeen & (NUM - 1));
+            postRx(txBuf[u32[e]]);
+            txSeen = (txSeen + 1) & 0xffff;
+            moved = true;
+        }
+        if (moved) Atomics.store(u16, (RX.avail >> 1) + 1, rxAvail);
+    }
+    m.unmap();
+}
+
+async function device(size: number, seconds: number, frames: number): Promise<{ mpps: number; samples: number[] }> {
+    const fd = memfd('vtopo-ceiling', SIZE);
+    const m = mapShared(fd, SIZE, 0);
+    new Uint8Array(m.buffer).fill(0);
+    const ctl = new SharedArrayBuffer(16);
+    const c = new Int32Array(ctl);
+    c[1] = size;
+    // Workers do not inherit tsx's loader hooks: register them before importing this file.
+    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const wk = new Worker(boot, { eval: true, workerData: { fd, size: SIZE, frames, ctl } satisfies Shared });
+    const exited = new Promise((r) => wk.once('exit', r));
+    wk.on('error', (e) => console.error(`guest worker: ${e.stack ?? e}`));
+    while (Atomics.load(c, 2) === 0) await new Promise((r) => setTimeout(r, 10));
+    setAffinity([1]);
+    const mem = new GuestMemory([regionFromBuffer(m.buffer, m.addr, 0, SIZE, 0x7f0000000000, 0, m)]);
+    const tx = SplitRing.create(mem, NUM, TX) as SplitRing;
+    const rx = SplitRing.create(mem, NUM, RX) as SplitRing;
+    const chain = new Chain();
+    const writer = new RxWriter(new Chain());
+    const frame = new Frame();
+    const scratchBuf = new ArrayBuffer(65536);
+    const scratch: Mem = { u8: new Uint8Array(scratchBuf), i32: new Int32Array(scratchBuf), addr: 0 };
+    let forwarded = 0;
+    const samples: number[] = [];
+    const end = performance.now() + (seconds + 2) * 1000;
+    let t0 = performance.now();
+    let f0 = 0;
+    let warm = true;
+    // Batches as the switch takes them (64); the clock every 32 batches.
+    for (let round = 0; ; round++) {
+        let n = tx.pending();
+        if (n > 64) n = 64;
+        for (let k = 0; k < n; k++) {
+            const head = tx.takeHead();
+            if (tx.walk(head, chain, false) !== 0) throw new Error('walk');
+            if (frameFromTxChain(tx, chain, HDR, frame, scratch) !== 0) throw new Error('frame');
+            const r = writer.write(rx, frame, HDR, true);
+            if (r <= 0) {
+                // No RX room: give the TX chain back and retry later (a switch would queue it).
+                tx.rewind((tx.lastAvail - 1) & 0xffff);
+                break;
+            }
+            tx.pushUsed(head, 0);
+            forwarded++;
+        }
+        tx.publish();
+        rx.publish();
+        if ((round & 31) === 0) {
+            const t = performance.now();
+            if (t - t0 >= 1000) {
+                if (!warm) samples.push((forwarded - f0) / ((t - t0) / 1000) / 1e6);
+                warm = false;
+                t0 = t;
+                f0 = forwarded;
+                if (t > end) break;
+                // Let the event loop breathe (worker errors, timers) once a second.
+                await new Promise((r) => setImmediate(r));
+            }
+        }
+    }
+    Atomics.store(c, 0, 1);
+    await exited;
+    m.unmap();
+    closeFd(fd);
+    const sorted = [...samples].sort((a, b) => a - b);
+    return { mpps: sorted[Math.floor(sorted.length / 2)], samples: samples.map((s) => +s.toFixed(3)) };
+}
+
+if (!isMainThread) {
+    guest(workerData as Shared);
+    parentPort?.close();
+} else {
+    const argv = process.argv.slice(2);
+    const opt = (k: string, d: string) => {
+        const i = argv.indexOf(`--${k}`);
+        return i >= 0 ? argv[i + 1] : d;
+    };
+    const seconds = Number(opt('seconds', '10'));
+    const frames = Number(opt('frames', '256'));
+    for (const size of opt('sizes', '64,1518').split(',').map(Number)) {
+        const r = await device(size, seconds, Math.min(frames, NUM));
+        console.log(`ceiling ${String(size).padStart(4)} B: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, guest worker on cpu0, device on cpu1`);
+    }
+}
