@@ -110,6 +110,25 @@ describe('split ring: descriptor walking', () => {
         }
     });
 
+    it('checks bounds on the single-descriptor fast path too (cache warm)', () => {
+        const d = driver();
+        const c = new Chain();
+        const a = d.alloc(64);
+        for (const [addr, len, want] of [
+            [a, 64, 0],
+            [GPA + SIZE - 10, 64, RingError.ADDRESS],
+            [a, 64, 0],
+            [GPA - 4, 64, RingError.ADDRESS],
+            [a + 2 ** 32, 64, RingError.ADDRESS],
+            [a, 0xffffffff, RingError.ADDRESS],
+        ] as const) {
+            d.setDesc(4, addr, len, 0);
+            d.post(4);
+            expect(d.ring.walk(d.ring.takeHead(), c, false), `addr ${addr} len ${len}`).toBe(want);
+            if (want === 0) expect([c.n, c.off[0], c.len[0]]).toEqual([1, addr - GPA, len]);
+        }
+    });
+
     it('rejects out-of-range head and next indexes', () => {
         const d = driver();
         const a = d.alloc(64);

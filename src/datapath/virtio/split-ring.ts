@@ -114,6 +114,8 @@ export class SplitRing {
         const uOff = u.base + (a.used - u.gpa);
         if (d.u8.byteOffset !== 0 || dOff % 16 !== 0 || (u.u8.byteOffset + uOff) % 4 !== 0 || (av.u8.byteOffset + aOff) % 2 !== 0) return RingError.ALIGN;
         this.mem = mem;
+        this.hitStart = 1;
+        this.hitEnd = 0;
         this.descI32 = d.i32;
         this.descWord = dOff / 4;
         this.avail = new Uint16Array(av.u8.buffer, av.u8.byteOffset + aOff, 3 + num);
@@ -164,6 +166,40 @@ export class SplitRing {
     walk(head: number, out: Chain, wantWrite: boolean): number {
         const num = this.num;
         if (head >= num) return RingError.HEAD_RANGE;
+        // Fast path: a single direct descriptor inside the region the last
+        // one was in (most packets) — bounds from cached numbers, no lookup.
+        {
+            const t = this.descI32;
+            const w = this.descWord + head * 4;
+            const fn = t[w + 3];
+            if ((fn & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) === 0 && ((fn & VRING_DESC_F_WRITE) !== 0) === wantWrite) {
+                // Exact below 2^53; anything above lands past hitEnd and falls through.
+                const addr = (t[w] >>> 0) + (t[w + 1] >>> 0) * 4294967296;
+                const len = t[w + 2] >>> 0;
+                if (len > 0 && addr >= this.hitStart && addr + len <= this.hitEnd) {
+                    out.head = head;
+                    out.n = 1;
+                    out.total = len;
+                    out.region[0] = this.hitRegion;
+                    out.off[0] = this.hitBias + addr;
+                    out.len[0] = len;
+                    out.writable[0] = wantWrite ? 1 : 0;
+                    return 0;
+                }
+            }
+        }
+        return this.walkSlow(head, out, wantWrite);
+    }
+
+    /** Region bounds of the last descriptor the slow walk resolved (fast-path cache). */
+    private hitStart = 1;
+    private hitEnd = 0;
+    private hitRegion = 0;
+    /** region offset = hitBias + guest address. */
+    private hitBias = 0;
+
+    private walkSlow(head: number, out: Chain, wantWrite: boolean): number {
+        const num = this.num;
         const mem = this.mem;
         out.head = head;
         out.n = 0;
@@ -203,6 +239,10 @@ export class SplitRing {
                 const ri = mem.find(addr, len);
                 if (ri < 0) return RingError.ADDRESS;
                 const reg = mem.regions[ri];
+                this.hitStart = reg.gpa;
+                this.hitEnd = reg.gpa + reg.size;
+                this.hitRegion = ri;
+                this.hitBias = reg.base - reg.gpa;
                 const k = out.n++;
                 out.region[k] = ri;
                 out.off[k] = reg.base + (addr - reg.gpa);
