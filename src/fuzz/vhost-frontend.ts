@@ -4,6 +4,7 @@
  * throughout; replies are framed so that a request can wait for its own.
  */
 import { sendWithFds } from '../datapath/sys/frontend.js';
+import { watchReadable, type FdWatch } from '../datapath/sys/eventfd.js';
 import { closeFd, connectUnix, recvWithFds } from '../datapath/sys/unix-socket.js';
 import { FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, message, Req } from './vhost-wire.js';
 
@@ -102,9 +103,17 @@ export class Frontend {
             const i = this.replies.findIndex((r) => r.request === request);
             if (i >= 0) return this.replies.splice(i, 1)[0];
             if (!this.open || Date.now() > end) return undefined;
-            // A reply takes tens of microseconds: yield to the loop rather than sleep a whole timer tick.
-            await new Promise<void>((r) => setImmediate(r));
+            await this.readable(end - Date.now());
         }
+    }
+
+    /** Resolves when the socket has data (or after `ms`): waiting in the loop, not spinning, leaves the CPU to the switch. */
+    private readable(ms: number): Promise<void> {
+        return new Promise((resolve) => {
+            let w: FdWatch | undefined;
+            const t = setTimeout(() => { w?.close(); resolve(); }, Math.max(1, ms));
+            w = watchReadable(this.fd, () => { clearTimeout(t); w?.close(); resolve(); });
+        });
     }
 
     /** Sends a request and waits for its reply. */
