@@ -51,6 +51,16 @@ export function networkOf(c: Cidr): number {
     return (addr & mask) >>> 0;
 }
 
+/**
+ * A host interface name that is safe to hand to the kernel, `ip` and DPDK
+ * devargs: at most 15 bytes (IFNAMSIZ-1), not `.`/`..`, letters, digits,
+ * `_`, `.` and `-`, not starting with `-` (it would read as an option) and
+ * without `,`/`=` (they would add DPDK devargs).
+ */
+export function isValidIfname(name: string): boolean {
+    return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) && name.length <= 15 && name !== '.' && name !== '..';
+}
+
 /** `52:54:00:00:00:01` → six bytes; undefined unless exactly six hex octets. */
 export function parseMac(text: string): number[] | undefined {
     const parts = text.split(':');

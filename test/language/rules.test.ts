@@ -129,6 +129,10 @@ const CASES: Partial<Record<Code, Case>> = {
         bad: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  nic up { driver pci "3:0"  bridge sw }' }),
         good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }  nic up { driver pci "0000:03:00.0"  bridge sw }' }),
     },
+    'iface-invalid': {
+        bad: lab({ elements: 'nic up { driver af_packet "eth1,qpairs=64"  bridge br0 }' }),
+        good: lab({ elements: 'nic up { driver af_packet "eth1"  bridge br0 }' }),
+    },
     'ovs-without-hugepages': {
         bad: lab({ elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
         good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),

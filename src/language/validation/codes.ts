@@ -63,6 +63,7 @@ export const CODES = {
     'nic-pci-on-embedded': { severity: 'error', rule: 14, summary: 'a pci NIC on the embedded datapath' },
     'nic-device-duplicate': { severity: 'error', rule: 14, summary: 'two NICs on one host interface or PCI device' },
     'pci-address-invalid': { severity: 'error', rule: 14, summary: 'a PCI address not in DDDD:BB:DD.F form' },
+    'iface-invalid': { severity: 'error', rule: 14, summary: 'an af_packet interface name Linux would refuse (or that would inject options)' },
     // 12 — completeness
     'vm-memory-too-small': { severity: 'error', rule: 12, summary: 'less memory than the default image needs' },
     'vm-without-ports': { severity: 'warning', rule: 12, summary: 'a VM with no port' },

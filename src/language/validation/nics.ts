@@ -1,6 +1,7 @@
 import type { ValidationChecks } from 'langium';
 import type { Nic, Topology, VtopoAstType } from '../generated/ast.js';
 import { bridgeDatapath, nicQueues } from '../defaults.js';
+import { isValidIfname } from '../units.js';
 import { describe, lineOf, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 
@@ -49,6 +50,11 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
                 nic, { property: 'name' });
         }
         const dp = bridgeDatapath(nic.bridge?.ref);
+        if (driver?.kind === 'af_packet' && !isValidIfname(driver.iface)) {
+            report(accept, 'iface-invalid',
+                `interface name "${driver.iface}" of ${describe(nic)} is not a Linux interface name: at most 15 letters, digits, '_', '.' or '-', not starting with '-'; write it as \`ip link\` shows it, e.g. "eth1".`,
+                driver, { property: 'iface' });
+        }
         if (driver?.kind === 'pci') {
             if (!/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(driver.address)) {
                 report(accept, 'pci-address-invalid',
