@@ -10,7 +10,7 @@ import {
     DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues,
     portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
 } from '../language/defaults.js';
-import { parseCoreList } from '../language/units.js';
+import { isValidIfname, parseCoreList } from '../language/units.js';
 import { VtopoError } from '../runtime/api.js';
 import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
@@ -121,6 +121,10 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const nics: NicPlan[] = nicsAst.map((n) => {
         const br = requireBridge(`nic ${n.name}`, n.bridge);
         const d = n.driver;
+        // It reaches `ip link` and DPDK devargs: never let it carry options.
+        if (d?.$type === 'AfPacketDriver' && !isValidIfname(d.iface)) {
+            throw new VtopoError(`nic ${n.name}: "${d.iface}" is not a valid interface name`, 'name the host interface as `ip link` shows it, e.g. "eth1"', 'iface-invalid');
+        }
         const driver: NicPlan['driver'] = !d || d.$type === 'TapDriver'
             ? { kind: 'tap', ifname: deriveTapName(name, n.name) }
             : d.$type === 'AfPacketDriver' ? { kind: 'af_packet', iface: d.iface } : { kind: 'pci', address: d.address };
