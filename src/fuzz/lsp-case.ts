@@ -169,11 +169,11 @@ export class LspFuzzer {
 }
 
 /** What in a compiled plan could escape its run directory or break an interface name. */
-export function planProblems(plan: ReturnType<typeof compilePlan>): string[] {
+export function planProblems(plan: ReturnType<typeof compilePlan>, runRoot = RUN_ROOT): string[] {
     const out: string[] = [];
     const runDir = plan.runDir;
-    if (path.dirname(runDir) !== path.resolve(RUN_ROOT) && !runDir.startsWith(path.resolve(RUN_ROOT) + path.sep)) out.push(`run dir ${runDir} outside ${RUN_ROOT}`);
-    if (path.relative(path.resolve(RUN_ROOT), runDir).split(path.sep).includes('..')) out.push(`run dir ${runDir} escapes ${RUN_ROOT}`);
+    if (path.dirname(runDir) !== path.resolve(runRoot)) out.push(`run dir ${runDir} is not directly under ${runRoot}`);
+    if (path.relative(path.resolve(runRoot), runDir).split(path.sep).includes('..')) out.push(`run dir ${runDir} escapes ${runRoot}`);
     for (const s of socketsOf(plan)) {
         if (!s.path.startsWith(runDir + path.sep)) out.push(`${s.what} socket ${s.path} outside ${runDir}`);
         if (path.normalize(s.path) !== s.path) out.push(`${s.what} socket ${s.path} is not normalized`);

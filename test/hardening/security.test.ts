@@ -1,0 +1,220 @@
+/**
+ * Security properties of what vtopo puts on the host and what it hands out:
+ * no shell anywhere, names from the file validated before they become
+ * paths or interface names, private run directories and owner-only
+ * sockets, a control socket only its owner can use, and exports that carry
+ * neither secrets nor host paths the file did not name.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { planProblems } from '../../src/fuzz/lsp-case.js';
+import { DatapathUnderTest } from '../../src/fuzz/peers.js';
+import { checkText } from '../../src/language/load.js';
+import { compilePlan, topologyOf } from '../../src/plan/compile.js';
+import { MAX_IFNAME } from '../../src/plan/derive.js';
+import { exportPlan, EXPORT_FORMATS } from '../../src/plan/export/index.js';
+import type { Plan } from '../../src/plan/types.js';
+import { VtopoError } from '../../src/runtime/api.js';
+import { projectRoot, selfExecArgv } from '../../src/runtime/self-exec.js';
+import { tempDir } from './helpers.js';
+
+const dir = tempDir('security');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function sources(): { file: string; text: string }[] {
+    const out: { file: string; text: string }[] = [];
+    const walk = (d: string) => {
+        for (const n of readdirSync(d)) {
+            const p = path.join(d, n);
+            if (n === 'generated' || n === 'node_modules' || n === 'fuzz') continue;
+            if (statSync(p).isDirectory()) walk(p);
+            else if (/\.(ts|mjs|cjs|js)$/.test(n)) out.push({ file: p, text: readFileSync(p, 'utf8') });
+        }
+    };
+    for (const d of ['src', 'server', 'guest', 'bin', 'scripts']) if (existsSync(d)) walk(d);
+    return out;
+}
+
+const FACTS = { runRoot: '/run/vtopo-sec', kvmUsable: false, onlineCpus: [0, 1] };
+
+/** The plan of a text; `strict` also wants the checker silent (the coverage fixture has deliberate errors). */
+async function planOf(text: string, sourceFile = '/home/alice-secret/lab/topo.vtopo', strict = true): Promise<Plan> {
+    const r = await checkText(text);
+    if (strict) expect(r.diagnostics.filter((d) => d.severity === 'error'), text).toEqual([]);
+    return compilePlan(topologyOf(r.model!, sourceFile), { ...FACTS, sourceFile });
+}
+
+describe('processes are launched without a shell', () => {
+    it('no source asks for a shell or passes a command line as one string', () => {
+        const offences: string[] = [];
+        for (const { file, text } of sources()) {
+            text.split('\n').forEach((line, i) => {
+                const at = `${file}:${i + 1}: ${line.trim()}`;
+                if (/shell\s*:\s*(true|['"`])/.test(line)) offences.push(at);
+                // child_process.exec/execSync take a shell command string.
+                if (/\b(execSync|exec)\s*\(\s*[`'"]/.test(line) && !/\.\s*exec\s*\(/.test(line)) offences.push(at);
+                if (/\b(spawn|spawnSync|execFile|execFileSync)\s*\(\s*['"`](\/bin\/)?(ba|da|z)?sh['"`]\s*,\s*\[\s*['"`]-c/.test(line)) offences.push(at);
+            });
+            if (/import\s*\{[^}]*\bexec(Sync)?\b[^}]*\}\s*from\s*['"](node:)?child_process['"]/.test(text)) offences.push(`${file}: imports exec/execSync`);
+        }
+        expect(offences).toEqual([]);
+    });
+
+    it('the check sees a shell when there is one (it can fail)', () => {
+        const bad = ["spawn('sh', ['-c', cmd])", "execSync(`ip link del ${x}`)", "spawn(cmd, args, { shell: true })"];
+        expect(bad.filter((l) => /shell\s*:\s*(true|['"`])/.test(l) || /\b(execSync|exec)\s*\(\s*[`'"]/.test(l) || /\b(spawn|spawnSync|execFile|execFileSync)\s*\(\s*['"`](\/bin\/)?(ba|da|z)?sh['"`]\s*,\s*\[\s*['"`]-c/.test(l))).toEqual(bad);
+    });
+});
+
+describe('names from the file are validated before they become paths or interface names', () => {
+    it.each([
+        ['a path in a VM name', 'vm ../../etc { cpus 1 memory 256M }'],
+        ['a slash in a bridge name', 'bridge br/0'],
+        ['a quoted name', 'bridge "br0; rm -rf /"'],
+        ['a name with a dot', 'vm a.b { cpus 1 memory 256M }'],
+    ])('%s does not parse', async (_what, element) => {
+        const r = await checkText(`topology t {\n  host { cores 0-1  memory 4G  poll-cores 1 }\n  bridge ok\n  ${element}\n}\n`);
+        expect(r.diagnostics.map((d) => d.code)).toContain('syntax-error');
+    });
+
+    it('long names give tap names within IFNAMSIZ and socket paths inside the run directory', async () => {
+        const long = 'n'.repeat(60);
+        const plan = await planOf(`topology ${'t'.repeat(30)} {
+  host { cores 0-1  memory 4G  poll-cores 1 }
+  bridge br0
+  nic ${long} { driver tap  bridge br0 }
+  nic ${long}2 { driver tap  bridge br0 }
+  vm ${'v'.repeat(20)} { cpus 1  memory 256M  port ${'p'.repeat(10)} { bridge br0 } }
+}`);
+        const taps = plan.nics.map((n) => (n.driver.kind === 'tap' ? n.driver.ifname : ''));
+        for (const t of taps) expect(t.length).toBeLessThanOrEqual(MAX_IFNAME);
+        expect(new Set(taps).size).toBe(2);
+        expect(planProblems(plan, FACTS.runRoot)).toEqual([]);
+    });
+
+    it('names too long for a unix socket path are refused with a VtopoError, not an OS error at deploy', async () => {
+        const r = await checkText(`topology t {\n  host { cores 0-1  memory 4G  poll-cores 1 }\n  bridge br0\n  vm ${'v'.repeat(90)} { cpus 1  memory 256M  port eth0 { bridge br0 } }\n}\n`);
+        const errors = r.diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length === 0) {
+            let caught: unknown;
+            try { compilePlan(topologyOf(r.model!, '/x/t.vtopo'), { ...FACTS, sourceFile: '/x/t.vtopo' }); } catch (e) { caught = e; }
+            expect(caught).toBeInstanceOf(VtopoError);
+            expect((caught as VtopoError).message).toMatch(/socket path/);
+        }
+    });
+
+    it.each(['eth1,qpairs=64', '-f', '../../etc/x', 'a'.repeat(16), 'eth 1', '$(reboot)', '.', '..', ''])('af_packet interface "%s" is refused by the checker and by compilePlan', async (iface) => {
+        const text = `topology t {\n  host { cores 0-1  memory 4G  poll-cores 1 }\n  bridge br0\n  nic up { driver af_packet ${JSON.stringify(iface)}  bridge br0 }\n}\n`;
+        const r = await checkText(text);
+        expect(r.diagnostics.map((d) => d.code)).toContain('iface-invalid');
+        expect(() => compilePlan(topologyOf(r.model!, '/x/t.vtopo'), { ...FACTS, sourceFile: '/x/t.vtopo' })).toThrow(VtopoError);
+    });
+
+    it('a PCI address cannot carry a path', async () => {
+        const r = await checkText('topology t {\n  host { cores 0-1  memory 4G  hugepages 1G  poll-cores 1 }\n  bridge br0 { datapath ovs }\n  nic up { driver pci "../../../sys/bus"  bridge br0 }\n}\n');
+        expect(r.diagnostics.map((d) => d.code)).toContain('pci-address-invalid');
+    });
+});
+
+describe('run directories, sockets and the control socket', () => {
+    const runRoot = path.join(dir, 'run');
+    const file = path.join(dir, 'sec.vtopo');
+    const vtopo = (...args: string[]) => {
+        const [node, ...pre] = selfExecArgv();
+        return spawnSync(node, [...pre, ...args], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
+    };
+    afterAll(() => { vtopo('destroy', file); });
+
+    it('a deploy leaves only private directories, owner-only sockets and no world-writable file', () => {
+        writeFileSync(file, 'topology sec {\n  host { cores 0-1  memory 1G  poll-cores 1 }\n  bridge br0 { datapath embedded }\n  nic up { driver tap  bridge br0 }\n}\n');
+        const d = vtopo('deploy', file);
+        expect(d.status, d.stdout + d.stderr).toBe(0);
+        const bad: string[] = [];
+        let sockets = 0;
+        const walk = (p: string) => {
+            const st = lstatSync(p);
+            const mode = st.mode & 0o777;
+            if (st.isDirectory()) {
+                if (mode & 0o077) bad.push(`dir ${p} ${mode.toString(8)}`);
+                for (const n of readdirSync(p)) walk(path.join(p, n));
+            } else if (st.isSocket()) {
+                sockets++;
+                if (mode & 0o077) bad.push(`socket ${p} ${mode.toString(8)}`);
+            } else if (mode & 0o022) bad.push(`file ${p} ${mode.toString(8)}`);
+            if (st.uid !== process.getuid!()) bad.push(`${p} owned by uid ${st.uid}`);
+        };
+        walk(runRoot);
+        expect(bad).toEqual([]);
+        expect(sockets).toBeGreaterThan(0);
+    }, 120_000);
+
+    it('the datapath control socket refuses another user, even when the path is reachable', async () => {
+        const dpDir = path.join(dir, 'dp');
+        mkdirSync(dpDir);
+        const dp = new DatapathUnderTest(dpDir);
+        await dp.start();
+        try {
+            chmodSync(dpDir, 0o755); // let the other user reach the socket: only its own mode may stop them
+            expect(statSync(dp.ctl).mode & 0o777).toBe(0o600);
+            const probe = `require('net').connect(${JSON.stringify(dp.ctl)}).on('connect', () => { console.log('CONNECTED'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
+            const out = await new Promise<string>((resolve) => {
+                const c = spawn(process.execPath, ['-e', probe], { uid: 65534, gid: 65534 });
+                let s = '';
+                c.stdout.on('data', (d) => { s += d; });
+                c.on('close', () => resolve(s.trim()));
+            });
+            expect(out).toBe('EACCES');
+            // …while the owner still can.
+            expect((await dp.status()).pid).toBe(dp.pid);
+        } finally {
+            await dp.stop();
+        }
+    }, 60_000);
+});
+
+describe('exports carry no secrets and no host paths the file did not name', () => {
+    const SECRET = 'tok-3b9f0c-do-not-leak';
+    const files = ['examples/two-vms.vtopo', 'examples/multi-queue.vtopo', 'examples/nic.vtopo', 'examples/ovs.vtopo', 'test/fixtures/lsp-coverage.vtopo'];
+
+    it.each(files)('%s', async (f) => {
+        process.env.VTOPO_TEST_SECRET = SECRET;
+        try {
+            const plan = await planOf(readFileSync(f, 'utf8'), undefined, false);
+            const named = plan.vms.flatMap((v) => (v.image.kind === 'kernel' ? [v.image.kernel, v.image.initrd ?? ''] : v.image.kind === 'disk' ? [v.image.path] : [])).filter(Boolean);
+            for (const format of EXPORT_FORMATS) {
+                let out = exportPlan(plan, format, { argv: (vm) => ['qemu-system-x86_64', '-name', vm.name] });
+                for (const n of named) out = out.split(n).join('<named>');
+                expect(out, format).not.toContain(SECRET);
+                expect(out, format).not.toContain('alice-secret');
+                expect(out, format).not.toContain(projectRoot());
+                if (process.env.HOME && process.env.HOME !== '/') expect(out, format).not.toContain(process.env.HOME + '/');
+            }
+        } finally {
+            delete process.env.VTOPO_TEST_SECRET;
+        }
+    });
+
+    it('hostile strings in the file stay inert when an exported script runs', async () => {
+        const marker = path.join(dir, 'PWNED');
+        const plan = await planOf(`topology inert {
+  host { cores 0-1  memory 4G  poll-cores 1 }
+  bridge br0
+  vm a {
+    cpus 1  memory 256M
+    image kernel "k$(touch ${marker})" initrd "\`touch ${marker}\`" append "x'; touch ${marker}; echo '"
+    port eth0 { bridge br0 }
+  }
+}`, path.join(dir, 'inert.vtopo'));
+        const stubs = path.join(dir, 'stubs');
+        mkdirSync(stubs, { recursive: true });
+        for (const c of ['qemu-system-x86_64', 'ovs-vsctl', 'mkdir']) writeFileSync(path.join(stubs, c), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+        const v = plan.vms[0];
+        const img = v.image.kind === 'kernel' ? v.image : undefined;
+        const script = exportPlan(plan, 'qemu', { argv: () => ['qemu-system-x86_64', '-kernel', img!.kernel, '-initrd', img!.initrd!, '-append', img!.append!] });
+        const r = spawnSync('/bin/sh', ['-c', script.replace(/ &$/gm, '')], { encoding: 'utf8', env: { PATH: `${stubs}:/usr/bin:/bin`, VTOPO_GUEST_KERNEL: 'k', VTOPO_GUEST_INITRD: 'i' } });
+        expect(r.status, r.stderr).toBe(0);
+        expect(existsSync(marker)).toBe(false);
+    });
+});
