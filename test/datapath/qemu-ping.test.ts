@@ -18,7 +18,8 @@ describe('two QEMU guests through the embedded switch', () => {
     const netns = `vtopo-dpq-${process.pid}`;
     const tap = `vtq${process.pid % 10000}`;
     const vms: VmPlan[] = [
-        makeVm({ dir, name: 'ga' }, [{ mac: '52:54:00:00:2a:01', ip: '10.66.0.1/24', socketPath: path.join(dir, 'ga.sock') }]),
+        // Two vCPUs and two queue pairs: the guest enables both (ethtool -L), the switch serves 4 vrings.
+        makeVm({ dir, name: 'ga', cpus: 2 }, [{ mac: '52:54:00:00:2a:01', ip: '10.66.0.1/24', socketPath: path.join(dir, 'ga.sock'), queues: 2 }]),
         makeVm({ dir, name: 'gb' }, [{ mac: '52:54:00:00:2b:01', ip: '10.66.0.2/24', socketPath: path.join(dir, 'gb.sock') }]),
     ];
     let image: { kernel: string; initrd: string };
@@ -64,9 +65,11 @@ describe('two QEMU guests through the embedded switch', () => {
 
         const st = await dp.status();
         const pa = st.ports.find((p) => p.id === 'ga.eth0')!;
-        expect(pa).toMatchObject({ link: 'up', vhost: 'connected' });
+        expect(pa).toMatchObject({ link: 'up', vhost: 'connected', num_of_vrings: 4 });
+        expect(pa.queues.length).toBe(2);
         expect(pa.features).toEqual(expect.arrayContaining(['VERSION_1', 'MRG_RXBUF', 'RING_EVENT_IDX']));
-        const q = pa.queues[0];
+        // Which pair carries the pings is the guest's (tx) and the flow hash's (rx) choice.
+        const q = pa.queues.reduce((a, b) => ({ ...a, rx_packets: a.rx_packets + b.rx_packets, tx_packets: a.tx_packets + b.tx_packets, kicks: a.kicks + b.kicks, calls: a.calls + b.calls, mode_switches: a.mode_switches + b.mode_switches, avail_idx: Math.max(a.avail_idx ?? 0, b.avail_idx ?? 0) }));
         expect(q.rx_packets).toBeGreaterThanOrEqual(6);
         expect(q.tx_packets).toBeGreaterThanOrEqual(6);
         // Sparse pings: the queue sleeps on its kick fd between them and is woken by kicks.
