@@ -13,7 +13,7 @@
  * shared like guest RAM; the main thread on cpu1 is the device, built from
  * the project's own ring code. A fixed population of frames circulates.
  *
- *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256]
+ *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256] [--gpa-base 0x100000000]
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
@@ -36,6 +36,8 @@ const SIZE = POOL + NBUF * BUF;
 
 interface Shared {
     fd: number;
+    /** Guest-physical address of file offset 0 (testpmd's virtio-user uses its virtual addresses, above 4 GiB). */
+    gpaBase: number;
     size: number;
     frames: number;
     ctl: SharedArrayBuffer;
@@ -58,8 +60,9 @@ function guest(w: Shared): void {
     let rxSeen = 0;
     const setDesc = (table: number, i: number, addr: number, len: number, flags: number) => {
         const o = table + 16 * i;
-        u32[o >> 2] = addr;
-        u32[(o >> 2) + 1] = 0;
+        const gpa = w.gpaBase + addr;
+        u32[o >> 2] = gpa >>> 0;
+        u32[(o >> 2) + 1] = Math.floor(gpa / 4294967296);
         u32[(o >> 2) + 2] = len;
         u32[(o >> 2) + 3] = flags;
     };
@@ -114,7 +117,7 @@ function guest(w: Shared): void {
     m.unmap();
 }
 
-async function device(size: number, seconds: number, frames: number): Promise<{ mpps: number; samples: number[] }> {
+async function device(size: number, seconds: number, frames: number, gpaBase: number): Promise<{ mpps: number; samples: number[] }> {
     const fd = memfd('vtopo-ceiling', SIZE);
     const m = mapShared(fd, SIZE, 0);
     new Uint8Array(m.buffer).fill(0);
@@ -123,14 +126,15 @@ async function device(size: number, seconds: number, frames: number): Promise<{ 
     c[1] = size;
     // Workers do not inherit tsx's loader hooks: register them before importing this file.
     const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const wk = new Worker(boot, { eval: true, workerData: { fd, size: SIZE, frames, ctl } satisfies Shared });
+    const wk = new Worker(boot, { eval: true, workerData: { fd, gpaBase, size: SIZE, frames, ctl } satisfies Shared });
     const exited = new Promise((r) => wk.once('exit', r));
     wk.on('error', (e) => console.error(`guest worker: ${e.stack ?? e}`));
     while (Atomics.load(c, 2) === 0) await new Promise((r) => setTimeout(r, 10));
     setAffinity([1]);
-    const mem = new GuestMemory([regionFromBuffer(m.buffer, m.addr, 0, SIZE, 0x7f0000000000, 0, m)]);
-    const tx = SplitRing.create(mem, NUM, TX) as SplitRing;
-    const rx = SplitRing.create(mem, NUM, RX) as SplitRing;
+    const mem = new GuestMemory([regionFromBuffer(m.buffer, m.addr, gpaBase, SIZE, 0x7f0000000000, 0, m)]);
+    const at = (r: typeof TX) => ({ desc: gpaBase + r.desc, avail: gpaBase + r.avail, used: gpaBase + r.used });
+    const tx = SplitRing.create(mem, NUM, at(TX)) as SplitRing;
+    const rx = SplitRing.create(mem, NUM, at(RX)) as SplitRing;
     const chain = new Chain();
     const writer = new RxWriter(new Chain());
     const frame = new Frame();
@@ -193,8 +197,9 @@ if (!isMainThread) {
     };
     const seconds = Number(opt('seconds', '10'));
     const frames = Number(opt('frames', '256'));
+    const gpaBase = Number(opt('gpa-base', '0'));
     for (const size of opt('sizes', '64,1518').split(',').map(Number)) {
-        const r = await device(size, seconds, Math.min(frames, NUM));
-        console.log(`ceiling ${String(size).padStart(4)} B: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, guest worker on cpu0, device on cpu1`);
+        const r = await device(size, seconds, Math.min(frames, NUM), gpaBase);
+        console.log(`ceiling ${String(size).padStart(4)} B${gpaBase ? ` (gpa base 0x${gpaBase.toString(16)})` : ''}: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, guest worker on cpu0, device on cpu1`);
     }
 }

@@ -13,6 +13,8 @@ export class MacTable {
     private readonly port = new Int32Array(CAP);
     private readonly seen = new Float64Array(CAP);
     private used = 0;
+    /** Bumped whenever a MAC → port mapping appears, moves or goes: forwarding caches compare it. */
+    gen = 0;
 
     constructor(public agingMs: number) {}
 
@@ -40,7 +42,10 @@ export class MacTable {
             const p = this.port[s];
             if (p === 0) break;
             if (this.hi[s] === hi && this.lo[s] === lo) {
-                this.port[s] = port + 1;
+                if (p !== port + 1) {
+                    this.port[s] = port + 1;
+                    this.gen++;
+                }
                 this.seen[s] = now;
                 return;
             }
@@ -54,17 +59,20 @@ export class MacTable {
         this.port[s] = port + 1;
         this.seen[s] = now;
         this.used++;
+        this.gen++;
     }
 
     /** Forgets every MAC behind `port` (port removed or gone down). */
     forgetPort(port: number): void {
         // Kept as a tombstone (-1) so probe chains stay intact.
         for (let s = 0; s < CAP; s++) if (this.port[s] === port + 1) this.port[s] = -1;
+        this.gen++;
     }
 
     flush(): void {
         this.port.fill(0);
         this.used = 0;
+        this.gen++;
     }
 
     entries(now: number): { mac: string; port: number; age_s: number }[] {

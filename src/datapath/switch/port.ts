@@ -53,6 +53,17 @@ export abstract class Port {
     tx_bytes = 0;
     readonly dropsByReason: Record<string, number> = {};
     capture: PcapWriter | undefined;
+    /**
+     * The bridge's last unicast decision for frames from this port: the
+     * first 12 bytes (dst+src MAC) as words, where they went, and the MAC
+     * table generation and time it was made at (see Bridge.input).
+     */
+    fcW0 = 0;
+    fcW1 = 0;
+    fcW2 = 0;
+    fcDst: Port | undefined;
+    fcGen = -1;
+    fcAt = 0;
 
     constructor(readonly id: string) {}
 
