@@ -76,11 +76,15 @@ export async function startInstance(plan: Plan): Promise<void> {
     }
     mkdirSync(p.runDir, { recursive: true, mode: 0o700 });
     const env = ovsEnv(p);
-    if (!ourPid(p.ovsdbPid, p.marker)) await startOvsdb(p, env);
+    if (!ourPid(p.ovsdbPid, p.marker)) {
+        await waitThreadsGone(p.ovsdbPid);
+        await startOvsdb(p, env);
+    }
     const c = await connect(plan);
     try {
         await configureRoot(c, plan);
         if (!ourPid(p.vswitchdPid, p.marker)) {
+            await waitThreadsGone(p.vswitchdPid);
             await ensureNetns(p.netns);
             await startVswitchd(p, env);
         }
@@ -115,6 +119,8 @@ export async function stopInstance(plan: Plan): Promise<void> {
         await run('ovs-appctl', ['-t', p.ovsdbCtl, 'exit'], { timeoutMs: 10_000 });
         if (!(await waitGone(dbPid, 5000))) await terminate(dbPid, p.marker);
     }
+    await waitThreadsGone(p.vswitchdPid);
+    await waitThreadsGone(p.ovsdbPid);
     await killNetnsLeftovers(p);
     await run('ip', ['netns', 'del', p.netns]);
     rmSync(path.join(DPDK_RUNTIME_ROOT, p.filePrefix), { recursive: true, force: true });
@@ -141,6 +147,37 @@ export async function removeOurBridges(plan: Plan): Promise<void> {
 function ovsEnv(p: OvsPaths): NodeJS.ProcessEnv {
     // The tools derive pidfile/ctl/vhost-sock-dir defaults from these.
     return { ...process.env, OVS_RUNDIR: p.runDir, OVS_LOGDIR: p.runDir, OVS_DBDIR: p.runDir };
+}
+
+/**
+ * After SIGKILL the thread-group leader turns zombie at once while the
+ * other threads (DPDK's, the PMDs) are still tearing down and still hold the
+ * pidfile lock and DPDK's runtime files: a restart then fails with "already
+ * running". Wait until no thread of the old pid is left.
+ */
+async function waitThreadsGone(pidFile: string, timeoutMs = 10_000): Promise<void> {
+    const pid = readPidFile(pidFile);
+    if (!pid) return;
+    const end = Date.now() + timeoutMs;
+    while (threadsExiting(pid) && Date.now() < end) await sleep(50);
+}
+
+function threadsExiting(pid: number): boolean {
+    try {
+        const leader = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        if (leader.slice(leader.lastIndexOf(')') + 2, leader.lastIndexOf(')') + 3) !== 'Z') return false;
+        return readdirSync(`/proc/${pid}/task`).some((t) => {
+            try {
+                const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+                const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+                return state !== 'Z' && state !== 'X';
+            } catch {
+                return false;
+            }
+        });
+    } catch {
+        return false;
+    }
 }
 
 function ourPid(pidFile: string, marker: string): number | undefined {
