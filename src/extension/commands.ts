@@ -22,6 +22,7 @@ type Target = { uri: string; view?: TopologyView; node?: TreeNode };
 
 export function registerCommands(context: vscode.ExtensionContext, client: LanguageClient, store: ViewsStore, output: vscode.OutputChannel): void {
     const progressSinks = new Map<string, (message: string) => void>();
+    const captures = new Map<string, { label: string; stop: () => void }>();
     context.subscriptions.push(client.onNotification(ProgressNotification, ({ progressId, event }) => {
         if (event.phase !== 'done') output.appendLine(`  ${event.step}: ${event.message}`);
         progressSinks.get(progressId)?.(event.message);
@@ -212,7 +213,16 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
         try {
             await call(client, CaptureStartRequest, { uri: t.uri, port, file });
             output.appendLine(`capturing on ${port} into ${file}`);
-            await vscode.window.showInformationMessage(`vtopo: capturing on ${port} into ${path.basename(file)}`, { modal: false }, 'Stop Capture');
+            // Cancel on the progress, or "vtopo: Stop Capture" (the toast may have folded into the status bar), ends it.
+            const key = `${t.uri}#${port}`;
+            await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `vtopo: capturing on ${port}`, cancellable: true }, (progress, token) => {
+                progress.report({ message: `into ${path.basename(file)}; Cancel or "vtopo: Stop Capture" ends it` });
+                return new Promise<void>((resolve) => {
+                    captures.set(key, { label: `${port} → ${path.basename(file)}`, stop: resolve });
+                    token.onCancellationRequested(() => resolve());
+                });
+            });
+            captures.delete(key);
             const r = await call(client, CaptureStopRequest, { uri: t.uri, port });
             const written = r.file || file;
             const pick = await vscode.window.showInformationMessage(`vtopo: wrote ${path.basename(written)}${r.packets !== undefined ? ` (${r.packets} packets)` : ''}`, 'Open', 'Reveal in Explorer');
@@ -221,6 +231,16 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
         } catch (err) {
             await showError('capture', err, output);
         }
+    });
+
+    reg('vtopo.stopCapture', async () => {
+        const all = [...captures.values()];
+        if (!all.length) {
+            void vscode.window.showInformationMessage('vtopo: no capture is running.');
+            return;
+        }
+        const pick = all.length === 1 ? all[0] : (await vscode.window.showQuickPick(all.map((c) => ({ label: c.label, c })), { placeHolder: 'Stop which capture?' }))?.c;
+        pick?.stop();
     });
 
     reg('vtopo.showGraph', async (arg) => {
