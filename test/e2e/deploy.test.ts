@@ -5,13 +5,12 @@
  * killed -9 shows crashed → the datapath killed -9 → destroy leaves no
  * process, socket, tap or mount of the topology.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Status } from '../../src/runtime/status-types.js';
 import { alive, sleep } from '../../src/runtime/procs.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { type CliResult, runVtopo } from '../runtime/cli-run.js';
 import { leftovers } from '../runtime/leaks.js';
 
 const dir = mkdtempSync('/tmp/vte-');
@@ -21,16 +20,8 @@ const file = path.join(dir, 'two-vms.vtopo');
 const original = readFileSync('examples/two-vms.vtopo', 'utf8');
 writeFileSync(file, original);
 
-function vtopo(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const [node, ...pre] = selfExecArgv();
-    return new Promise((resolve) => {
-        const c = spawn(node, [...pre, ...args], { env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
-        let stdout = '';
-        let stderr = '';
-        c.stdout.on('data', (d) => { stdout += d; });
-        c.stderr.on('data', (d) => { stderr += d; });
-        c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+function vtopo(...args: string[]): Promise<CliResult> {
+    return runVtopo(runRoot, args);
 }
 
 async function json<T>(...args: string[]): Promise<T> {

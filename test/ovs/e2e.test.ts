@@ -4,14 +4,14 @@
  * passes, status shows OvS counters and num_of_vrings, and destroy leaves
  * no process, namespace, DPDK runtime dir, tap or mount behind.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/plan/types.js';
 import { sleep } from '../../src/runtime/procs.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
 import type { Status } from '../../src/runtime/status-types.js';
+import { type CliResult, runVtopo } from '../runtime/cli-run.js';
 import { leftovers } from '../runtime/leaks.js';
 
 const dir = mkdtempSync('/tmp/vto-');
@@ -23,16 +23,8 @@ const source = readFileSync('examples/ovs.vtopo', 'utf8')
 writeFileSync(file, source);
 let deployedPlan: Plan | undefined;
 
-function vtopo(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const [node, ...pre] = selfExecArgv();
-    return new Promise((resolve) => {
-        const c = spawn(node, [...pre, ...args], { env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
-        let stdout = '';
-        let stderr = '';
-        c.stdout.on('data', (d) => { stdout += d; });
-        c.stderr.on('data', (d) => { stderr += d; });
-        c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+function vtopo(...args: string[]): Promise<CliResult> {
+    return runVtopo(runRoot, args);
 }
 
 async function status(): Promise<Status> {
