@@ -4,7 +4,8 @@
  * `apt-get download`ed and `dpkg -x`ed (never installed, /boot untouched);
  * iperf3 and ethtool come from the host with the libraries ldd lists.
  * Cached under `<cache>/guest/<hash>`, the hash covering every input, so it
- * is built once and rebuilt when a package, a tool or a guest script changes.
+ * is built once and rebuilt when a package, a tool, the module list or a guest
+ * script changes.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -105,6 +106,8 @@ interface Inputs {
     builder: number;
     kernel: AptPackage;
     busybox: AptPackage;
+    /** The initramfs holds exactly what these resolve to, so another list is another image. */
+    modules: string[];
     tools: Record<string, string>;
     scripts: Record<string, string>;
 }
@@ -120,7 +123,7 @@ async function collectInputs(sdir: string): Promise<Inputs> {
     }
     const scripts: Record<string, string> = {};
     for (const f of readdirSync(sdir).sort()) scripts[f] = sha256File(path.join(sdir, f));
-    return { builder: BUILDER_VERSION, kernel, busybox, tools, scripts };
+    return { builder: BUILDER_VERSION, kernel, busybox, modules: [...ROOT_MODULES], tools, scripts };
 }
 
 async function apt(args: string[]): Promise<string> {

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
@@ -7,8 +7,8 @@ import { loadTopology } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { exportPlan, type ExportFormat } from '../../src/plan/export/index.js';
 import type { Plan, VmPlan } from '../../src/plan/types.js';
+import { expectGolden } from '../golden.js';
 
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const GUEST = { kernel: '/var/cache/vtopo/guest/vmlinuz', initrd: '/var/cache/vtopo/guest/initrd.img' };
 const argv = (vm: VmPlan) => buildQemuArgv(vm, resolveBootImage(vm, { kernel: '$VTOPO_GUEST_KERNEL', initrd: '$VTOPO_GUEST_INITRD' }));
 const cmdline = (vm: VmPlan) => { const b = resolveBootImage(vm, GUEST); return b.kind === 'kernel' ? b.append ?? '' : ''; };
@@ -30,18 +30,12 @@ const CASES: [string, ExportFormat][] = [
     ['test/plan/fixtures/tap-kernel.vtopo', 'libvirt'],
 ];
 
-function golden(name: string, text: string) {
-    const file = path.join('test/plan/golden/export', name);
-    if (UPDATE || !existsSync(file)) writeFileSync(file, text);
-    expect(text).toBe(readFileSync(file, 'utf8'));
-}
-
 describe('exports', () => {
     // The QEMU argv itself is pinned by the qemu backend's own goldens; here the word-exact round trip below.
     for (const [src, format] of CASES.filter(([, f]) => f !== 'qemu')) {
         it(`${src} as ${format} matches its golden file`, async () => {
             const text = exportPlan(await planOf(src), format, { argv, guest: GUEST, cmdline });
-            golden(`${path.basename(src, '.vtopo')}.${format}.${format === 'libvirt' ? 'xml' : 'sh'}`, text);
+            expectGolden(path.join('test/plan/golden/export', `${path.basename(src, '.vtopo')}.${format}.${format === 'libvirt' ? 'xml' : 'sh'}`), text);
         });
     }
 

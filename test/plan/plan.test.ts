@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/language/load.js';
@@ -7,8 +7,8 @@ import { deriveMac, deriveTapName } from '../../src/plan/derive.js';
 import type { HostFacts, Plan } from '../../src/plan/types.js';
 import { VtopoError } from '../../src/runtime/api.js';
 import { checkText } from '../../src/language/load.js';
+import { expectGolden } from '../golden.js';
 
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const sources = [
     ...readdirSync('examples').filter((f) => f.endsWith('.vtopo')).map((f) => path.join('examples', f)),
     ...readdirSync('test/fixtures').filter((f) => f.endsWith('.vtopo')).map((f) => path.join('test/fixtures', f)),
@@ -29,15 +29,14 @@ async function planOf(file: string, over: Partial<HostFacts> = {}): Promise<Plan
 describe('compilePlan golden files', () => {
     for (const file of sources) {
         it(`${file} compiles to its golden plan`, async () => {
-            const ours = file.startsWith('test/plan/') || file.startsWith('examples/');
+            const pinned = file.startsWith('test/plan/') || file.startsWith('examples/') || file === 'test/fixtures/design-example.vtopo';
             // Others' fixtures may be deliberately wrong (they test diagnostics): only sound ones have a plan.
-            if (!ours && (await loadTopology(file)).hasErrors) return;
+            if (!pinned && (await loadTopology(file)).hasErrors) return;
             const plan = await planOf(file);
             const golden = path.join('test/plan/golden', path.basename(file, '.vtopo') + '.json');
             const text = JSON.stringify(plan, null, 2) + '\n';
-            if (UPDATE || (file.startsWith('test/plan/') && !existsSync(golden))) writeFileSync(golden, text);
-            if (existsSync(golden)) expect(text).toBe(readFileSync(golden, 'utf8'));
-            // A newly added example without a golden yet still has to compile to a sane plan.
+            if (pinned || existsSync(golden)) expectGolden(golden, text);
+            // Other suites' fixtures change with those suites: no golden to keep in step, only a sane plan.
             else expect(plan.vms.every((v) => v.ports.every((p) => p.socketPath.startsWith(plan.runDir)))).toBe(true);
         });
     }
@@ -76,6 +75,32 @@ describe('compilePlan rules', () => {
         const tcg = await planOf('test/fixtures/design-example.vtopo');
         expect(tcg.vms.every((v) => v.accel === 'tcg' && v.ports.every((p) => p.vectors === 0))).toBe(true);
         expect(tcg.notes.join('\n')).toMatch(/vectors=0/);
+    });
+
+    describe('a forced accel overrides the host facts', () => {
+        const text = (accel: string) => `topology f { bridge br0  vm v { accel ${accel}  port eth0 { bridge br0  queues 2 } } }`;
+        async function planText(accel: string, over: Partial<HostFacts>): Promise<Plan> {
+            const r = await checkText(text(accel), 'f.vtopo');
+            expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+            return compilePlan(topologyOf(r.model!, 'f.vtopo'), factsFor('f.vtopo', over));
+        }
+
+        it('accel tcg stays tcg (vectors=0) when KVM is usable', async () => {
+            const p = await planText('tcg', { kvmUsable: true, kvmReason: undefined });
+            expect(p.vms[0]).toMatchObject({ accelRequested: 'tcg', accel: 'tcg' });
+            expect(p.vms[0].ports[0].vectors).toBe(0);
+        });
+
+        it('accel kvm is planned as kvm, and without KVM the plan warns that deploy will refuse', async () => {
+            const ok = await planText('kvm', { kvmUsable: true, kvmReason: undefined });
+            expect(ok.vms[0]).toMatchObject({ accelRequested: 'kvm', accel: 'kvm' });
+            expect(ok.vms[0].ports[0].vectors).toBe(6);
+            expect(ok.notes.join('\n')).not.toMatch(/refuse/);
+            // The plan stays what the file says; refusing is preflight's job (test/runtime/preflight.test.ts).
+            const no = await planText('kvm', {});
+            expect(no.vms[0]).toMatchObject({ accelRequested: 'kvm', accel: 'kvm' });
+            expect(no.notes.join('\n')).toMatch(/vm v asks for accel kvm, which deploy will refuse: KVM is not usable here: no vmx\/svm/);
+        });
     });
 
     it('backs guest memory with files on the hugetlbfs mount only when hugepages are declared', async () => {

@@ -1,12 +1,14 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
 import type { VmPlan } from '../../src/plan/types.js';
+import { expectGolden } from '../golden.js';
 import { makeVm } from './fixtures.js';
 
 const GUEST = { kernel: '/cache/guest/h/vmlinuz', initrd: '/cache/guest/h/initrd.img' };
 const GOLDEN = path.join(__dirname, 'golden');
+// Where compilePlan mounts hugetlbfs for topology `lab` (host { hugepages … }).
+const HUGE = { kind: 'file', dir: '/run/vtopo/lab/hugepages', pageSizeBytes: 2 ** 21 } as const;
 
 const cases: Record<string, VmPlan> = {
     'default-tcg-1q-client-memfd': makeVm({}, [{}]),
@@ -25,6 +27,13 @@ const cases: Record<string, VmPlan> = {
         { accel: 'kvm', image: { kind: 'kernel', kernel: '/imgs/bzImage', initrd: '/imgs/rootfs.cpio.gz', append: 'console=ttyS0 root=/dev/ram0' } },
         [{}],
     ),
+    // Hosts without KVM still get hugepage-backed shared RAM; only the vectors change (0 under TCG).
+    'default-tcg-2q-hugepages': makeVm({ cpus: 2, memoryBackend: HUGE }, [{ queues: 2 }]),
+    'default-tcg-4q-server-hugepages': makeVm({ cpus: 2, memoryBackend: HUGE }, [{ queues: 4, vhostMode: 'server' }]),
+    'kernel-user-initrd-tcg-hugepages': makeVm(
+        { memoryBackend: HUGE, image: { kind: 'kernel', kernel: '/imgs/bzImage', initrd: '/imgs/rootfs.cpio.gz', append: 'console=ttyS0' } },
+        [{ queues: 2 }],
+    ),
     'kernel-user-noinitrd-tcg': makeVm({ image: { kind: 'kernel', kernel: '/imgs/bzImage' } }, [{}]),
     'disk-qcow2-tcg': makeVm({ image: { kind: 'disk', path: '/imgs/web.qcow2' } }, [{}]),
     'disk-raw-kvm-hugepages-server': makeVm(
@@ -42,10 +51,7 @@ function render(vm: VmPlan): string {
 describe('buildQemuArgv golden files', () => {
     for (const [name, vm] of Object.entries(cases)) {
         it(name, () => {
-            const file = path.join(GOLDEN, `${name}.argv`);
-            const got = render(vm);
-            if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, got);
-            expect(got).toBe(readFileSync(file, 'utf8'));
+            expectGolden(path.join(GOLDEN, `${name}.argv`), render(vm));
         });
     }
 });
@@ -90,6 +96,17 @@ describe('buildQemuArgv invariants', () => {
         const kvm = words(cases['default-kvm-2q-client-hugepages']);
         expect(after(kvm, '-accel')).toEqual(['kvm']);
         expect(after(kvm, '-cpu')).toEqual(['host']);
+    });
+
+    it('TCG with hugepages: file-backed shared RAM on hugetlbfs, vectors=0, multiqueue kept', () => {
+        for (const k of ['default-tcg-2q-hugepages', 'default-tcg-4q-server-hugepages', 'kernel-user-initrd-tcg-hugepages']) {
+            const argv = words(cases[k]);
+            expect(after(argv, '-accel')).toEqual(['tcg,thread=multi']);
+            expect(after(argv, '-object')).toEqual([`memory-backend-file,id=mem0,size=256M,mem-path=${HUGE.dir},share=on`]);
+            const dev = after(argv, '-device').find((d) => d.startsWith('virtio-net-pci'))!;
+            expect(dev).toMatch(/,mq=on,vectors=0,/);
+            expect(after(argv, '-netdev')[0]).toMatch(new RegExp(`,queues=${cases[k].ports[0].queues}$`));
+        }
     });
 
     it('the agent channel exists only for the default image, and the port list reaches the guest', () => {
