@@ -51,6 +51,78 @@ describe('Toeplitz RSS', () => {
     });
 });
 
+describe('Toeplitz RSS over IPv6', () => {
+    // Microsoft's RSS verification suite, IPv6 table ("Verifying the RSS Hash
+    // Calculation", learn.microsoft.com/windows-hardware/drivers/network/
+    // verifying-the-rss-hash-calculation), default 40-byte key; the same
+    // vectors are in DPDK's app/test/test_thash.c (v6_tbl).
+    const vectors = [
+        { src: '3ffe:2501:200:1fff::7', sport: 2794, dst: '3ffe:2501:200:3::1', dport: 1766, l3: 0x2cc18cd5, l4: 0x40207d3d },
+        { src: '3ffe:501:8::260:97ff:fe40:efab', sport: 14230, dst: 'ff02::1', dport: 4739, l3: 0x0f0c461c, l4: 0xdde51bbf },
+        { src: '3ffe:1900:4545:3:200:f8ff:fe21:67cf', sport: 44251, dst: 'fe80::200:f8ff:fe21:67cf', dport: 38024, l3: 0x4b61e985, l4: 0x02d1feef },
+    ];
+
+    /** The 16 bytes of an IPv6 address (with `::` compression). */
+    function ip6(s: string): number[] {
+        const [head, tail] = s.split('::');
+        const words = (x: string | undefined) => (x ? x.split(':').map((w) => parseInt(w, 16)) : []);
+        const h = words(head);
+        const t = words(tail);
+        const all = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill(0), ...t];
+        expect(all).toHaveLength(8);
+        return all.flatMap(be16);
+    }
+
+    it('matches the specification vectors (IPv6 and IPv6+TCP)', () => {
+        expect(ip6('fe80::200:f8ff:fe21:67cf')).toEqual([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x02, 0, 0xf8, 0xff, 0xfe, 0x21, 0x67, 0xcf]);
+        for (const v of vectors) {
+            const l3 = Uint8Array.from([...ip6(v.src), ...ip6(v.dst)]);
+            const l4 = Uint8Array.from([...l3, ...be16(v.sport), ...be16(v.dport)]);
+            expect(toeplitz(l3, 0, 32)).toBe(v.l3);
+            expect(toeplitz(l4, 0, 36)).toBe(v.l4);
+        }
+    });
+
+    function v6Frame(src: string, dst: string, nh: number, sport: number, dport: number, payload = 0, vlan = false): Frame {
+        const eth = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, ...(vlan ? [0x81, 0, 0, 5] : []), 0x86, 0xdd];
+        const l4 = nh === 6
+            ? [...be16(sport), ...be16(dport), 0, 0, 0, payload, 0, 0, 0, 0, 0x50, 0x10, 0xff, 0xff, 0, 0, 0, 0]
+            : [...be16(sport), ...be16(dport), 0, 8, 0, payload];
+        const ip = [0x60, 0, 0, 0, ...be16(l4.length), nh, 64, ...ip6(src), ...ip6(dst)];
+        const u8 = new Uint8Array(128);
+        u8.set([...eth, ...ip, ...l4]);
+        const f = new Frame();
+        f.mem = { u8, i32: new Int32Array(u8.buffer), addr: 0 };
+        f.off = 0;
+        f.len = eth.length + ip.length + l4.length;
+        return f;
+    }
+
+    it('hashes IPv6 TCP and UDP frames by their 4-tuple and other IPv6 by the addresses', () => {
+        for (const v of vectors) {
+            expect(flowHash(v6Frame(v.src, v.dst, 6, v.sport, v.dport))).toBe(v.l4);
+            expect(flowHash(v6Frame(v.src, v.dst, 17, v.sport, v.dport))).toBe(v.l4);
+            expect(flowHash(v6Frame(v.src, v.dst, 17, v.sport, v.dport, 0, true))).toBe(v.l4);
+            expect(flowHash(v6Frame(v.src, v.dst, 58, 0x8000, 0))).toBe(v.l3); // ICMPv6: addresses only
+        }
+    });
+
+    it('sends every frame of one IPv6 flow to one queue, and spreads flows', () => {
+        const v = vectors[0];
+        const queues = 4;
+        // Two frames of one TCP flow differing past the 4-tuple (sequence number, length).
+        const f1 = v6Frame(v.src, v.dst, 6, v.sport, v.dport, 1);
+        const f2 = v6Frame(v.src, v.dst, 6, v.sport, v.dport, 2);
+        f2.len += 16;
+        expect(flowHash(f1) % queues).toBe(flowHash(f2) % queues);
+        expect(flowHash(f1) % queues).toBe(v.l4 % queues);
+        // Different source ports of the same hosts reach more than one queue.
+        const used = new Set<number>();
+        for (let p = 0; p < 64; p++) used.add(flowHash(v6Frame(v.src, v.dst, 6, 40000 + p, v.dport)) % queues);
+        expect(used.size).toBeGreaterThan(1);
+    });
+});
+
 describe('MAC table', () => {
     const mac = (...b: number[]) => Uint8Array.from(b);
     it('learns, moves, ages and forgets', () => {
