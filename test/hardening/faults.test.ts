@@ -6,12 +6,13 @@
  * first two; test/e2e covers crash reporting and destroy after a kill.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { until } from '../../src/fuzz/peers.js';
 import { sleep } from '../../src/runtime/procs.js';
 import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import type { DeployState } from '../../src/runtime/state.js';
 import type { Status } from '../../src/runtime/status-types.js';
 import { type CliResult, runVtopo } from '../runtime/cli-run.js';
 import { leftovers, processesMentioning } from '../runtime/leaks.js';
@@ -135,8 +136,19 @@ describe('a run directory that cannot be written', () => {
             expect(r.stderr).not.toMatch(/\n\s+at .+\(.+:\d+:\d+\)/);
             await sleep(500);
             expect(processesMentioning(root)).toEqual([]);
+            // No partial state: a state.json naming a plan (deployed, or pending = a deploy
+            // in progress) would make status/destroy believe something runs.
             const state = path.join(root, 'two_vms', 'state', 'state.json');
-            if (existsSync(state)) expect(() => JSON.parse(readFileSync(state, 'utf8'))).not.toThrow();
+            if (existsSync(state)) {
+                const s = JSON.parse(readFileSync(state, 'utf8')) as DeployState;
+                expect(s.deployed, 'state.json keeps a deployed plan').toBeUndefined();
+                expect(s.pending, 'state.json keeps a pending plan').toBeUndefined();
+            }
+            // …and nothing else either: no process, file, mount or directory of the topology.
+            // The run root itself is shared by every topology (/run/vtopo): it may stay, empty.
+            expect(leftovers(path.join(root, 'two_vms'))).toEqual([]);
+            expect(leftovers(root).filter((l) => l !== `directory ${root}`)).toEqual([]);
+            if (existsSync(root)) expect(readdirSync(root)).toEqual([]);
         } finally {
             execFileSync('umount', [mnt]);
         }

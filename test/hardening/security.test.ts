@@ -123,32 +123,48 @@ describe('run directories, sockets and the control socket', () => {
     const file = path.join(dir, 'sec.vtopo');
     const vtopo = (...args: string[]) => {
         const [node, ...pre] = selfExecArgv();
-        return spawnSync(node, [...pre, ...args], { encoding: 'utf8', timeout: 90_000, env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
+        return spawnSync(node, [...pre, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
     };
-    afterAll(() => { vtopo('destroy', file); });
+    afterAll(() => { vtopo('destroy', file); }, 120_000);
 
-    it('a deploy leaves only private directories, owner-only sockets and no world-writable file', () => {
-        writeFileSync(file, 'topology sec {\n  host { cores 0-1  memory 1G  poll-cores 1 }\n  bridge br0 { datapath embedded }\n  nic up { driver tap  bridge br0 }\n}\n');
+    it('a deploy with a guest leaves only 0700 directories, 0600 sockets and no world-writable file', () => {
+        // eth0: the switch is the vhost client (QEMU binds the socket); eth1: the switch binds it.
+        writeFileSync(file, `topology sec {
+  host { cores 0-1  memory 1G  poll-cores 1 }
+  bridge br0 { datapath embedded }
+  nic up { driver tap  bridge br0 }
+  vm g {
+    cpus 1  memory 256M
+    port eth0 { bridge br0 }
+    port eth1 { bridge br0  vhost server }
+  }
+}
+`);
         const d = vtopo('deploy', file);
         expect(d.status, d.stdout + d.stderr).toBe(0);
         const bad: string[] = [];
-        let sockets = 0;
+        const sockets: string[] = [];
         const walk = (p: string) => {
             const st = lstatSync(p);
             const mode = st.mode & 0o777;
             if (st.isDirectory()) {
-                if (mode & 0o077) bad.push(`dir ${p} ${mode.toString(8)}`);
+                if (mode !== 0o700) bad.push(`dir ${p} ${mode.toString(8)}`);
                 for (const n of readdirSync(p)) walk(path.join(p, n));
             } else if (st.isSocket()) {
-                sockets++;
-                if (mode & 0o077) bad.push(`socket ${p} ${mode.toString(8)}`);
+                sockets.push(path.relative(runRoot, p));
+                if (mode !== 0o600) bad.push(`socket ${p} ${mode.toString(8)}`);
             } else if (mode & 0o022) bad.push(`file ${p} ${mode.toString(8)}`);
             if (st.uid !== process.getuid!()) bad.push(`${p} owned by uid ${st.uid}`);
         };
         walk(runRoot);
         expect(bad).toEqual([]);
-        expect(sockets).toBeGreaterThan(0);
-    }, 120_000);
+        // Ours (the control socket, eth1's listener) and QEMU's (QMP, console, eth0).
+        const plan = JSON.parse(readFileSync(path.join(runRoot, 'sec', 'state', 'state.json'), 'utf8')).deployed as Plan;
+        const vm = plan.vms[0];
+        const expected = [vm.qmpSocket, vm.consoleSocket, ...vm.ports.map((p) => p.socketPath)].map((p) => path.relative(runRoot, p));
+        for (const e of expected) expect(sockets).toContain(e);
+        expect(sockets.length).toBeGreaterThan(expected.length);
+    }, 300_000);
 
     it('the datapath control socket refuses another user, even when the path is reachable', async () => {
         const dpDir = path.join(dir, 'dp');

@@ -12,17 +12,25 @@ export interface RunOptions {
     timeoutMs?: number;
     /** Where the child's stdout/stderr go when it may outlive us (daemons that --detach). */
     stdioFd?: number;
+    /**
+     * The child's umask (e.g. 0o077 for daemons whose sockets and files must
+     * be owner-only). Set around the synchronous spawn and restored at once.
+     */
+    umask?: number;
 }
 
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve) => {
         const stdio = opts.stdioFd !== undefined ? (['ignore', opts.stdioFd, opts.stdioFd] as const) : (['ignore', 'pipe', 'pipe'] as const);
         let child;
+        const oldMask = opts.umask !== undefined ? process.umask(opts.umask) : undefined;
         try {
             child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: [...stdio] });
         } catch (e) {
             resolve({ code: null, stdout: '', stderr: (e as Error).message });
             return;
+        } finally {
+            if (oldMask !== undefined) process.umask(oldMask);
         }
         let stdout = '';
         let stderr = '';

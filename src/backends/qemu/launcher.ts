@@ -50,7 +50,7 @@ export async function launchVm(vm: VmPlan, argv: string[]): Promise<{ pid: numbe
     if (running) return { pid: running };
     const f = vmFiles(vm);
     for (const p of [vm.pidFile, vm.qemuLog, vm.serialLog, vm.qmpSocket, vm.agentSocket, vm.consoleSocket]) {
-        mkdirSync(path.dirname(p), { recursive: true });
+        mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
     }
     // QEMU unlinks a socket path before binding it: never let it steal one that someone still serves.
     for (const s of [vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.supervisorQmp]) {

@@ -17,6 +17,9 @@ export interface LaunchSpec {
     argv: string[];
 }
 
+/** QEMU's umask: sockets 0600, files 0600. */
+const QEMU_UMASK = 0o177;
+
 const log = (m: string) => process.stdout.write(`${new Date().toISOString()} ${m}\n`);
 
 export async function supervise(specPath: string): Promise<number> {
@@ -26,6 +29,8 @@ export async function supervise(specPath: string): Promise<number> {
         return 2;
     }
     const { vm, argv } = spec;
+    // Owner-only files for everything this process writes.
+    process.umask(0o077);
     const f = vmFiles(vm);
     writeAtomic(f.supervisorPid, String(process.pid));
     rmSync(f.exit, { force: true });
@@ -34,8 +39,17 @@ export async function supervise(specPath: string): Promise<number> {
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => log(`ignoring ${s}: waiting for QEMU to exit`));
 
     const out = openSync(vm.qemuLog, 'w');
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out] });
-    closeSync(out);
+    // QEMU binds its QMP, console, agent and vhost-user sockets with plain
+    // bind(2), i.e. 0777 minus the umask (0755 under the usual 022). 0177
+    // makes them 0600; QEMU creates files (console log) but no directories.
+    process.umask(QEMU_UMASK);
+    let child;
+    try {
+        child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', out, out] });
+    } finally {
+        process.umask(0o077);
+        closeSync(out);
+    }
     const record: ExitRecord = { pid: child.pid ?? 0, code: null, signal: null, at: '', panicked: false };
     const exited = new Promise<void>((resolve) => {
         child.on('error', (e) => { record.spawnError = e.message; resolve(); });

@@ -3,6 +3,7 @@
  * net module reads with read(2) and the kernel drops passed fds, so the
  * vhost-user channel uses these instead.
  */
+import { chmodSync, fchmodSync } from 'node:fs';
 import { allocNative, c, check, E, errno, SysError } from './libc.js';
 
 const AF_UNIX = 1;
@@ -29,14 +30,39 @@ export function newStreamSocket(): number {
     return check('socket', c.socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 }
 
-/** Listening socket at `path` (an existing file there is replaced). */
+/** Mode of every socket file we bind: the owner only. */
+export const SOCKET_MODE = 0o600;
+
+/**
+ * Listening socket at `path`, mode 0600 (an existing file there is replaced).
+ * On Linux bind(2) gives the file the socket inode's mode minus the umask, so
+ * the fchmod before bind leaves no moment where another user could connect;
+ * the chmod after it makes the mode exact whatever the umask.
+ */
 export function listenUnix(path: string, backlog = 4): number {
     const fd = newStreamSocket();
     const sa = sockaddrUn(path);
-    if (c.bind(fd, sa, sa.length) < 0 || c.listen(fd, backlog) < 0) {
+    try {
+        fchmodSync(fd, SOCKET_MODE);
+    } catch (e) {
+        c.close(fd);
+        throw new SysError(`fchmod ${path}`, Math.abs((e as NodeJS.ErrnoException).errno ?? E.EPERM));
+    }
+    if (c.bind(fd, sa, sa.length) < 0) {
         const e = errno();
         c.close(fd);
-        throw new SysError(`bind/listen ${path}`, e);
+        throw new SysError(`bind ${path}`, e);
+    }
+    try {
+        chmodSync(path, SOCKET_MODE);
+    } catch (e) {
+        c.close(fd);
+        throw new SysError(`chmod ${path}`, Math.abs((e as NodeJS.ErrnoException).errno ?? E.EPERM));
+    }
+    if (c.listen(fd, backlog) < 0) {
+        const e = errno();
+        c.close(fd);
+        throw new SysError(`listen ${path}`, e);
     }
     return fd;
 }
