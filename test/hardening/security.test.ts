@@ -6,7 +6,7 @@
  * neither secrets nor host paths the file did not name.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planProblems } from '../../src/fuzz/lsp-case.js';
@@ -18,6 +18,7 @@ import { exportPlan, EXPORT_FORMATS } from '../../src/plan/export/index.js';
 import type { Plan } from '../../src/plan/types.js';
 import { VtopoError } from '../../src/runtime/api.js';
 import { projectRoot, selfExecArgv } from '../../src/runtime/self-exec.js';
+import { modeProblems } from '../runtime/modes.js';
 import { tempDir } from './helpers.js';
 
 const dir = tempDir('security');
@@ -142,21 +143,7 @@ describe('run directories, sockets and the control socket', () => {
 `);
         const d = vtopo('deploy', file);
         expect(d.status, d.stdout + d.stderr).toBe(0);
-        const bad: string[] = [];
-        const sockets: string[] = [];
-        const walk = (p: string) => {
-            const st = lstatSync(p);
-            const mode = st.mode & 0o777;
-            if (st.isDirectory()) {
-                if (mode !== 0o700) bad.push(`dir ${p} ${mode.toString(8)}`);
-                for (const n of readdirSync(p)) walk(path.join(p, n));
-            } else if (st.isSocket()) {
-                sockets.push(path.relative(runRoot, p));
-                if (mode !== 0o600) bad.push(`socket ${p} ${mode.toString(8)}`);
-            } else if (mode & 0o022) bad.push(`file ${p} ${mode.toString(8)}`);
-            if (st.uid !== process.getuid!()) bad.push(`${p} owned by uid ${st.uid}`);
-        };
-        walk(runRoot);
+        const { bad, sockets } = modeProblems(runRoot, { exactSockets: true });
         expect(bad).toEqual([]);
         // Ours (the control socket, eth1's listener) and QEMU's (QMP, console, eth0).
         const plan = JSON.parse(readFileSync(path.join(runRoot, 'sec', 'state', 'state.json'), 'utf8')).deployed as Plan;

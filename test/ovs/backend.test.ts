@@ -17,6 +17,7 @@ import type { PortStatus } from '../../src/runtime/status-types.js';
 import { startOvsdb } from './ovsdb-fixture.js';
 import { bridge, ovsTestPlan, vmPort } from './plan-fixture.js';
 import { startTestpmd, type Testpmd } from './testpmd-fixture.js';
+import { modeProblems } from '../runtime/modes.js';
 
 const plan = ovsTestPlan('ovst');
 const paths = ovsPaths(plan);
@@ -67,6 +68,8 @@ afterAll(async () => {
     await testpmd?.stop();
     await ovsBackend.stop(plan).catch(() => undefined);
     try { execFileSync('ip', ['link', 'del', VETH], { stdio: 'ignore' }); } catch { /* gone */ }
+    // VTOPO_KEEP_OVS_LOG=DIR keeps the daemons' logs of a failed run.
+    if (process.env.VTOPO_KEEP_OVS_LOG) try { execFileSync('cp', ['-r', path.join(plan.runDir, 'ovs'), process.env.VTOPO_KEEP_OVS_LOG]); } catch { /* none */ }
     rmSync(plan.runDir, { recursive: true, force: true });
 }, 60_000);
 
@@ -116,6 +119,13 @@ describe('OvS backend on a private OvS-DPDK', () => {
         expect(lstatSync(serverPort.socketPath).isSymbolicLink()).toBe(true);
         expect(readlinkSync(serverPort.socketPath)).toBe(path.join(paths.runDir, 'c.eth0'));
         expect(lstatSync(path.join(paths.runDir, 'c.eth0')).isSocket()).toBe(true);
+    });
+
+    it('the daemons\' sockets (db, ctl, server-mode vhost) and directories are owner-only', () => {
+        // ovsdb-server/ovs-vswitchd run under umask 077: OvS binds at 0770 minus the umask, DPDK at 0777 minus it.
+        const { bad, sockets } = modeProblems(paths.runDir, { exactSockets: false });
+        expect(bad).toEqual([]);
+        expect(sockets.map((s: string) => path.basename(s)).sort()).toEqual(expect.arrayContaining(['c.eth0', ...[paths.dbSocket, paths.ovsdbCtl, paths.vswitchdCtl].map((f) => path.basename(f))].sort()));
     });
 
     it('refuses a bridge name OvS already has from someone else', async () => {
@@ -234,7 +244,7 @@ describe('OvS backend on a private OvS-DPDK', () => {
         expect(await ovsBackend.inventory(plan)).toEqual(before);
         const a = await portOf('a.eth0');
         expect(a?.error).toBeUndefined();
-    });
+    }, 120_000);
 
     it("existing mode: uses someone else's OvS and touches only its own bridges", async () => {
         const other = ovsTestPlan('ovsx');

@@ -23,6 +23,12 @@ import { cpuMask, DPDK_RUNTIME_ROOT, ovsPaths, ovsPlan, VSWITCH_SCHEMA, VSWITCHD
 /** DPDK without hugepages puts one mbuf per 4K page: OvS's default pool needs this much (measured). */
 export const NO_HUGE_MEMORY_MB = 1536;
 const START_TIMEOUT_MS = 60_000;
+/**
+ * ovsdb-server and ovs-vswitchd bind their db/ctl sockets with the socket
+ * inode at 0770 minus the umask, and DPDK's vhost sockets with a plain
+ * bind: under 077 every socket and file they make is owner-only (0700/0600).
+ */
+const DAEMON_UMASK = 0o077;
 
 export async function connect(plan: Plan, timeoutMs = 5000): Promise<OvsdbClient> {
     const p = ovsPaths(plan);
@@ -89,7 +95,11 @@ export async function startInstance(plan: Plan): Promise<void> {
             await startVswitchd(p, env);
         }
         await waitDpdkReady(c, p);
-        await bumpAndWait(c, START_TIMEOUT_MS);
+        await bumpAndWait(c, START_TIMEOUT_MS).catch((e) => {
+            const pid = ourPid(p.vswitchdPid, p.marker);
+            throw new VtopoError(`${(e as Error).message}; ovs-vswitchd ${pid ? `(pid ${pid}) runs but does not apply it` : 'is not running'}: ${lastErrors(p) || tail(p.vswitchdLog)}`,
+                `see ${p.vswitchdLog}; \`vtopo destroy\` and deploy again restarts the private OvS`);
+        });
     } finally {
         c.close();
     }
@@ -186,12 +196,12 @@ function ourPid(pidFile: string, marker: string): number | undefined {
 }
 
 async function startOvsdb(p: OvsPaths, env: NodeJS.ProcessEnv): Promise<void> {
-    if (!existsSync(p.dbFile)) await runOk('ovsdb-tool', ['create', p.dbFile, VSWITCH_SCHEMA], { env });
+    if (!existsSync(p.dbFile)) await runOk('ovsdb-tool', ['create', p.dbFile, VSWITCH_SCHEMA], { env, umask: DAEMON_UMASK });
     rmSync(p.dbSocket, { force: true });
-    const fd = openSync(p.startLog, 'a');
+    const fd = openSync(p.startLog, 'a', 0o600);
     try {
         const r = await run('ovsdb-server', [p.dbFile, `--remote=punix:${p.dbSocket}`, `--pidfile=${p.ovsdbPid}`,
-            `--unixctl=${p.ovsdbCtl}`, `--log-file=${p.ovsdbLog}`, '-vconsole:off', '--detach', '--no-chdir'], { env, stdioFd: fd, timeoutMs: 20_000 });
+            `--unixctl=${p.ovsdbCtl}`, `--log-file=${p.ovsdbLog}`, '-vconsole:off', '--detach', '--no-chdir'], { env, stdioFd: fd, timeoutMs: 20_000, umask: DAEMON_UMASK });
         if (r.code !== 0) {
             throw new VtopoError(`ovsdb-server did not start (exit ${r.code}): ${tail(p.startLog) || tail(p.ovsdbLog)}`,
                 `see ${p.ovsdbLog}; remove ${p.dbFile} if it is corrupt`);
@@ -223,12 +233,19 @@ async function configureRoot(c: OvsdbClient, plan: Plan): Promise<void> {
     ]);
 }
 
-/** other_config for a private instance (the recipe in shared/notes/ovs-dpdk.md). */
-export function dpdkSettings(plan: Plan): Record<string, string> {
+/**
+ * other_config for a private instance (the recipe in shared/notes/ovs-dpdk.md).
+ * `hostCpus` (the host's CPU count) decides pmd-maxsleep; a parameter so the
+ * settings are a pure function of their inputs.
+ */
+export function dpdkSettings(plan: Plan, hostCpus = os.cpus().length): Record<string, string> {
     const o = ovsPlan(plan);
     const p = ovsPaths(plan);
     const s: Record<string, string> = { 'dpdk-init': 'true' };
-    const extra = [`--file-prefix=${p.filePrefix}`, '--no-pci', '--no-telemetry'];
+    // DPDK probes every PCI device it may drive (the host's own NIC too): allow
+    // exactly the `driver pci` NICs on ovs bridges, or none at all.
+    const pci = [...new Set(plan.nics.flatMap((n) => (n.datapath === 'ovs' && n.driver.kind === 'pci' ? [n.driver.address] : [])))];
+    const extra = [`--file-prefix=${p.filePrefix}`, ...(pci.length ? pci.flatMap((a) => ['-a', a]) : ['--no-pci']), '--no-telemetry'];
     const noHuge = o.noHuge ?? !o.hugepageDir;
     if (noHuge) {
         // --no-huge alone aborts because OvS adds --in-memory; -m must not meet dpdk-socket-mem.
@@ -247,7 +264,7 @@ export function dpdkSettings(plan: Plan): Record<string, string> {
     s['pmd-rxq-assign'] = 'group';
     s['pmd-rxq-isolate'] = 'false';
     // A busy-polling PMD starves TCG guests on small hosts (measured: ping after 18 s instead of 6 s).
-    if (os.cpus().length <= 4) s['pmd-maxsleep'] = '1000';
+    if (hostCpus <= 4) s['pmd-maxsleep'] = '1000';
     return s;
 }
 
@@ -268,11 +285,11 @@ async function startVswitchd(p: OvsPaths, env: NodeJS.ProcessEnv): Promise<void>
     if (!existsSync(VSWITCHD_DPDK)) {
         throw new VtopoError(`${VSWITCHD_DPDK} is missing`, 'apt-get install openvswitch-switch-dpdk');
     }
-    const fd = openSync(p.startLog, 'a');
+    const fd = openSync(p.startLog, 'a', 0o600);
     try {
         const r = await run('ip', ['netns', 'exec', p.netns, VSWITCHD_DPDK, `unix:${p.dbSocket}`, `--pidfile=${p.vswitchdPid}`,
             `--unixctl=${p.vswitchdCtl}`, `--log-file=${p.vswitchdLog}`, '-vconsole:off', '--detach', '--no-chdir'],
-        { env, stdioFd: fd, timeoutMs: START_TIMEOUT_MS });
+        { env, stdioFd: fd, timeoutMs: START_TIMEOUT_MS, umask: DAEMON_UMASK });
         if (r.code !== 0) {
             throw new VtopoError(`ovs-vswitchd-dpdk did not start (exit ${r.code}): ${lastErrors(p) || tail(p.startLog)}`,
                 `see ${p.vswitchdLog}`);
