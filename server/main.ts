@@ -5,6 +5,9 @@ import { createVtopoServices } from '../src/language/vtopo-module.js';
 import { LiveServer } from '../src/language/lsp/live-server.js';
 import { loadRuntime } from './runtime-host.js';
 
+// Deploys from the editor write the same runtime files as the CLI: owner-only.
+process.umask(0o077);
+
 const connection = createConnection(ProposedFeatures.all);
 const { shared, Vtopo } = createVtopoServices({ connection, ...NodeFileSystem });
 // Before startLanguageServer: the live half must see each document before Langium publishes its diagnostics.

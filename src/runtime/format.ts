@@ -1,5 +1,6 @@
 /** Human renderings of Status, verify results and errors for the CLI. */
 import type { ProgressEvent, VerifyResult } from './api.js';
+import { fsFailure } from './fs-errors.js';
 import { VtopoError } from './api.js';
 import type { Status } from './status-types.js';
 
@@ -73,6 +74,7 @@ export function formatProgress(e: ProgressEvent): string {
 
 /** Prints a user-facing error (cause + fix) and returns the exit code. */
 export function reportError(err: unknown, write: (s: string) => void = (s) => process.stderr.write(s)): number {
+    err = fsFailure(err) ?? err;
     if (err instanceof VtopoError) {
         write(`vtopo: ${err.message}\n`);
         if (err.fix) write(`  fix: ${err.fix}\n`);

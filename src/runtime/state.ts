@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, write
 import * as path from 'node:path';
 import type { Plan } from '../plan/types.js';
 import { VtopoError } from './api.js';
+import { writing } from './fs-errors.js';
 import { alive, startTicks } from './procs.js';
 
 export interface HugepageReservation {
@@ -34,9 +35,11 @@ const stateFile = (runDir: string) => path.join(stateDirOf(runDir), 'state.json'
 const lockFile = (runDir: string) => path.join(stateDirOf(runDir), 'lock');
 
 export function ensureRunDir(runDir: string): void {
-    mkdirSync(stateDirOf(runDir), { recursive: true, mode: 0o700 });
-    chmodSync(runDir, 0o700);
-    chmodSync(stateDirOf(runDir), 0o700);
+    writing(() => {
+        mkdirSync(stateDirOf(runDir), { recursive: true, mode: 0o700 });
+        chmodSync(runDir, 0o700);
+        chmodSync(stateDirOf(runDir), 0o700);
+    });
 }
 
 export function readState(runDir: string): DeployState | undefined {
@@ -71,13 +74,19 @@ export function writeState(runDir: string, state: Omit<DeployState, 'version' | 
     const file = stateFile(runDir);
     const tmp = `${file}.${process.pid}.tmp`;
     const full: DeployState = { version: 1, ...state, updatedAt: new Date().toISOString() };
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-        writeSync(fd, JSON.stringify(full, null, 2) + '\n');
-    } finally {
+    writing(() => {
+        const fd = openSync(tmp, 'w', 0o600);
+        try {
+            writing(() => writeSync(fd, JSON.stringify(full, null, 2) + '\n'), tmp);
+        } catch (err) {
+            // A half-written tmp file must not linger next to the good state.
+            closeSync(fd);
+            rmSync(tmp, { force: true });
+            throw err;
+        }
         closeSync(fd);
-    }
-    renameSync(tmp, file);
+        renameSync(tmp, file);
+    }, file);
 }
 
 export interface Lock { release(): void }
@@ -90,7 +99,14 @@ export function acquireLock(runDir: string, topology: string, what: string): Loc
     for (let attempt = 0; attempt < 3; attempt++) {
         try {
             const fd = openSync(file, 'wx', 0o600);
-            writeSync(fd, me);
+            try {
+                writing(() => writeSync(fd, me), file);
+            } catch (err) {
+                // A disk that filled up: an empty lock would only confuse the next run.
+                closeSync(fd);
+                rmSync(file, { force: true });
+                throw err;
+            }
             closeSync(fd);
             return {
                 release() {
