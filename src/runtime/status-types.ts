@@ -48,6 +48,21 @@ export interface VmStatus {
     accel?: 'kvm' | 'tcg';
     pid?: number;
     agent?: 'ready' | 'absent' | 'unavailable';
+    /** Per NIC (topology port name): the receive filter the guest driver set, as QEMU reports it. */
+    rx_filters?: Record<string, GuestRxFilter>;
+    /** Things vtopo could not apply to this guest (e.g. vCPU pinning). */
+    warnings?: string[];
+}
+
+export interface GuestRxFilter {
+    /** The MAC the guest uses now (it may differ from the plan's after `ip link set address`). */
+    mac: string;
+    promiscuous: boolean;
+    /** normal | none | all */
+    multicast: string;
+    unicast: string;
+    unicast_table: string[];
+    multicast_table: string[];
 }
 
 export interface DatapathStatus {

@@ -3,7 +3,7 @@
  * 2 vCPUs, one 2-queue vhost-user port (QEMU server=on) whose peer is
  * dpdk-testpmd's vhost PMD. Ends with a real kernel panic seen via pvpanic.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,25 @@ async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {
     const end = Date.now() + ms;
     while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(cond()).toBe(true);
+}
+
+/** Types a command on the guest's serial console and waits for `marker` in its output. */
+async function consoleRun(vm: VmPlan, command: string, marker: string): Promise<void> {
+    const sock = connect(vm.consoleSocket);
+    let seen = '';
+    try {
+        await new Promise<void>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`no ${marker} on the console; saw: ${seen.slice(-300)}`)), 15_000);
+            sock.on('error', reject);
+            sock.on('data', (d) => {
+                seen += d.toString('latin1');
+                if (seen.includes(marker)) { clearTimeout(t); resolve(); }
+            });
+            sock.on('connect', () => sock.write(`\n${command}\n`));
+        });
+    } finally {
+        sock.destroy();
+    }
 }
 
 describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
@@ -82,21 +101,7 @@ describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
     });
 
     it('the serial console socket gives a shell in the guest', async () => {
-        const sock = connect(vm.consoleSocket);
-        let seen = '';
-        try {
-            await new Promise<void>((resolve, reject) => {
-                const t = setTimeout(() => reject(new Error(`no answer on the console; saw: ${seen.slice(-300)}`)), 15_000);
-                sock.on('error', reject);
-                sock.on('data', (d) => {
-                    seen += d.toString('latin1');
-                    if (seen.includes('vtopo-42')) { clearTimeout(t); resolve(); }
-                });
-                sock.on('connect', () => sock.write('\necho vtopo-$((6*7))\n'));
-            });
-        } finally {
-            sock.destroy();
-        }
+        await consoleRun(vm, 'echo vtopo-$((6*7))', 'vtopo-42');
         // QEMU writes the chardev's logfile after the socket: give it a moment.
         const until = Date.now() + 5000;
         while (!readFileSync(vm.serialLog, 'utf8').includes('vtopo-42') && Date.now() < until) {
@@ -129,6 +134,17 @@ describe('default guest under TCG, 2 vCPUs, 2-queue port on testpmd', () => {
         const bad = await qemu.agentPing(vm, '10.77.0.99', { count: 1, timeoutMs: 5000 });
         expect(bad.ok).toBe(false);
         expect(bad.error).toBeTruthy();
+    });
+
+    it('the receive filter the guest sets reaches status: its MAC, then promiscuous mode (NIC_RX_FILTER_CHANGED → query-rx-filter)', async () => {
+        await waitUntil(() => existsSync(qemu.vmFiles(vm).rxFilter), 20_000);
+        let s = await qemu.vmStatus(vm);
+        expect(s.rx_filters?.eth0, JSON.stringify(s)).toMatchObject({ mac: vm.ports[0].mac, promiscuous: false });
+        await consoleRun(vm, 'ip link set eth0 promisc on && echo vtopo-promisc-$((1+1))', 'vtopo-promisc-2');
+        const end = Date.now() + 20_000;
+        while (!(s = await qemu.vmStatus(vm)).rx_filters?.eth0?.promiscuous && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+        expect(s.rx_filters?.eth0?.promiscuous, JSON.stringify(s.rx_filters)).toBe(true);
+        await consoleRun(vm, 'ip link set eth0 promisc off && echo vtopo-promisc-$((2+1))', 'vtopo-promisc-3');
     });
 
     it('a guest kernel panic is seen as a QMP event and reported by vmStatus as crashed', async () => {

@@ -18,6 +18,10 @@ export interface VmFiles {
     exit: string;
     /** Written by stopVm before it stops QEMU, so a signal exit reads as "stopped". */
     stopRequested: string;
+    /** The guest's receive filters per NIC (query-rx-filter after NIC_RX_FILTER_CHANGED). */
+    rxFilter: string;
+    /** What the supervisor could not do (vCPU pinning), for status to show. */
+    warnings: string;
 }
 
 export function vmFiles(vm: VmPlan): VmFiles {
@@ -30,6 +34,8 @@ export function vmFiles(vm: VmPlan): VmFiles {
         events: `${base}.events.jsonl`,
         exit: `${base}.exit.json`,
         stopRequested: `${base}.stop-requested`,
+        rxFilter: `${base}.rx-filter.json`,
+        warnings: `${base}.warnings.json`,
     };
 }
 

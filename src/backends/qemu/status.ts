@@ -1,7 +1,7 @@
 /** vmStatus: what a fresh process can tell about a VM from the plan alone. */
 import { existsSync } from 'node:fs';
 import type { VmPlan } from '../../plan/types.js';
-import type { VmStatus } from '../../runtime/status-types.js';
+import type { GuestRxFilter, VmStatus } from '../../runtime/status-types.js';
 import { alive, isOurs, readPidFile } from '../../runtime/procs.js';
 import { agentHello } from './agent.js';
 import { readJson, readText, vmFiles, type ExitRecord } from './files.js';
@@ -13,7 +13,12 @@ export async function vmStatus(vm: VmPlan): Promise<VmStatus> {
     const pid = readPidFile(vm.pidFile);
     const agentKind = hasAgent(vm);
     if (pid && alive(pid) && isOurs(pid, vm.qmpSocket)) {
-        const base: VmStatus = { name: vm.name, state: 'running', accel: vm.accel, pid, agent: agentKind ? 'unavailable' : 'absent' };
+        const rxFilters = readJson<Record<string, GuestRxFilter>>(f.rxFilter);
+        const warnings = readJson<string[]>(f.warnings);
+        const base: VmStatus = {
+            name: vm.name, state: 'running', accel: vm.accel, pid, agent: agentKind ? 'unavailable' : 'absent',
+            ...(rxFilters ? { rx_filters: rxFilters } : {}), ...(warnings?.length ? { warnings } : {}),
+        };
         const st = await queryStatus(vm, 1500);
         if (st === 'guest-panicked') return { ...base, state: 'crashed', reason: panicReason(vm) };
         if (!st) {

@@ -8,6 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync, appendFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { VmPlan } from '../../plan/types.js';
+import type { GuestRxFilter } from '../../runtime/status-types.js';
 import { alive, sleep } from '../../runtime/procs.js';
 import { readJson, vmFiles, writeAtomic, type ExitRecord } from './files.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
@@ -33,8 +34,7 @@ export async function supervise(specPath: string): Promise<number> {
     process.umask(0o077);
     const f = vmFiles(vm);
     writeAtomic(f.supervisorPid, String(process.pid));
-    rmSync(f.exit, { force: true });
-    rmSync(f.events, { force: true });
+    for (const old of [f.exit, f.events, f.rxFilter, f.warnings]) rmSync(old, { force: true });
     // Our own exit must not depend on who signals the group: the exit record is the point.
     for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(s, () => log(`ignoring ${s}: waiting for QEMU to exit`));
 
@@ -65,9 +65,12 @@ export async function supervise(specPath: string): Promise<number> {
         try { appendFileSync(f.events, JSON.stringify(e) + '\n'); } catch { /* gone */ }
         if (e.event === 'GUEST_PANICKED') record.panicked = true;
         if (e.event === 'SHUTDOWN') record.shutdown = e.data as ExitRecord['shutdown'];
+        // QEMU stays silent about further changes of this NIC until someone asks.
+        if (e.event === 'NIC_RX_FILTER_CHANGED') void rx.refresh((e.data as { name?: string } | undefined)?.name);
         log(`event ${e.event} ${JSON.stringify(e.data ?? {})}`);
     };
     let qmp: QmpClient | undefined;
+    const rx = rxFilterRecorder(() => qmp, f.rxFilter);
     let over = false;
     exited.then(() => { over = true; });
     const watch = (async () => {
@@ -84,7 +87,15 @@ export async function supervise(specPath: string): Promise<number> {
         if (!qmp) return;
         qmp.on('event', onEvent);
         log('qmp connected');
-        if (vm.pin?.length) await pinVcpus(qmp, vm.pin).catch((e) => log(`vCPU pinning failed: ${(e as Error).message}`));
+        // Changes before we connected raised events nobody saw: read every NIC once.
+        await rx.refresh(undefined);
+        if (vm.pin?.length) {
+            await pinVcpus(qmp, vm.pin).catch((e) => {
+                const w = `vCPU pinning failed: ${(e as Error).message}`;
+                log(w);
+                try { writeAtomic(f.warnings, JSON.stringify([w]) + '\n'); } catch { /* run dir gone */ }
+            });
+        }
     })();
 
     await exited;
@@ -104,6 +115,39 @@ export async function supervise(specPath: string): Promise<number> {
 }
 
 const run = promisify(execFile);
+
+interface QmpRxFilter {
+    name: string;
+    promiscuous: boolean;
+    multicast: string;
+    unicast: string;
+    'main-mac': string;
+    'unicast-table': string[];
+    'multicast-table': string[];
+}
+
+/** Keeps `file` = { nic: { mac, promiscuous, ... } } current from query-rx-filter. */
+function rxFilterRecorder(qmp: () => QmpClient | undefined, file: string): { refresh(name: string | undefined): Promise<void> } {
+    const filters: Record<string, GuestRxFilter> = {};
+    return {
+        async refresh(name) {
+            const q = qmp();
+            if (!q) return;
+            try {
+                const list = await q.execute<QmpRxFilter[]>('query-rx-filter', name ? { name } : undefined);
+                for (const r of list) {
+                    filters[r.name] = {
+                        mac: r['main-mac'], promiscuous: r.promiscuous, multicast: r.multicast, unicast: r.unicast,
+                        unicast_table: r['unicast-table'], multicast_table: r['multicast-table'],
+                    };
+                }
+                writeAtomic(file, JSON.stringify(filters) + '\n');
+            } catch (e) {
+                log(`query-rx-filter${name ? ` ${name}` : ''} failed: ${(e as Error).message}`);
+            }
+        },
+    };
+}
 
 /** vCPU i → host core pin[i % pin.length]; QEMU has no command-line option for this. */
 async function pinVcpus(qmp: QmpClient, pin: number[]): Promise<void> {
