@@ -1,16 +1,15 @@
 /** `vtopo deploy FILE`: check, plan, reconcile against what runs, apply with progress. */
 import { formatProgress, formatStatus, reportError } from '../runtime/format.js';
 import { deploy } from '../runtime/index.js';
+import { fileCommandArgs } from './options.js';
 
-export default async function deployCommand(args: string[]): Promise<number> {
-    const json = args.includes('--json');
-    const files = args.filter((a) => !a.startsWith('--'));
-    if (files.length !== 1) {
-        process.stderr.write('usage: vtopo deploy FILE [--json]\n');
-        return 2;
-    }
+export default async function deployCommand(argv: string[]): Promise<number> {
+    const a = fileCommandArgs('deploy', argv);
+    if (typeof a === 'number') return a;
+    const { file, json, ovsdb } = a;
     try {
-        const r = await deploy(files[0], {
+        const r = await deploy(file, {
+            ...(ovsdb ? { ovsdb } : {}),
             onProgress: (e) => (json ? process.stderr : process.stdout).write(formatProgress(e)),
         });
         if (json) {

@@ -1,15 +1,14 @@
 /** `vtopo destroy FILE`: tear down everything the persisted state says we started. */
 import { formatProgress, reportError } from '../runtime/format.js';
 import { destroy } from '../runtime/index.js';
+import { fileCommandArgs } from './options.js';
 
-export default async function destroyCommand(args: string[]): Promise<number> {
-    const files = args.filter((a) => !a.startsWith('--'));
-    if (files.length !== 1) {
-        process.stderr.write('usage: vtopo destroy FILE\n');
-        return 2;
-    }
+export default async function destroyCommand(argv: string[]): Promise<number> {
+    const a = fileCommandArgs('destroy', argv, false);
+    if (typeof a === 'number') return a;
+    const { file, ovsdb } = a;
     try {
-        await destroy(files[0], { onProgress: (e) => process.stdout.write(formatProgress(e)) });
+        await destroy(file, { ...(ovsdb ? { ovsdb } : {}), onProgress: (e) => process.stdout.write(formatProgress(e)) });
         process.stdout.write('destroy: nothing of this topology is left running\n');
         return 0;
     } catch (err) {

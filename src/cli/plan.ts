@@ -1,17 +1,15 @@
 /** `vtopo plan FILE [--json]`: what a deploy would do against what runs now, like `terraform plan`. */
 import { reportError } from '../runtime/format.js';
 import { plan } from '../runtime/index.js';
+import { fileCommandArgs } from './options.js';
 
-export default async function planCommand(args: string[]): Promise<number> {
-    const json = args.includes('--json');
-    const files = args.filter((a) => !a.startsWith('--'));
-    if (files.length !== 1 || args.some((a) => a.startsWith('--') && a !== '--json')) {
-        process.stderr.write('usage: vtopo plan FILE [--json]\n');
-        return 2;
-    }
+export default async function planCommand(argv: string[]): Promise<number> {
+    const a = fileCommandArgs('plan', argv);
+    if (typeof a === 'number') return a;
+    const { file, json, ovsdb } = a;
     try {
-        const r = await plan(files[0]);
-        process.stdout.write(json ? JSON.stringify({ actions: r.actions, notes: r.notes }, null, 2) + '\n' : r.text);
+        const r = await plan(file, ovsdb ? { ovsdb } : {});
+        process.stdout.write(json ? JSON.stringify({ actions: r.actions, notes: r.notes, warnings: r.warnings ?? [] }, null, 2) + '\n' : r.text);
         return 0;
     } catch (err) {
         return reportError(err);

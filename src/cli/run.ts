@@ -27,6 +27,10 @@ commands:
   verify FILE [--json]       every guest pings its L2 neighbours; exit 0 only if all reach
   destroy FILE               stop and remove everything the deployment created
   export FILE --format F     F = ovs-vsctl | qemu | libvirt
+
+plan, deploy, status, verify and destroy take --ovsdb unix:PATH: put the
+\`datapath ovs\` bridges on the existing Open vSwitch whose database listens
+at PATH (overrides \`host { ovsdb }\`) instead of a private one.
 `;
 
 export async function run(argv: string[]): Promise<number> {

@@ -9,7 +9,7 @@ export type BlockType = 'Host' | 'Nic' | 'Bridge' | 'Vm' | 'Port';
 
 /** keyword → AST property, per block. Each property appears at most once in its block. */
 export const BLOCK_PROPERTIES: Record<BlockType, Readonly<Record<string, string>>> = {
-    Host: { cores: 'cores', memory: 'memory', hugepages: 'hugepages', 'poll-cores': 'pollCores' },
+    Host: { cores: 'cores', memory: 'memory', hugepages: 'hugepages', 'poll-cores': 'pollCores', ovsdb: 'ovsdb' },
     Nic: { driver: 'driver', queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge' },
     Bridge: { datapath: 'datapath', mtu: 'mtu' },
     Vm: { cpus: 'cpus', memory: 'memory', pin: 'pin', accel: 'accel', image: 'image' },

@@ -67,3 +67,19 @@ export function parseMac(text: string): number[] | undefined {
     if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) return undefined;
     return parts.map((p) => Number.parseInt(p, 16));
 }
+
+/** sockaddr_un.sun_path holds 107 bytes plus the terminating NUL. */
+const MAX_UNIX_SOCKET_PATH = 107;
+
+/**
+ * `unix:/var/run/openvswitch/db.sock` → `/var/run/openvswitch/db.sock`, the
+ * socket of an existing OvS database; undefined unless it is `unix:` with an
+ * absolute path that fits a unix socket address. Other OVSDB remotes (tcp:,
+ * ssl:, punix:) are refused: the OvS must be on this host, and a relative
+ * path would depend on the directory vtopo runs from.
+ */
+export function parseOvsdbRemote(text: string): string | undefined {
+    const m = /^unix:(\/[^\0-\x1f\x7f]*)$/.exec(text);
+    if (!m || m[1].endsWith('/') || new TextEncoder().encode(m[1]).length > MAX_UNIX_SOCKET_PATH) return undefined;
+    return m[1];
+}

@@ -10,7 +10,7 @@ import {
     DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues,
     portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
 } from '../language/defaults.js';
-import { isValidIfname, parseCoreList } from '../language/units.js';
+import { isValidIfname, parseCoreList, parseOvsdbRemote } from '../language/units.js';
 import { VtopoError } from '../runtime/api.js';
 import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
@@ -104,6 +104,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const nicsAst = elements<Nic>(topology, 'Nic');
     const linksAst = elements<Link>(topology, 'Link');
     const notes: string[] = [];
+    const warnings: string[] = [];
 
     const bridges: BridgePlan[] = bridgesAst.map((b) => ({ name: b.name, datapath: bridgeDatapath(b), mtu: bridgeMtu(b) }));
     const kinds = new Set<DatapathKind>(bridges.map((b) => b.datapath));
@@ -177,17 +178,22 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         };
     });
     if (!facts.kvmUsable && vms.some((v) => v.accelRequested === 'auto')) {
-        notes.push(`accel auto chose tcg (guests boot slower): KVM is not usable here${facts.kvmReason ? `: ${facts.kvmReason}` : ''}`);
+        warnings.push(`accel auto chose tcg (guests boot slower): KVM is not usable here${facts.kvmReason ? `: ${facts.kvmReason}` : ''}`);
     }
     for (const n of nics) kinds.add(n.datapath);
     for (const v of vms) for (const p of v.ports) kinds.add(p.datapath);
 
     const datapaths: Plan['datapaths'] = {};
     if (kinds.has('embedded')) datapaths.embedded = embeddedPlan(runDir, hp);
-    if (kinds.has('ovs')) datapaths.ovs = ovsPlan(runDir, name, hp);
+    if (kinds.has('ovs')) {
+        datapaths.ovs = ovsPlan(runDir, name, hp, existingOvsdb(host, facts));
+        if (datapaths.ovs.mode === 'existing') {
+            notes.push(`ovs bridges go on the existing OvS at ${datapaths.ovs.dbSocket}; vtopo changes only the bridges it creates there`);
+        }
+    }
 
     const plan: Plan = {
-        version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes,
+        version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes, warnings,
     };
     assertSocketPaths(facts.runRoot, socketsOf(plan));
     return plan;
@@ -203,8 +209,29 @@ function embeddedPlan(runDir: string, hp: HostPlan): EmbeddedDatapathPlan {
     };
 }
 
-function ovsPlan(runDir: string, topology: string, hp: HostPlan): OvsDatapathPlan {
+/**
+ * The database socket of an existing OvS: `--ovsdb` (HostFacts.ovsdb) over
+ * `host { ovsdb }`; undefined for a private OvS.
+ */
+function existingOvsdb(host: Host | undefined, facts: HostFacts): string | undefined {
+    if (facts.ovsdb !== undefined) return ovsdbSocket(facts.ovsdb, '--ovsdb');
+    return host?.ovsdb === undefined ? undefined : ovsdbSocket(host.ovsdb, 'host { ovsdb }');
+}
+
+/** `unix:/abs/path` → the socket path; a VtopoError naming `from` otherwise. */
+export function ovsdbSocket(text: string, from: string): string {
+    const socket = parseOvsdbRemote(text);
+    if (!socket) {
+        throw new VtopoError(`${from} "${text}" is not the unix socket of an OvS database on this host`,
+            'write unix: and an absolute path, e.g. unix:/var/run/openvswitch/db.sock', 'ovsdb-invalid');
+    }
+    return path.normalize(socket);
+}
+
+function ovsPlan(runDir: string, topology: string, hp: HostPlan, existingDb?: string): OvsDatapathPlan {
     const d = path.join(runDir, 'ovs');
+    // Someone else's OvS keeps its own DPDK, PMD and namespace settings.
+    if (existingDb) return { mode: 'existing', dbSocket: existingDb, runDir: d };
     const pmdCores = hp.pollCores.length ? hp.pollCores : [hp.cores[hp.cores.length - 1]];
     const mask = pmdCores.reduce((m, c) => m | (1n << BigInt(c)), 0n);
     const instance = deriveInstanceName(topology);
@@ -224,7 +251,8 @@ function ovsPlan(runDir: string, topology: string, hp: HostPlan): OvsDatapathPla
 export function socketsOf(plan: Plan): { what: string; path: string }[] {
     const out: { what: string; path: string }[] = [];
     if (plan.datapaths.embedded) out.push({ what: 'the embedded datapath control', path: plan.datapaths.embedded.controlSocket });
-    if (plan.datapaths.ovs) {
+    // An existing OvS's database socket is not ours: checked when parsed, and never cleaned up.
+    if (plan.datapaths.ovs?.mode === 'private') {
         out.push({ what: 'the OvS database', path: plan.datapaths.ovs.dbSocket });
         out.push({ what: 'ovs-vswitchd control', path: path.join(plan.datapaths.ovs.runDir, 'ovs-vswitchd.ctl') });
     }

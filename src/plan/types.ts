@@ -17,6 +17,11 @@ export interface HostFacts {
     sourceFile: string;
     /** Online host CPUs: the default for `host { cores }` when the file omits it. */
     onlineCpus?: number[];
+    /**
+     * `unix:/abs/path` of an existing OvS database, from the command line
+     * (`--ovsdb`): it overrides the file's `host { ovsdb … }`.
+     */
+    ovsdb?: string;
 }
 
 export type DatapathKind = 'embedded' | 'ovs';
@@ -34,8 +39,15 @@ export interface Plan {
     links: LinkPlan[];
     nics: NicPlan[];
     vms: VmPlan[];
-    /** Plan-time notes a user should see (e.g. "TCG: vectors=0 because …"). */
+    /**
+     * Plan-time messages a user should see, by severity: `notes` inform
+     * (e.g. "TCG: vectors=0 because …"), `warnings` name a choice the user
+     * probably did not want (e.g. accel auto fell back to TCG). Deploy shows
+     * both; warnings as warnings. Plans persisted before warnings existed
+     * lack the field.
+     */
     notes: string[];
+    warnings?: string[];
 }
 
 export interface HostPlan {
@@ -53,8 +65,13 @@ export interface EmbeddedDatapathPlan {
 }
 
 export interface OvsDatapathPlan {
-    /** private: vtopo starts its own ovsdb-server + ovs-vswitchd-dpdk. */
+    /**
+     * private: vtopo starts its own ovsdb-server + ovs-vswitchd-dpdk.
+     * existing: the OvS whose database `host { ovsdb }` or `--ovsdb` names;
+     * vtopo touches only the bridges it created there.
+     */
     mode: 'private' | 'existing';
+    /** Path of the database's unix socket (without the `unix:` prefix). */
     dbSocket: string;
     runDir: string;
     netns?: string;

@@ -16,6 +16,13 @@ export interface ProgressEvent {
 
 export interface RuntimeOptions {
     onProgress?: (e: ProgressEvent) => void;
+    /**
+     * `unix:/abs/path` of an existing OvS database (`--ovsdb`): plan and
+     * deploy put the `datapath ovs` bridges there, overriding the file's
+     * `host { ovsdb }`; status, verify and destroy reach a deployment made
+     * on an existing OvS through it.
+     */
+    ovsdb?: string;
 }
 
 export interface PlannedAction {
@@ -29,6 +36,8 @@ export interface PlanResult {
     text: string;
     actions: PlannedAction[];
     notes: string[];
+    /** Plan-time warnings (e.g. accel auto fell back to TCG). */
+    warnings?: string[];
 }
 
 export interface DeployResult {
@@ -60,7 +69,7 @@ export interface VtopoRuntime {
     plan(file: string, opts?: RuntimeOptions): Promise<PlanResult>;
     deploy(file: string, opts?: RuntimeOptions): Promise<DeployResult>;
     destroy(file: string, opts?: RuntimeOptions): Promise<void>;
-    status(file: string): Promise<Status>;
+    status(file: string, opts?: RuntimeOptions): Promise<Status>;
     verify(file: string, opts?: RuntimeOptions): Promise<VerifyResult>;
     /** Pushes a Status whenever it changes (and at least every `intervalMs`). */
     watch(file: string, onStatus: (s: Status) => void, intervalMs?: number): { close(): void };

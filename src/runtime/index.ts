@@ -44,7 +44,7 @@ export const runtime: VtopoRuntime = impl;
 export const plan = (file: string, opts?: RuntimeOptions) => impl.plan(file, opts);
 export const deploy = (file: string, opts?: RuntimeOptions) => impl.deploy(file, opts);
 export const destroy = (file: string, opts?: RuntimeOptions) => impl.destroy(file, opts);
-export const status = (file: string): Promise<Status> => impl.status(file);
+export const status = (file: string, opts?: RuntimeOptions): Promise<Status> => impl.status(file, opts);
 export const verify = (file: string, opts?: RuntimeOptions) => impl.verify(file, opts);
 export const watch = (file: string, onStatus: (s: Status) => void, intervalMs?: number) => impl.watch(file, onStatus, intervalMs);
 

@@ -5,7 +5,8 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { DatapathKind, Plan, VmPlan } from '../plan/types.js';
+import { ovsdbSocket } from '../plan/compile.js';
+import type { DatapathKind, HostFacts, Plan, VmPlan } from '../plan/types.js';
 import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
 import { VtopoError } from './api.js';
 import { formatActions, toPlanned } from './actions.js';
@@ -117,7 +118,7 @@ function keepLogs(err: unknown, runDir: string, topology: string): unknown {
         rmSync(keep, { recursive: true, force: true });
         for (const f of logs) {
             const dest = path.join(keep, path.relative(runDir, f));
-            mkdirSync(path.dirname(dest), { recursive: true });
+            mkdirSync(path.dirname(dest), { recursive: true, mode: 0o700 });
             copyFileSync(f, dest);
         }
     } catch {
@@ -127,30 +128,66 @@ function keepLogs(err: unknown, runDir: string, topology: string): unknown {
     return new VtopoError(err.message, err.fix ? `${moved(err.fix)} (logs kept after the rollback)` : undefined, err.code);
 }
 
+/**
+ * A deployed plan as seen through `--ovsdb`: a deployment on an existing
+ * OvS is reached at the socket given now (it may have moved); one on the
+ * topology's private OvS has no other database to go to.
+ */
+function throughOvsdb(plan: Plan | undefined, ovsdb: string | undefined): Plan | undefined {
+    const ovs = plan?.datapaths.ovs;
+    if (!plan || !ovs || ovsdb === undefined) return plan;
+    const socket = ovsdbSocket(ovsdb, '--ovsdb');
+    if (ovs.mode === 'private') {
+        throw new VtopoError(`topology ${plan.topology} was deployed on its own private OvS, not on the OvS at ${socket}`,
+            'drop --ovsdb: vtopo finds the private OvS from the deployment', 'ovsdb-mismatch');
+    }
+    return { ...plan, datapaths: { ...plan.datapaths, ovs: { ...ovs, dbSocket: socket } } };
+}
+
+/** Plan and deploy messages: notes as they are, warnings marked as such. */
+function planMessages(plan: Plan): { severity: 'info' | 'warning'; message: string }[] {
+    return [
+        ...plan.notes.map((message) => ({ severity: 'info' as const, message })),
+        ...(plan.warnings ?? []).map((message) => ({ severity: 'warning' as const, message })),
+    ];
+}
+
 export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
     exportPlan(file: string): Promise<Plan>;
     deployedPlan(file: string): Promise<{ topology: string; plan?: Plan }>;
 } {
     const noop = () => undefined;
+    /** HostFacts with the command line's `--ovsdb` on top. */
+    const factsWith = (opts: RuntimeOptions) => (f: string): HostFacts =>
+        (opts.ovsdb === undefined ? deps.hostFacts(f) : { ...deps.hostFacts(f), ovsdb: opts.ovsdb });
 
-    async function plan(file: string): Promise<PlanResult> {
-        const desired = await planFor(file, deps.hostFacts);
+    async function plan(file: string, opts: RuntimeOptions = {}): Promise<PlanResult> {
+        const desired = await planFor(file, factsWith(opts));
         const state = readStateLenient(desired.runDir);
         const actions = reconcile(desired, state?.deployed, await observe(desired, state?.deployed, deps));
         const notes = desired.notes;
-        const text = `topology ${desired.topology} (${desired.runDir})\n` + formatActions(actions)
-            + (notes.length ? `\nnotes:\n${notes.map((n) => `  - ${n}`).join('\n')}\n` : '');
-        return { text, actions: actions.map(toPlanned), notes };
+        const warnings = desired.warnings ?? [];
+        const section = (title: string, lines: string[]) => (lines.length ? `\n${title}:\n${lines.map((n) => `  - ${n}`).join('\n')}\n` : '');
+        const text = `topology ${desired.topology} (${desired.runDir})\n` + formatActions(actions) + section('warnings', warnings) + section('notes', notes);
+        return { text, actions: actions.map(toPlanned), notes, warnings };
     }
 
     async function deploy(file: string, opts: RuntimeOptions = {}): Promise<DeployResult> {
         const progress = opts.onProgress ?? noop;
         progress({ step: 'check', phase: 'start', message: `checking ${file}` });
-        const desired = await planFor(file, deps.hostFacts);
+        const desired = await planFor(file, factsWith(opts));
         progress({ step: 'check', phase: 'done', message: `topology ${desired.topology}: ${desired.vms.length} vm(s), ${desired.bridges.length} bridge(s)` });
-        for (const n of desired.notes) progress({ step: 'check', phase: 'info', message: n });
+        for (const n of planMessages(desired)) {
+            progress({ step: 'check', phase: 'info', message: n.severity === 'warning' ? `warning: ${n.message}` : n.message });
+        }
         ensureRunDir(desired.runDir);
-        const lock = acquireLock(desired.runDir, desired.topology, 'deploy');
+        let lock;
+        try {
+            lock = acquireLock(desired.runDir, desired.topology, 'deploy');
+        } catch (err) {
+            if (!existsSync(path.join(desired.runDir, 'state', 'state.json')) && !(err instanceof VtopoError && err.code === 'busy')) rmSync(desired.runDir, { recursive: true, force: true });
+            throw err;
+        }
         try {
             const state = readState(desired.runDir);
             const deployed = state?.deployed;
@@ -208,25 +245,31 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         }
         const lock = acquireLock(runDir, topology, 'destroy');
         try {
-            await teardown(runDir, readStateLenient(runDir), deps, progress);
+            const state = readStateLenient(runDir);
+            const seen = state && {
+                ...state,
+                ...(state.pending ? { pending: throughOvsdb(state.pending, opts.ovsdb) } : {}),
+                ...(state.deployed ? { deployed: throughOvsdb(state.deployed, opts.ovsdb) } : {}),
+            };
+            await teardown(runDir, seen, deps, progress);
         } finally {
             lock.release();
         }
     }
 
-    async function deployedPlan(file: string): Promise<{ topology: string; plan?: Plan }> {
+    async function deployedPlan(file: string, opts: RuntimeOptions = {}): Promise<{ topology: string; plan?: Plan }> {
         const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
         const state = readStateLenient(runDir);
-        return { topology, plan: state?.deployed ?? state?.pending };
+        return { topology, plan: throughOvsdb(state?.deployed ?? state?.pending, opts.ovsdb) };
     }
 
-    async function status(file: string): Promise<Status> {
-        const { topology, plan } = await deployedPlan(file);
+    async function status(file: string, opts: RuntimeOptions = {}): Promise<Status> {
+        const { topology, plan } = await deployedPlan(file, opts);
         return collectStatus(file, topology, plan, deps);
     }
 
     async function verify(file: string, opts: RuntimeOptions = {}): Promise<VerifyResult> {
-        const { topology, plan } = await deployedPlan(file);
+        const { topology, plan } = await deployedPlan(file, opts);
         if (!plan) throw new VtopoError(`topology ${topology} is not deployed`, `run \`vtopo deploy ${file}\` first`, 'not-deployed');
         return verifyPlan(plan, deps, opts.onProgress ?? noop);
     }

@@ -137,6 +137,14 @@ const CASES: Partial<Record<Code, Case>> = {
         bad: lab({ elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
         good: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
     },
+    'ovsdb-invalid': {
+        bad: lab({ host: `${OVS_HOST}  ovsdb "/var/run/openvswitch/db.sock"`, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
+        good: lab({ host: `${OVS_HOST}  ovsdb "unix:/var/run/openvswitch/db.sock"`, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
+    },
+    'ovsdb-unused': {
+        bad: lab({ host: `${OVS_HOST}  ovsdb "unix:/var/run/openvswitch/db.sock"` }),
+        good: lab({ host: `${OVS_HOST}  ovsdb "unix:/var/run/openvswitch/db.sock"`, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' }),
+    },
     // 12 — completeness
     'vm-memory-too-small': { bad: lab({ b: 'cpus 1  memory 64M' }), good: lab({ b: 'cpus 1  memory 128M' }) },
     'vm-without-ports': { bad: lab({ elements: 'vm lonely { cpus 1 }' }), good: lab({ elements: 'vm lonely { cpus 1  port eth0 { bridge br0 } }' }) },
@@ -204,6 +212,22 @@ describe('checker details', () => {
     it('takes K/M/G sizes, fractional sizes and core lists', async () => {
         const text = lab({ host: 'cores 0-1,2,3  memory 1.5G', a: 'cpus 2  memory 262144K  pin 0,1' });
         expect((await diagnostics(text)).filter((d) => d.severity === 'error')).toEqual([]);
+    });
+
+    it('takes an ovsdb socket only as unix: plus an absolute path that fits sockaddr_un', async () => {
+        const withDb = (db: string) => lab({ host: `${OVS_HOST}  ovsdb "${db}"`, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24' });
+        const long = `unix:/${'d'.repeat(107)}`;
+        for (const bad of ['tcp:127.0.0.1:6640', 'unix:db.sock', 'punix:/run/db.sock', 'unix:/run/ovs/', long, '']) {
+            const ds = (await diagnostics(withDb(bad))).filter((d) => d.code === 'ovsdb-invalid');
+            expect(ds, bad).toHaveLength(1);
+            expect(ds[0].message).toContain('unix:/var/run/openvswitch/db.sock');
+        }
+        expect((await diagnostics(withDb(`unix:/${'d'.repeat(106)}`))).filter((d) => d.code === 'ovsdb-invalid')).toEqual([]);
+    });
+
+    it('does not ask for hugepages for an existing OvS, and keeps `ovsdb` usable as a name', async () => {
+        const text = lab({ host: 'cores 0-3  memory 8G  poll-cores 3  ovsdb "unix:/run/openvswitch/db.sock"', elements: 'bridge ovsdb { datapath ovs }', portB: 'bridge ovsdb  ip 10.0.1.2/24' });
+        expect((await diagnostics(text)).map((d) => d.code)).toEqual([]);
     });
 
     it('reports a duplicate name once, on the second declaration', async () => {

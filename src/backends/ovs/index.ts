@@ -139,7 +139,7 @@ export const ovsBackend: DatapathBackend = {
                 // OvS puts server sockets in its vhost-sock-dir; QEMU finds it at the plan's path.
                 const actual = await serverSocketPath(c, plan, ifName);
                 if (path.resolve(actual) !== path.resolve(port.socketPath)) {
-                    mkdirSync(path.dirname(port.socketPath), { recursive: true });
+                    mkdirSync(path.dirname(port.socketPath), { recursive: true, mode: 0o700 });
                     symlinkSync(actual, port.socketPath);
                 }
             }
@@ -157,12 +157,7 @@ export const ovsBackend: DatapathBackend = {
             if (await findPort(c, plan, 'nic', nic.name)) return;
             const br = await requireBridge(c, plan, nic.bridge);
             if (nic.driver.kind === 'af_packet') await moveIntoNetns(plan, nic.driver.iface);
-            const iface: Row = {
-                type: 'dpdk',
-                options: map({ 'dpdk-devargs': dpdkDevargs(nic), n_rxq: nic.queues }),
-                mtu_request: nic.mtu,
-            };
-            await addChecked(c, plan, 'nic', nic.name, portOps(br, nicIfName(nic), iface, marks(plan, 'nic', nic.name, nic.bridge), 'n'));
+            await addChecked(c, plan, 'nic', nic.name, portOps(br, nicIfName(nic), nicInterface(nic), marks(plan, 'nic', nic.name, nic.bridge), 'n'));
             if (nic.driver.kind === 'tap') await moveTapToHost(plan, nic.driver.ifname);
         });
     },
@@ -259,6 +254,15 @@ function pmdCores(plan: Plan): Set<number> {
     const out = new Set<number>();
     for (let i = 0; i < 256; i++) if ((bits >> BigInt(i)) & 1n) out.add(i);
     return out;
+}
+
+/** A NIC's Interface row (without name and marks): a DPDK port with one rx queue per NIC queue. */
+export function nicInterface(nic: NicPlan): Row {
+    return {
+        type: 'dpdk',
+        options: map({ 'dpdk-devargs': dpdkDevargs(nic), n_rxq: nic.queues }),
+        mtu_request: nic.mtu,
+    };
 }
 
 /** DPDK vdev names must be unique per process; the driver is matched by name prefix. */

@@ -58,6 +58,7 @@ export type VtopoKeywordNames =
     | "off"
     | "on"
     | "ovs"
+    | "ovsdb"
     | "pci"
     | "pin"
     | "poll-cores"
@@ -175,6 +176,7 @@ export interface Host extends langium.AstNode {
     cores?: CoreList;
     hugepages?: Hugepages;
     memory?: number;
+    ovsdb?: string;
     pollCores?: CoreList;
 }
 
@@ -183,6 +185,7 @@ export const Host = {
     cores: 'cores',
     hugepages: 'hugepages',
     memory: 'memory',
+    ovsdb: 'ovsdb',
     pollCores: 'pollCores'
 } as const;
 
@@ -271,10 +274,10 @@ export function isModel(item: unknown): item is Model {
     return reflection.isInstance(item, Model.$type);
 }
 
-export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'server' | 'tap' | 'tcg' | 'x' | string;
+export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'ovsdb' | 'server' | 'tap' | 'tcg' | 'x' | string;
 
 export function isName(item: unknown): item is Name {
-    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
+    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
 }
 
 export interface Nic extends langium.AstNode {
@@ -523,6 +526,9 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 },
                 memory: {
                     name: Host.memory
+                },
+                ovsdb: {
+                    name: Host.ovsdb
                 },
                 pollCores: {
                     name: Host.pollCores

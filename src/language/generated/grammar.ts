@@ -235,6 +235,27 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     }
                   }
                 ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "ovsdb"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "ovsdb",
+                    "operator": "=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@34"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
               }
             ],
             "cardinality": "*"
@@ -1446,6 +1467,10 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "Keyword",
             "value": "ipv6"
+          },
+          {
+            "$type": "Keyword",
+            "value": "ovsdb"
           }
         ]
       },

@@ -5,7 +5,7 @@ import {
     bridgeDatapath, bridgeMtu, DEFAULTS, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues, portMrgRxbuf, portMtu,
     portQueues, portVhost, vmCpus, vmMemory,
 } from '../defaults.js';
-import { formatSize, networkOf, parseCidr, parseCoreList } from '../units.js';
+import { formatSize, networkOf, parseCidr, parseCoreList, parseOvsdbRemote } from '../units.js';
 import { indexTopology } from '../validation/topology-index.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -51,6 +51,10 @@ function hostValue(host: Host, property: string): string | undefined {
             return poll.length ? `${host.pollCores} → ${plural(poll.length, 'poll core')} (${poll.join(', ')})` : 'none: the datapath uses one default core';
         }
         case 'memory': return host.memory === undefined ? 'not set' : bytes(host.memory);
+        case 'ovsdb': {
+            const socket = host.ovsdb === undefined ? undefined : parseOvsdbRemote(host.ovsdb);
+            return socket ? `ovs bridges go on the existing OvS whose database listens on ${socket}` : 'not a unix:/absolute/path socket';
+        }
         case 'hugepages': {
             const hp = hugepagesOf(host);
             if (!hp) return 'none: guest RAM uses memfd shared memory';
@@ -119,7 +123,8 @@ export function describeDeclaration(node: AstNode): string | undefined {
             const hp = hugepagesOf(h);
             const poll = hostPollCores(h);
             return `**host** — ${h.cores === undefined ? 'cores not limited' : `cores ${cores(h.cores)}`}, memory ${h.memory === undefined ? 'not limited' : formatSize(h.memory)}` +
-                `, ${hp ? `hugepages ${hp.count} × ${formatSize(hp.pageSizeBytes)}` : 'no hugepages'}, ${poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores'}.`;
+                `, ${hp ? `hugepages ${hp.count} × ${formatSize(hp.pageSizeBytes)}` : 'no hugepages'}, ${poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores'}` +
+                `${h.ovsdb !== undefined ? `, OvS database ${h.ovsdb}` : ''}.`;
         }
         case 'Link': {
             const l = node as Link;

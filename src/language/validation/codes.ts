@@ -71,6 +71,8 @@ export const CODES = {
     'bridge-missing': { severity: 'error', rule: 14, summary: 'a port or NIC that names no bridge' },
     'host-missing': { severity: 'warning', rule: 14, summary: 'a topology without host block' },
     'host-duplicate': { severity: 'error', rule: 14, summary: 'more than one host block' },
+    'ovsdb-invalid': { severity: 'error', rule: 14, summary: 'an ovsdb socket that is not unix:/absolute/path' },
+    'ovsdb-unused': { severity: 'warning', rule: 14, summary: 'an ovsdb socket named but no bridge on datapath ovs' },
     'ovs-without-hugepages': { severity: 'info', rule: 14, summary: 'OvS-DPDK without hugepages runs in --no-huge mode' },
     'vcpus-exceed-host-cores': { severity: 'warning', rule: 14, summary: 'one VM has more vCPUs than the host grants cores' },
 } as const satisfies Record<string, CodeInfo>;

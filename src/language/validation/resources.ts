@@ -3,7 +3,7 @@ import type { Host, Topology, Vm, VtopoAstType } from '../generated/ast.js';
 import {
     bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hugepagesOf, vmCpus, vmMemory, type HugepageInfo,
 } from '../defaults.js';
-import { formatSize, parseCoreList } from '../units.js';
+import { formatSize, parseCoreList, parseOvsdbRemote } from '../units.js';
 import { describe, lineOf, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 
@@ -79,6 +79,20 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
         }
         const problem = hugepagesProblem(host);
         if (problem) report(accept, 'hugepages-invalid', problem.message, problem.node, { property: problem.property as never });
+        if (host.ovsdb !== undefined) {
+            if (!parseOvsdbRemote(host.ovsdb)) {
+                report(accept, 'ovsdb-invalid',
+                    `ovsdb "${host.ovsdb}" is not the unix socket of an OvS database on this host; write \`unix:\` and an absolute path of at most 107 bytes, ` +
+                    `e.g. "unix:/var/run/openvswitch/db.sock" (the socket \`ovs-vsctl\` uses), or drop the line to let vtopo start its own OvS.`,
+                    host, { property: 'ovsdb' });
+            }
+            if (!indexTopology(host.$container).bridges.some((b) => bridgeDatapath(b) === 'ovs')) {
+                report(accept, 'ovsdb-unused',
+                    `ovsdb names an existing OvS, but no bridge uses \`datapath ovs\`, so nothing will go there; ` +
+                    `add \`datapath ovs\` to the bridges that belong on it, or drop the ovsdb line.`,
+                    host, { property: 'ovsdb' });
+            }
+        }
     },
 
     Vm(vm: Vm, accept) {
@@ -177,7 +191,8 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                     `their vCPUs will time-share and both run slower. Pin them to different cores, or drop \`pin\` on one.`, vm, { property: 'pin' });
             }
         }
-        if (ovs && !hp) {
+        // An existing OvS (host ovsdb) brings its own DPDK memory settings.
+        if (ovs && !hp && host.ovsdb === undefined) {
             const first = idx.bridges.find((b) => bridgeDatapath(b) === 'ovs')!;
             report(accept, 'ovs-without-hugepages',
                 `Without hugepages OvS-DPDK runs with --no-huge: it works, but mbuf pools sit on 4K pages and forward fewer packets per second. ` +

@@ -7,6 +7,7 @@ export function exportQemu(plan: Plan, argv: (vm: VmPlan) => string[], guest?: {
         '#!/bin/sh',
         `# vtopo export --format qemu: the QEMU command lines of topology ${plan.topology}.`,
         '# Start the datapath first for client-mode ports: QEMU serves the vhost-user socket and waits for it.',
+        ...(plan.warnings ?? []).map((w) => `# warning: ${w}`),
         ...plan.notes.map((n) => `# note: ${n}`),
         'set -eu',
     ];
