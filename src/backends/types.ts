@@ -44,4 +44,18 @@ export interface DatapathBackend {
     addNic(plan: Plan, nic: NicPlan): Promise<void>;
     removeNic(plan: Plan, name: string): Promise<void>;
     snapshot(plan: Plan): Promise<DatapathSnapshot>;
+    /**
+     * Optional push channel: calls `onEvent` the moment the datapath reports
+     * a change of one of this plan's ports, so status need not wait for the
+     * next poll. Backends without one are polled only.
+     */
+    subscribe?(plan: Plan, onEvent: (e: DatapathEvent) => void): Promise<{ close(): void }>;
+}
+
+export interface DatapathEvent {
+    /** `<vm>.<port>` or nic name. */
+    id: string;
+    kind: 'added' | 'removed' | 'link' | 'vhost' | 'error' | 'stats' | 'stuck-down';
+    /** For 'stuck-down' and 'error': a sentence for a diagnostic. */
+    message?: string;
 }

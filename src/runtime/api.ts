@@ -71,6 +71,9 @@ export interface VtopoRuntime {
     destroy(file: string, opts?: RuntimeOptions): Promise<void>;
     status(file: string, opts?: RuntimeOptions): Promise<Status>;
     verify(file: string, opts?: RuntimeOptions): Promise<VerifyResult>;
-    /** Pushes a Status whenever it changes (and at least every `intervalMs`). */
-    watch(file: string, onStatus: (s: Status) => void, intervalMs?: number): { close(): void };
+    /**
+     * Pushes a Status whenever it changes (and at least every `intervalMs`):
+     * polled every `pollMs` (default about 1 s) and at once on a datapath event.
+     */
+    watch(file: string, onStatus: (s: Status) => void, intervalMs?: number, pollMs?: number): { close(): void };
 }

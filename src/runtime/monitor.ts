@@ -47,15 +47,32 @@ export function statusKey(s: Status): string {
     return JSON.stringify({ ...s, at: undefined, datapaths: s.datapaths.map((d) => ({ ...d, uptime_s: undefined })) });
 }
 
-export function watchStatus(get: () => Promise<Status>, onStatus: (s: Status) => void, intervalMs = 2000): { close(): void } {
+/**
+ * Polls `get` every `pollMs` (about once a second) and pushes a status
+ * whenever it changed (and at least every `intervalMs`). `get` receives `wake`: call it to poll
+ * at once (a datapath event) instead of at the next tick.
+ */
+export function watchStatus(get: (wake: () => void) => Promise<Status>, onStatus: (s: Status) => void, intervalMs = 2000, pollMs = Math.min(intervalMs, 1000)): { close(): void } {
     let closed = false;
     let last = '';
     let lastPush = 0;
     let timer: NodeJS.Timeout | undefined;
+    let running = false;
+    let again = false;
+    const wake = () => {
+        if (closed) return;
+        if (running) {
+            again = true;
+            return;
+        }
+        if (timer) clearTimeout(timer);
+        void tick();
+    };
     const tick = async () => {
         if (closed) return;
+        running = true;
         try {
-            const s = await get();
+            const s = await get(wake);
             const key = statusKey(s);
             if (!closed && (key !== last || Date.now() - lastPush >= intervalMs)) {
                 last = key;
@@ -63,7 +80,9 @@ export function watchStatus(get: () => Promise<Status>, onStatus: (s: Status) =>
                 onStatus(s);
             }
         } catch { /* the next tick tries again; a watcher never throws into its caller */ }
-        if (!closed) timer = setTimeout(tick, Math.min(intervalMs, 1000));
+        running = false;
+        if (!closed) timer = setTimeout(tick, again ? 0 : pollMs);
+        again = false;
     };
     void tick();
     return { close() { closed = true; if (timer) clearTimeout(timer); } };

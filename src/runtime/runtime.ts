@@ -13,6 +13,7 @@ import { formatActions, toPlanned } from './actions.js';
 import type { RuntimeDeps } from './deps.js';
 import { execute } from './execute.js';
 import { planFor, runDirFor } from './load.js';
+import { liveEvents, type LiveEvents } from './live-events.js';
 import { collectStatus, watchStatus } from './monitor.js';
 import { preflight } from './preflight.js';
 import { reconcile, type LiveView } from './reconcile.js';
@@ -274,8 +275,15 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         return verifyPlan(plan, deps, opts.onProgress ?? noop);
     }
 
-    function watch(file: string, onStatus: (s: Status) => void, intervalMs?: number) {
-        return watchStatus(() => status(file), onStatus, intervalMs);
+    function watch(file: string, onStatus: (s: Status) => void, intervalMs?: number, pollMs?: number) {
+        let events: LiveEvents | undefined;
+        const w = watchStatus(async (wake) => {
+            events ??= liveEvents(deps, wake);
+            const { topology, plan } = await deployedPlan(file);
+            events.follow(plan);
+            return events.annotate(await collectStatus(file, topology, plan, deps));
+        }, onStatus, intervalMs, pollMs);
+        return { close() { w.close(); events?.close(); } };
     }
 
     async function exportPlan(file: string): Promise<Plan> {

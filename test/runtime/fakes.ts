@@ -1,5 +1,5 @@
 /** In-memory stand-ins for the datapath backends and the QEMU layer, recording every call. */
-import type { DatapathBackend, DatapathInventory } from '../../src/backends/types.js';
+import type { DatapathBackend, DatapathEvent, DatapathInventory } from '../../src/backends/types.js';
 import type { DatapathKind, HostFacts, Plan, VmPlan } from '../../src/plan/types.js';
 import type { RuntimeDeps, VmLayer } from '../../src/runtime/deps.js';
 import type { HugepageReservation } from '../../src/runtime/state.js';
@@ -11,11 +11,19 @@ export interface FakeWorld {
     vms: Map<string, VmState>;
     reserved: number;
     failBoot?: string;
+    /** Pushes a datapath event to every subscriber (the backends' subscribe). */
+    emit(e: DatapathEvent): void;
+    subscribers: number;
     deps: RuntimeDeps;
 }
 
 export function fakeWorld(runRoot: string): FakeWorld {
-    const w: FakeWorld = { calls: [], datapaths: new Map(), vms: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps };
+    const listeners = new Set<(e: DatapathEvent) => void>();
+    const w: FakeWorld = {
+        calls: [], datapaths: new Map(), vms: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
+        emit: (e) => { for (const l of listeners) l(e); },
+        get subscribers() { return listeners.size; },
+    };
     const inv = (k: DatapathKind) => {
         const i = w.datapaths.get(k);
         if (!i) throw new Error(`${k} datapath not running`);
@@ -35,6 +43,10 @@ export function fakeWorld(runRoot: string): FakeWorld {
         removeVmPort: async (_p, id) => { w.calls.push(`remove-port ${id}`); inv(kind).vmPorts = inv(kind).vmPorts.filter((x) => x !== id); },
         addNic: async (_p, n) => { w.calls.push(`add-nic ${n.name}`); inv(kind).nics.push(n.name); },
         removeNic: async (_p, n) => { w.calls.push(`remove-nic ${n}`); inv(kind).nics = inv(kind).nics.filter((x) => x !== n); },
+        subscribe: async (_p, onEvent) => {
+            listeners.add(onEvent);
+            return { close: () => listeners.delete(onEvent) };
+        },
         snapshot: async (plan: Plan) => ({
             datapath: { kind, running: true, mode: 'interrupt' },
             ports: plan.vms.flatMap((v) => v.ports).filter((p) => inv(kind).vmPorts.includes(p.id)).map((p) => ({

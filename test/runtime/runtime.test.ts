@@ -4,7 +4,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { VtopoError } from '../../src/runtime/api.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { acquireLock } from '../../src/runtime/state.js';
+import type { Status } from '../../src/runtime/status-types.js';
 import { fakeWorld, type FakeWorld } from './fakes.js';
+
+async function until(cond: () => boolean, ms = 3000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+        if (Date.now() > end) throw new Error('condition not met in time');
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
 import { TWO } from './helpers.js';
 
 let dir: string;
@@ -122,6 +131,29 @@ describe('runtime over fake backends', () => {
         expect(err).toBeInstanceOf(VtopoError);
         expect(err.message).toMatch(/error\(s\); nothing was changed/);
         expect(w.calls).toEqual([]);
+    });
+
+    it('watch wakes at once on a datapath event and carries its stuck-down sentence until the link is up', async () => {
+        await rt.deploy(file);
+        const seen: { s: Status }[] = [];
+        // Polling off (once a minute): only the pushed event can bring the change.
+        const h = rt.watch(file, (s) => seen.push({ s }), 60_000, 60_000);
+        try {
+            await until(() => seen.length > 0 && w.subscribers > 0);
+            w.vms.set('a', 'crashed');
+            w.emit({ id: 'a.eth0', kind: 'stuck-down', message: 'a.eth0 has been down for 30 s: no VM connected' });
+            await until(() => seen.some((x) => x.s.vms[0].state === 'crashed'));
+            const hit = seen.find((x) => x.s.vms[0].state === 'crashed')!;
+            expect(hit.s.ports.find((p) => p.id === 'a.eth0')).toMatchObject({ link: 'down', error: 'a.eth0 has been down for 30 s: no VM connected' });
+            w.vms.set('a', 'running');
+            w.emit({ id: 'a.eth0', kind: 'link' });
+            await until(() => seen.at(-1)!.s.vms[0].state === 'running');
+            expect(seen.at(-1)!.s.ports.find((p) => p.id === 'a.eth0')).toMatchObject({ link: 'up' });
+            expect(seen.at(-1)!.s.ports.find((p) => p.id === 'a.eth0')!.error).toBeUndefined();
+        } finally {
+            h.close();
+        }
+        expect(w.subscribers).toBe(0);
     });
 
     it('watch pushes the status and stops when closed', async () => {

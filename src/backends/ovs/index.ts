@@ -20,6 +20,10 @@ import { ovsPaths } from './paths.js';
 import { INTERFACE_COLUMNS, interfaceToPortStatus } from './status.js';
 
 export { watchOvsPorts, type OvsPortEvent, type OvsPortWatch } from './monitor.js';
+import { watchOvsPorts } from './monitor.js';
+
+/** A VM port still down this long after it appeared or went down is worth a sentence of its own. */
+const STUCK_DOWN_MS = 30_000;
 export { startInstance, stopInstance } from './instance.js';
 
 const ours = (plan: Plan): Condition => ['external_ids', 'includes', map({ [K_TOPOLOGY]: plan.topology })];
@@ -166,6 +170,11 @@ export const ovsBackend: DatapathBackend = {
         await withClient(plan, (c) => removePorts(c, plan, 'nic', name));
         const nic = plan.nics.find((n) => n.name === name);
         if (nic?.driver.kind === 'af_packet') await moveOutOfNetns(plan, nic.driver.iface);
+    },
+
+    async subscribe(plan, onEvent) {
+        const w = await watchOvsPorts(plan, (e) => onEvent({ id: e.id, kind: e.kind, ...(e.message ? { message: e.message } : {}) }), { stuckDownMs: STUCK_DOWN_MS });
+        return { close: () => w.close() };
     },
 
     async snapshot(plan): Promise<DatapathSnapshot> {

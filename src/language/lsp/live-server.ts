@@ -21,6 +21,7 @@ import {
 import { documentModels } from './live-model.js';
 import { liveDiagnostics } from './live-diagnostics.js';
 import { liveHover, type HoverTarget } from './live-hover.js';
+import { fsFailure } from '../../runtime/fs-errors.js';
 
 /** The runtime plus the optional extras some commands need; absent extras answer with a VtopoError-style failure. */
 export interface LiveRuntime extends VtopoRuntime {
@@ -47,7 +48,7 @@ interface Tracked {
 }
 
 export function failure(err: unknown): Outcome<never> {
-    const e = err as { message?: string; fix?: string; code?: string };
+    const e = (fsFailure(err) ?? err) as { message?: string; fix?: string; code?: string };
     const message = typeof e?.message === 'string' ? e.message : String(err);
     return { ok: false, error: { message, ...(e?.fix ? { fix: e.fix } : {}), ...(e?.code ? { code: e.code } : {}) } };
 }
