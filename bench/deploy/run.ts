@@ -3,8 +3,7 @@
  * of the same default guest (no ports, no datapath), and destroy time.
  * Not a test: prints medians. Run as root:
  *   flock /tmp/vtopo-heavy.lock npx tsx bench/deploy/run.ts [rounds]
- * Measured here (2 cores, TCG, 3 rounds, medians): bare boot to agent-ready
- * 6.1 s; two-vms deploy 11.9 s + verify 2.3 s = 14.2 s; destroy 1.2 s.
+ * Figures and history: bench/RESULTS.md.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
