@@ -192,6 +192,11 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         }
     }
 
+    for (const n of nics) {
+        const note = rssNote(n);
+        if (note) notes.push(note);
+    }
+
     const plan: Plan = {
         version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes, warnings,
     };
@@ -263,4 +268,19 @@ export function socketsOf(plan: Plan): { what: string; path: string }[] {
         for (const p of v.ports) out.push({ what: `port ${p.id}`, path: p.socketPath });
     }
     return out;
+}
+
+/**
+ * What picks a NIC's queue is fixed by its driver: the kernel's flow hash
+ * for tap and af_packet fanout, OvS-DPDK's IP/TCP/UDP RSS for pci ports.
+ * Say so when `rss` lists less than that, so nobody expects, say, UDP to
+ * stay on one queue because only ipv4-tcp was named.
+ */
+function rssNote(n: NicPlan): string | undefined {
+    if (n.queues < 2 || n.rss.length === 0) return undefined;
+    const all = ['ipv4', 'ipv4-tcp', 'ipv4-udp', 'ipv6', 'ipv6-tcp', 'ipv6-udp'];
+    const extra = all.filter((f) => !n.rss.includes(f as never));
+    if (extra.length === 0) return undefined;
+    const who = n.driver.kind === 'pci' ? 'the RSS OvS-DPDK programs into the port' : `the kernel's flow hash (${n.driver.kind})`;
+    return `nic ${n.name}: \`rss ${n.rss.join(' ')}\` is only part of what picks its queue: ${who} also spreads ${extra.join(', ')} flows over its ${n.queues} queues; the driver fixes the fields`;
 }
