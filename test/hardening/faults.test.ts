@@ -9,7 +9,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { agentRequest } from '../../src/backends/qemu/agent.js';
 import { until } from '../../src/fuzz/peers.js';
+import type { Plan } from '../../src/plan/types.js';
 import { sleep } from '../../src/runtime/procs.js';
 import { selfExecArgv } from '../../src/runtime/self-exec.js';
 import type { DeployState } from '../../src/runtime/state.js';
@@ -22,7 +24,15 @@ const dir = tempDir('faults');
 const runRoot = path.join(dir, 'run');
 const runDir = path.join(runRoot, 'two_vms');
 const file = path.join(dir, 'two-vms.vtopo');
-writeFileSync(file, readFileSync('examples/two-vms.vtopo', 'utf8'));
+// The two-VM example plus a bystander c: b↔c traffic must not notice a's crash.
+writeFileSync(file, readFileSync('examples/two-vms.vtopo', 'utf8').replace(/\}\s*$/, `
+  vm c {
+    cpus 1
+    memory 256M
+    port eth0 { bridge br0  ip 10.0.0.3/24 }
+  }
+}
+`));
 
 function vtopo(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
     return runVtopo(runRoot, args, env);
@@ -39,6 +49,10 @@ async function verifyOk(): Promise<void> {
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function deployedPlan(): Plan {
+    return (JSON.parse(readFileSync(path.join(runDir, 'state', 'state.json'), 'utf8')) as DeployState).deployed!;
+}
 
 const port = (s: Status, id: string) => s.ports.find((p) => p.id === id)!;
 const vm = (s: Status, name: string) => s.vms.find((v) => v.name === name)!;
@@ -72,16 +86,24 @@ describe('faults on a live deployment', () => {
         await verifyOk();
     }, 180_000);
 
-    it('a guest killed -9: crashed with a reason, the other guest untouched; deploy restarts it and its port reconnects', async () => {
+    it('a guest killed -9 mid-traffic: crashed with a reason, b↔c lose nothing; deploy restarts it and its port reconnects', async () => {
         const before = await status();
         const a = vm(before, 'a');
         const bPid = vm(before, 'b').pid;
+        const c = deployedPlan().vms.find((v) => v.name === 'c')!;
+        // Eight echoes c → b, one a second, with a's crash in the middle of them.
+        const pings = agentRequest<{ received?: number; sent?: number }>(c, 'ping', ['10.0.0.2', 8, 14], 20_000);
+        await sleep(2500);
         process.kill(a.pid!, 'SIGKILL');
         const crashed = await until('a crashed', async () => { const s = await status(); return vm(s, 'a').state === 'crashed' ? s : undefined; }, 20_000, 250);
         expect(vm(crashed, 'a').reason).toBeTruthy();
         expect(vm(crashed, 'b')).toMatchObject({ state: 'running', pid: bPid });
         expect(port(crashed, 'b.eth0').link).toBe('up');
         expect(port(crashed, 'b.eth0').vhost).not.toBe('failed');
+        const bystanders = await pings;
+        expect(bystanders, JSON.stringify(bystanders)).toMatchObject({ ok: true, received: 8, sent: 8 });
+        const after = await status();
+        for (const id of ['b.eth0', 'c.eth0']) expect(port(after, id).drops, id).toBe(port(before, id).drops);
         const d = await vtopo(['deploy', file]);
         expect(d.code, d.stdout + d.stderr).toBe(0);
         const s = await until('a running and its port up', async () => {
