@@ -4,7 +4,7 @@
  * row (nicInterface). No OvS, no host: plans are built by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { dpdkDevargs, nicInterface } from '../../src/backends/ovs/index.js';
+import { dpdkDevargs, nicInterface, rxqAffinity } from '../../src/backends/ovs/index.js';
 import { dpdkSettings, NO_HUGE_MEMORY_MB } from '../../src/backends/ovs/instance.js';
 import type { NicPlan, OvsDatapathPlan, Plan } from '../../src/plan/types.js';
 
@@ -132,5 +132,21 @@ describe('nicInterface: a NIC as an OvS Interface row', () => {
             options: ['map', [['dpdk-devargs', '0000:03:00.0'], ['n_rxq', '8']]],
             mtu_request: 9000,
         });
+    });
+});
+
+describe('rxqAffinity: pinning a port\'s rx queues to PMD cores', () => {
+    it('pins to our poll cores on a private OvS', () => {
+        expect(rxqAffinity(plan({}, [], [1]), [1, 1])).toBe('0:1,1:1');
+        // A queue on a core with no PMD would never be polled: let OvS place them all.
+        expect(rxqAffinity(plan({}, [], [1]), [0, 1])).toBeUndefined();
+    });
+
+    it("on an existing OvS follows that OvS's own pmd-cpu-mask, and pins nothing without one", () => {
+        const p = plan({ mode: 'existing' }, [], [1]);
+        expect(rxqAffinity(p, [1, 1], '0x2')).toBe('0:1,1:1');
+        expect(rxqAffinity(p, [1, 1], '4')).toBeUndefined();
+        expect(rxqAffinity(p, [0, 1], '3')).toBe('0:0,1:1');
+        expect(rxqAffinity(p, [1], null)).toBeUndefined();
     });
 });

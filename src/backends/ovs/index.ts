@@ -131,7 +131,8 @@ export const ovsBackend: DatapathBackend = {
             } else {
                 removeSymlink(port.socketPath);
             }
-            const affinity = rxqAffinity(plan, port.queueCores);
+            // Someone else's OvS polls on its own PMD cores, not necessarily our poll-cores.
+            const affinity = rxqAffinity(plan, port.queueCores, ovsPaths(plan).mode === 'existing' ? await livePmdMask(c) : undefined);
             const iface: Row = {
                 type: port.vhostMode === 'client' ? 'dpdkvhostuserclient' : 'dpdkvhostuser',
                 options: map(options),
@@ -250,15 +251,26 @@ async function findPort(c: OvsdbClient, plan: Plan, kind: string, id: string): P
  * "queue:core,…" when every queue's core is a PMD core. Pinning a queue to
  * a core without a PMD would leave it unpolled, so then we let OvS place it.
  */
-export function rxqAffinity(plan: Plan, queueCores: number[]): string | undefined {
-    const pmd = pmdCores(plan);
+export function rxqAffinity(plan: Plan, queueCores: number[], liveMask?: string | null): string | undefined {
+    // null: an existing OvS with no pmd-cpu-mask, whose PMD placement we cannot know.
+    if (liveMask === null) return undefined;
+    const pmd = liveMask ? maskCores(liveMask) : pmdCores(plan);
     if (queueCores.length === 0 || pmd.size === 0 || !queueCores.every((c) => pmd.has(c))) return undefined;
     return queueCores.map((core, q) => `${q}:${core}`).join(',');
 }
 
+/** The pmd-cpu-mask an OvS runs with now, or null when it has none. */
+async function livePmdMask(c: OvsdbClient): Promise<string | null> {
+    const rows = (await c.transact(VSWITCH_DB, [op.select('Open_vSwitch', [], ['other_config'])]))[0].rows ?? [];
+    return toRecord(rows[0]?.other_config)['pmd-cpu-mask'] ?? null;
+}
+
 function pmdCores(plan: Plan): Set<number> {
     const mask = plan.datapaths.ovs?.pmdCpuMask;
-    if (!mask) return new Set(plan.host.pollCores);
+    return mask ? maskCores(mask) : new Set(plan.host.pollCores);
+}
+
+function maskCores(mask: string): Set<number> {
     const bits = BigInt(mask.startsWith('0x') ? mask : `0x${mask}`);
     const out = new Set<number>();
     for (let i = 0; i < 256; i++) if ((bits >> BigInt(i)) & 1n) out.add(i);
