@@ -49,6 +49,19 @@ describe('Toeplitz RSS', () => {
         expect(flowHash(udpFrame(v.src, v.dst, v.sport, v.dport, true))).toBe(v.l4);
         expect(flowHash(udpFrame(v.src, v.dst, v.sport + 1, v.dport))).not.toBe(v.l4);
     });
+
+    it('a burst of one flow reuses the last hash, and any other flow in between is hashed afresh', () => {
+        // Interleaved: the one-entry cache must never answer for a different tuple.
+        for (const order of [[0, 0, 1, 0, 2, 2, 1, 0], [4, 3, 4, 3, 0, 4]]) {
+            for (const i of order) {
+                const v = vectors[i];
+                expect(flowHash(udpFrame(v.src, v.dst, v.sport, v.dport)), `vector ${i}`).toBe(v.l4);
+            }
+        }
+        // A tuple of all zero bytes is a tuple like any other.
+        expect(flowHash(udpFrame('0.0.0.0', '0.0.0.0', 0, 0))).toBe(0);
+        expect(flowHash(udpFrame(vectors[1].src, vectors[1].dst, vectors[1].sport, vectors[1].dport))).toBe(vectors[1].l4);
+    });
 });
 
 describe('Toeplitz RSS over IPv6', () => {
