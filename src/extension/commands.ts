@@ -144,7 +144,9 @@ export function registerCommands(context: vscode.ExtensionContext, client: Langu
                 const pick = await vscode.window.showWarningMessage(`vtopo: ${bad.length} of ${r.pairs.length} pairs unreachable: ${bad.slice(0, 3).map((p) => `${p.from} → ${p.to}`).join(', ')}`, 'Show Details');
                 if (pick) output.show(true);
             } else {
-                void vscode.window.showInformationMessage(`vtopo: all ${r.pairs.length} pairs reachable.`);
+                // The time keeps a re-run's result from being merged into an identical earlier notification (VS Code shows no new toast then).
+                const slowest = Math.max(0, ...r.pairs.map((p) => p.rtt_ms ?? 0));
+                void vscode.window.showInformationMessage(`vtopo: all ${r.pairs.length} pairs reachable (slowest ${slowest.toFixed(1)} ms, ${new Date().toLocaleTimeString()}).`);
             }
         } catch (err) {
             await showError('verify', err, output);

@@ -45,12 +45,13 @@ function pidAlive(pid: number): boolean {
     return !/\) [ZX] /.test(stat);
 }
 
-async function waitForToast(page: import('playwright-core').Page, re: RegExp, timeoutMs: number, seen: string[] = []): Promise<string> {
+/** Waits for a toast matching `re` (other than `not`, an earlier result still on screen). */
+async function waitForToast(page: import('playwright-core').Page, re: RegExp, timeoutMs: number, seen: string[] = [], not?: string): Promise<string> {
     const end = Date.now() + timeoutMs;
     while (Date.now() < end) {
         const ts = await notifications(page);
         seen.push(...ts.filter((t) => !seen.includes(t)));
-        const hit = ts.find((t) => re.test(t));
+        const hit = ts.find((t) => re.test(t) && t !== not);
         if (hit) return hit;
         await page.waitForTimeout(250);
     }
@@ -174,7 +175,8 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await page.keyboard.press('Enter');
         await page.locator('.notification-toast', { hasText: 'capturing on b.eth0' }).waitFor({ timeout: 30_000 });
         await runCommand(page, 'vtopo: Verify Connectivity');
-        await waitForToast(page, /vtopo: all \d+ pairs reachable|pairs unreachable|verify failed/, 120_000, seen);
+        const again = await waitForToast(page, /vtopo: all \d+ pairs reachable|pairs unreachable|verify failed/, 120_000, seen, verified);
+        expect(again).toMatch(/all 2 pairs reachable/);
         await screenshot(page, ARTIFACTS, '07b-capturing');
         await runCommand(page, 'vtopo: Stop Capture');
         const wrote = await waitForToast(page, /vtopo: wrote .*\.pcap|vtopo capture failed/, 30_000, seen);
