@@ -145,12 +145,9 @@ function throughOvsdb(plan: Plan | undefined, ovsdb: string | undefined): Plan |
     return { ...plan, datapaths: { ...plan.datapaths, ovs: { ...ovs, dbSocket: socket } } };
 }
 
-/** Plan and deploy messages: notes as they are, warnings marked as such. */
-function planMessages(plan: Plan): { severity: 'info' | 'warning'; message: string }[] {
-    return [
-        ...plan.notes.map((message) => ({ severity: 'info' as const, message })),
-        ...(plan.warnings ?? []).map((message) => ({ severity: 'warning' as const, message })),
-    ];
+/** A refused or rolled-back first deploy leaves no run directory behind (nothing in it was ever deployed). */
+function dropUndeployedRunDir(runDir: string): void {
+    if (!existsSync(path.join(runDir, 'state', 'state.json'))) rmSync(runDir, { recursive: true, force: true });
 }
 
 export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
@@ -178,15 +175,15 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         progress({ step: 'check', phase: 'start', message: `checking ${file}` });
         const desired = await planFor(file, factsWith(opts));
         progress({ step: 'check', phase: 'done', message: `topology ${desired.topology}: ${desired.vms.length} vm(s), ${desired.bridges.length} bridge(s)` });
-        for (const n of planMessages(desired)) {
-            progress({ step: 'check', phase: 'info', message: n.severity === 'warning' ? `warning: ${n.message}` : n.message });
-        }
+        for (const n of desired.notes) progress({ step: 'check', phase: 'info', message: n });
+        for (const w of desired.warnings ?? []) progress({ step: 'check', phase: 'info', message: `warning: ${w}` });
         ensureRunDir(desired.runDir);
         let lock;
         try {
             lock = acquireLock(desired.runDir, desired.topology, 'deploy');
         } catch (err) {
-            if (!existsSync(path.join(desired.runDir, 'state', 'state.json')) && !(err instanceof VtopoError && err.code === 'busy')) rmSync(desired.runDir, { recursive: true, force: true });
+            // A busy lock belongs to another deploy: its run directory is not ours to remove.
+            if (!(err instanceof VtopoError && err.code === 'busy')) dropUndeployedRunDir(desired.runDir);
             throw err;
         }
         try {
@@ -232,8 +229,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
             return { applied, status: await collectStatus(file, desired.topology, desired, deps) };
         } finally {
             lock.release();
-            // A refused or rolled-back first deploy leaves no empty run directory behind.
-            if (!existsSync(path.join(desired.runDir, 'state', 'state.json'))) rmSync(desired.runDir, { recursive: true, force: true });
+            dropUndeployedRunDir(desired.runDir);
         }
     }
 

@@ -173,20 +173,21 @@ async function waitThreadsGone(pidFile: string, timeoutMs = 10_000): Promise<voi
 }
 
 function threadsExiting(pid: number): boolean {
+    if (procState(`/proc/${pid}/stat`) !== 'Z') return false;
     try {
-        const leader = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        if (leader.slice(leader.lastIndexOf(')') + 2, leader.lastIndexOf(')') + 3) !== 'Z') return false;
-        return readdirSync(`/proc/${pid}/task`).some((t) => {
-            try {
-                const st = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
-                const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-                return state !== 'Z' && state !== 'X';
-            } catch {
-                return false;
-            }
-        });
+        return readdirSync(`/proc/${pid}/task`).some((t) => !['Z', 'X', undefined].includes(procState(`/proc/${pid}/task/${t}/stat`)));
     } catch {
         return false;
+    }
+}
+
+/** The state letter of a /proc stat file (after the parenthesised name), or undefined when it is gone. */
+function procState(statFile: string): string | undefined {
+    try {
+        const st = readFileSync(statFile, 'utf8');
+        return st[st.lastIndexOf(')') + 2];
+    } catch {
+        return undefined;
     }
 }
 
