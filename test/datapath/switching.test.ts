@@ -62,6 +62,46 @@ describe('Toeplitz RSS', () => {
         expect(flowHash(udpFrame('0.0.0.0', '0.0.0.0', 0, 0))).toBe(0);
         expect(flowHash(udpFrame(vectors[1].src, vectors[1].dst, vectors[1].sport, vectors[1].dport))).toBe(vectors[1].l4);
     });
+
+    it('gives the same hash on every path: unaligned, with IP options, fragments, other header bytes', () => {
+        const v = vectors[2];
+        // The word-load path needs a word-aligned frame; at offset 2 the byte path answers.
+        const g = udpFrame(v.src, v.dst, v.sport, v.dport);
+        const u8 = new Uint8Array(68);
+        u8.set(g.mem.u8.subarray(0, 64), 2);
+        const un = new Frame();
+        un.mem = { u8, i32: new Int32Array(u8.buffer), addr: 0 };
+        un.off = 2;
+        un.len = 64;
+        expect(flowHash(un)).toBe(v.l4);
+        // Bytes outside the 4-tuple (IP id, TTL, checksum, UDP length) do not change it.
+        const h = udpFrame(v.src, v.dst, v.sport, v.dport);
+        h.mem.u8.set([0x12, 0x34], 18);
+        h.mem.u8.set([7, 17, 0xab, 0xcd], 22);
+        h.mem.u8.set([0, 9], 38);
+        expect(flowHash(h)).toBe(v.l4);
+        // One byte of each field differing: a different tuple, never the cached hash.
+        for (const at of [27, 28, 32, 33, 35, 37]) {
+            const d = udpFrame(v.src, v.dst, v.sport, v.dport);
+            d.mem.u8[at] ^= 0x40;
+            expect(flowHash(d), `byte ${at}`).not.toBe(v.l4);
+        }
+        // A fragment carries no ports: the address-pair hash.
+        const frag = udpFrame(v.src, v.dst, v.sport, v.dport);
+        frag.mem.u8[20] = 0x20; // MF
+        expect(flowHash(frag)).toBe(v.l3);
+        // IP options move the ports: IHL 6, four option bytes before UDP.
+        const o = udpFrame(v.src, v.dst, v.sport, v.dport);
+        const b = o.mem.u8;
+        b.copyWithin(38, 34, 60);
+        b[14] = 0x46;
+        b.set([1, 1, 1, 1], 34);
+        expect(flowHash(o)).toBe(v.l4);
+        // And TCP hashes like UDP.
+        const t = udpFrame(v.src, v.dst, v.sport, v.dport);
+        t.mem.u8[23] = 6;
+        expect(flowHash(t)).toBe(v.l4);
+    });
 });
 
 describe('Toeplitz RSS over IPv6', () => {
