@@ -4,11 +4,16 @@
  * backends (src/backends/embedded, src/backends/ovs) from a hand-built Plan,
  * and measured in the same loop layout with the same generator:
  *
- *   dpdk-testpmd on cpu0: two net_virtio_user ports (server=1), io forwarding,
- *   chained, a few bursts injected with `start tx_first` that then circulate;
- *   the switch on cpu1 (embedded: --poll-cores 1; OvS: one PMD, mask 0x2)
- *   forwards port 0 ↔ port 1 as known unicast (--eth-peer points each port
- *   at the other's MAC, so both switches learn and neither floods).
+ *   dpdk-testpmd on cpu0: two net_virtio_user ports (server=1), mac
+ *   forwarding, chained, a few bursts injected with `start tx_first` that
+ *   then circulate; the switch on cpu1 (embedded: --poll-cores 1; OvS: one
+ *   PMD, mask 0x2) forwards port 0 ↔ port 1 as known unicast. mac mode
+ *   rewrites each frame's source to the sending port's MAC and its
+ *   destination to the other port's (--eth-peer), so both switches learn
+ *   each MAC on one port. (io mode, used before, sends frames back
+ *   unchanged: one MAC then arrives on both ports, the tables flap and every
+ *   frame is flooded; the run prints the flooded share to show which case
+ *   was measured.)
  *
  * Runs alternate embedded/OvS (order flipped each round) because rates on
  * this host are bimodal (vCPU placement changes every 5-30 s): only
@@ -21,13 +26,16 @@
  *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--bursts 16] [--json FILE]
  *   (short mode: --seconds 5)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { embeddedBackend } from '../../src/backends/embedded/index.js';
 import { ovsBackend } from '../../src/backends/ovs/index.js';
 import { instanceState, withClient } from '../../src/backends/ovs/instance.js';
 import { VSWITCH_DB } from '../../src/backends/ovs/ovsdb/cfg.js';
+import { ovsPaths } from '../../src/backends/ovs/paths.js';
+import { controlRequest } from '../../src/datapath/control-client.js';
+import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
 import { map, op } from '../../src/backends/ovs/ovsdb/values.js';
 import type { DatapathBackend } from '../../src/backends/types.js';
 import type { Plan, VmPortPlan } from '../../src/plan/types.js';
@@ -108,7 +116,7 @@ class Testpmd {
         const q = queues > 1 ? `,queues=${queues}` : '';
         this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             ...socks.flatMap((s, i) => ['--vdev', `net_virtio_user${i},path=${s},server=1,mac=${MACS[i]}${q}`]),
-            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=io',
+            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac',
             `--eth-peer=0,${MACS[1]}`, `--eth-peer=1,${MACS[0]}`], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
         this.proc.stdout!.on('data', (d) => (this.out += d));
         this.proc.stderr!.on('data', (d) => (this.out += d));
@@ -165,6 +173,20 @@ interface Result {
     switchDrops: number;
     /** testpmd could not enqueue during the window (the switch's ring full: back-pressure). */
     genTxDropped: number;
+    /** How the switch saw the traffic: embedded, flooded share of frames; OvS, MAC moves. */
+    learning: string;
+}
+
+/** Evidence that the run measured known unicast, not flooding. */
+async function learning(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
+    if (kind === 'embedded') {
+        const st = await controlRequest<DatapathStatusReport>(plan.datapaths.embedded!.controlSocket, 'status');
+        const b = st.bridges[0];
+        return `flooded ${((100 * b.flooded) / Math.max(1, b.flooded + b.forwarded)).toFixed(3)}%`;
+    }
+    const r = spawnSync('ovs-appctl', ['-t', ovsPaths(plan).vswitchdCtl, 'fdb/stats-show', 'br0'], { encoding: 'utf8' });
+    const moved = /moved MAC entries\s*:\s*(\d+)/.exec(r.stdout ?? '');
+    return moved ? `MAC moves ${moved[1]}` : `fdb/stats-show: ${(r.stderr || r.stdout || '').trim().split('\n')[0]}`;
 }
 
 async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, round: number): Promise<Result> {
@@ -212,6 +234,7 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
         const genTxDropped = (await dropped()) - dropped0;
         await pmd.cmd('stop');
         const snap = await be.snapshot(plan);
+        const learned = await learning(kind, plan);
         return {
             kind, size, queues, round,
             mpps: median(rates) / 1e6, min: Math.min(...rates) / 1e6, max: Math.max(...rates) / 1e6, samples: rates.map((r) => +(r / 1e6).toFixed(3)),
@@ -220,6 +243,7 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
             lost: Math.max(0, (prev.tx - first.tx) - (prev.rx - first.rx)),
             switchDrops: snap.ports.reduce((n, p) => n + p.drops, 0),
             genTxDropped,
+            learning: learned,
         };
     } catch (e) {
         if (pmd) console.error(`testpmd output tail:\n${pmd.text().slice(-1500)}`);
@@ -234,7 +258,7 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
 
 const fmt = (r: Result) =>
     `${r.kind.padEnd(8)} ${String(r.size).padStart(4)} B  q${r.queues}  ${r.mpps.toFixed(3)} Mpps (1-s median; min ${r.min.toFixed(3)} max ${r.max.toFixed(3)})  ` +
-    `CPU ${(r.cpuShare * 100).toFixed(0)}% = ${r.cpuPerMpkt.toFixed(3)} CPU-s/Mpkt  lost ${r.lost}  switch drops ${r.switchDrops}  gen tx-dropped ${r.genTxDropped}`;
+    `CPU ${(r.cpuShare * 100).toFixed(0)}% = ${r.cpuPerMpkt.toFixed(3)} CPU-s/Mpkt  lost ${r.lost}  switch drops ${r.switchDrops}  gen tx-dropped ${r.genTxDropped}  ${r.learning}`;
 
 const started = new Date().toISOString();
 console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  OvS memory ${OVS_MEMORY}`);

@@ -1,7 +1,9 @@
 /**
  * Datapath throughput in the loop layout (not a test; prints figures):
- * one dpdk-testpmd with two virtio-user ports (server=1) in io forwarding,
- * chained, on cpu0; the embedded switch forwarding between its two
+ * one dpdk-testpmd with two virtio-user ports (server=1) in mac forwarding
+ * (each frame leaves with the sending port's source MAC and the other
+ * port's as destination, so the switch forwards known unicast), chained,
+ * on cpu0; the embedded switch forwarding between its two
  * vhost-user ports (client mode) on cpu1. A few bursts are injected with
  * `start tx_first` and then circulate. Reports the switch's forwarded
  * packets per second (both directions) as 1-second medians, and its CPU.
@@ -60,7 +62,7 @@ async function run(size: number, queues: number): Promise<void> {
         pmd = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             '--vdev', `net_virtio_user0,path=${socks[0]},server=1,mac=52:54:00:00:b0:01${q}`,
             '--vdev', `net_virtio_user1,path=${socks[1]},server=1,mac=52:54:00:00:b0:02${q}`,
-            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=io'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac', '--eth-peer=0,52:54:00:00:b0:02', '--eth-peer=1,52:54:00:00:b0:01'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
         let out = '';
         pmd.stdout!.on('data', (d) => (out += d));
         pmd.stderr!.on('data', (d) => (out += d));
