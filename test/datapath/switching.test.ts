@@ -3,7 +3,7 @@ import { Bridge } from '../../src/datapath/switch/bridge.js';
 import { Engine } from '../../src/datapath/switch/engine.js';
 import { MacTable } from '../../src/datapath/switch/mac-table.js';
 import { Port, type PortReport } from '../../src/datapath/switch/port.js';
-import { flowHash, toeplitz } from '../../src/datapath/switch/rss.js';
+import { flowHash, indirectionTable, RETA_SIZE, toeplitz } from '../../src/datapath/switch/rss.js';
 import { PatchPort } from '../../src/datapath/ports/patch-port.js';
 import { Frame } from '../../src/datapath/virtio/frame.js';
 
@@ -173,6 +173,18 @@ describe('Toeplitz RSS over IPv6', () => {
         const used = new Set<number>();
         for (let p = 0; p < 64; p++) used.add(flowHash(v6Frame(v.src, v.dst, 6, 40000 + p, v.dport)) % queues);
         expect(used.size).toBeGreaterThan(1);
+    });
+});
+
+describe('RSS indirection table', () => {
+    it('picks hash % queues for power-of-two queue counts and covers every queue evenly otherwise', () => {
+        for (const queues of [1, 2, 4, 8]) {
+            const t = indirectionTable(queues);
+            for (const h of [0, 1, 5, 127, 128, 0x51ccc178, 0xffffffff]) expect(t[h & (RETA_SIZE - 1)]).toBe(h % queues);
+        }
+        const counts = [0, 0, 0];
+        for (const q of indirectionTable(3)) counts[q]++;
+        expect(counts).toEqual([43, 43, 42]);
     });
 });
 

@@ -8,7 +8,7 @@ import { drainEventfd, signalEventfd } from '../sys/eventfd.js';
 import { allocNative } from '../sys/libc.js';
 import type { Engine, Flushable, Pollable } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
-import { flowHash } from '../switch/rss.js';
+import { flowHash, indirectionTable, RETA_SIZE } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
 import type { Mem } from '../virtio/guest-memory.js';
 import { frameFromTxChain, RX_TOO_SMALL, RxWriter } from '../virtio/net.js';
@@ -248,6 +248,8 @@ export class VhostPort extends Port {
     private readonly pairs: QueuePair[] = [];
     /** Pairs whose RX ring is usable now: the RSS targets. */
     private rxTargets: QueuePair[] = [];
+    /** RSS indirection table over rxTargets. */
+    private reta = indirectionTable(1);
     hdrLen = 12;
     mergeable = false;
     dead = false;
@@ -313,6 +315,7 @@ export class VhostPort extends Port {
             }
         }
         this.rxTargets = targets;
+        this.reta = indirectionTable(targets.length);
         if (this.bridge && targets.length === 0) this.bridge.macs.forgetPort(this.num);
     }
 
@@ -323,7 +326,7 @@ export class VhostPort extends Port {
             this.drop('link-down');
             return;
         }
-        const p = n === 1 ? t[0] : t[flowHash(f) % n];
+        const p = n === 1 ? t[0] : t[this.reta[flowHash(f) & (RETA_SIZE - 1)]];
         p.send(f);
     }
 

@@ -127,3 +127,18 @@ export function flowHash(f: Frame): number {
     f.hash = h;
     return h;
 }
+
+/** Entries in an RSS indirection table (what Linux gives most NICs). */
+export const RETA_SIZE = 128;
+
+/**
+ * The indirection table a NIC picks a queue with: queue = table[hash &
+ * (RETA_SIZE - 1)], filled round-robin over `queues` like Linux's default.
+ * (A lookup instead of `hash % queues`: the hash is an unsigned 32-bit value,
+ * outside V8's small integers, so `%` is a floating-point remainder.)
+ */
+export function indirectionTable(queues: number): Uint8Array {
+    const t = new Uint8Array(RETA_SIZE);
+    for (let i = 0; i < RETA_SIZE; i++) t[i] = i % Math.max(1, queues);
+    return t;
+}
