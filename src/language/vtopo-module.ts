@@ -13,6 +13,7 @@ import { VtopoFormatter } from './lsp/formatter.js';
 import { VtopoHoverProvider } from './lsp/hover.js';
 import { VtopoSemanticTokenProvider } from './lsp/semantic-tokens.js';
 import { VtopoDocumentSymbolProvider, VtopoNodeKindProvider } from './lsp/symbols.js';
+import { createVtopoParser, VtopoLexer } from './parser.js';
 import { VtopoScopeProvider } from './scope.js';
 import { VtopoValueConverter } from './value-converter.js';
 import { registerValidationChecks, VtopoValidator } from './validation/validator.js';
@@ -29,7 +30,11 @@ export type VtopoServices = LangiumServices & VtopoAddedServices & VtopoLspAdded
 export type VtopoCoreServices = LangiumCoreServices & VtopoAddedServices;
 
 const coreParts = {
-    parser: { ValueConverter: () => new VtopoValueConverter() },
+    parser: {
+        Lexer: (services: LangiumCoreServices) => new VtopoLexer(services),
+        LangiumParser: (services: LangiumCoreServices) => createVtopoParser(services),
+        ValueConverter: () => new VtopoValueConverter(),
+    },
     references: {
         Linker: (services: LangiumCoreServices) => new VtopoLinker(services),
         ScopeProvider: (services: LangiumCoreServices) => new VtopoScopeProvider(services),

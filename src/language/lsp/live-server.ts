@@ -59,6 +59,8 @@ function missing(what: string): Outcome<never> {
 
 export class LiveServer {
     private readonly models = new Map<string, TopologyModel[]>();
+    /** JSON of each document's models as last sent, so a rebuild serialises only the new ones to compare. */
+    private readonly modelJson = new Map<string, string>();
     private readonly validation = new Map<string, Diagnostic[]>();
     private readonly tracked = new Map<string, Tracked>();
     private readonly busy = new Map<string, string>();
@@ -85,7 +87,10 @@ export class LiveServer {
         const builder = this.shared.workspace.DocumentBuilder;
         builder.onDocumentPhase(DocumentState.Validated, (doc) => this.onDocument(doc as LangiumDocument<Model>));
         builder.onUpdate((_, deleted) => {
-            const uris = deleted.map((u) => u.toString()).filter((u) => this.models.delete(u));
+            const uris = deleted.map((u) => u.toString()).filter((u) => {
+                this.modelJson.delete(u);
+                return this.models.delete(u);
+            });
             if (uris.length) void this.connection.sendNotification(TopologiesChangedNotification, { uris });
         });
         const c = this.connection;
@@ -152,9 +157,11 @@ export class LiveServer {
     private onDocument(doc: LangiumDocument<Model>): void {
         const uri = doc.uri.toString();
         const models = documentModels(doc.parseResult?.value, uri, doc.uri.fsPath);
-        const before = JSON.stringify(this.models.get(uri) ?? []);
+        const json = JSON.stringify(models);
+        const before = this.modelJson.get(uri) ?? '[]';
         this.models.set(uri, models);
-        if (before !== JSON.stringify(models)) void this.connection.sendNotification(TopologiesChangedNotification, { uris: [uri] });
+        this.modelJson.set(uri, json);
+        if (before !== json) void this.connection.sendNotification(TopologiesChangedNotification, { uris: [uri] });
         if (doc.uri.scheme === 'file' && models.length && !this.tracked.has(uri)) {
             // First sight: ask once whether it is deployed (e.g. by the CLI); follow it by push if so.
             this.tracked.set(uri, { file: doc.uri.fsPath });
