@@ -3,7 +3,7 @@
  * by the same functions a fresh `vtopo status` uses. One short TCG boot
  * (no ports); the other cases never get as far as booting a kernel.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
@@ -63,6 +63,24 @@ describe('VM lifecycle', () => {
         expect(ex).toMatchObject({ code: 0, signal: null, shutdown: { guest: true, reason: 'guest-shutdown' } });
         expect(existsSync(vm.qmpSocket)).toBe(false);
     }, 150_000);
+
+    it('a guest that ignores the power button is quit once the wait is over', async () => {
+        // A blank disk: the firmware finds nothing to boot and never answers ACPI.
+        const disk = path.join(dir, 'blank.img');
+        writeFileSync(disk, Buffer.alloc(1 << 20));
+        const vm = makeVm({ dir, name: 'deaf', image: { kind: 'disk', path: disk } });
+        const { pid } = await launch(vm);
+        expect(await eventually(() => qemu.queryStatus(vm), (s) => s === 'running')).toBe('running');
+        const t0 = Date.now();
+        await qemu.stopVm(vm, { timeoutMs: 3000 });
+        expect(alive(pid)).toBe(false);
+        // The power button came first and was given its share of the timeout (60 %).
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(1800);
+        const ex = JSON.parse(readFileSync(qemu.vmFiles(vm).exit, 'utf8')) as qemu.ExitRecord;
+        expect(ex).toMatchObject({ signal: null, shutdown: { guest: false, reason: 'host-qmp-quit' } });
+        expect(await qemu.vmStatus(vm)).toMatchObject({ state: 'stopped', reason: 'stopped by vtopo' });
+        expect(existsSync(vm.qmpSocket)).toBe(false);
+    }, 30_000);
 
     it('QEMU killed from outside: crashed, killed by signal 9', async () => {
         const vm = makeVm({ dir, name: 'killed' });
