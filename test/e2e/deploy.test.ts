@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Status } from '../../src/runtime/status-types.js';
 import { alive, sleep } from '../../src/runtime/procs.js';
-import { type CliResult, runVtopo } from '../runtime/cli-run.js';
+import { type CliResult, runVtopo, runVtopoJson } from '../runtime/cli-run.js';
 import { leftovers } from '../runtime/leaks.js';
 
 const dir = mkdtempSync('/tmp/vte-');
@@ -24,14 +24,7 @@ function vtopo(...args: string[]): Promise<CliResult> {
     return runVtopo(runRoot, args);
 }
 
-async function json<T>(...args: string[]): Promise<T> {
-    const r = await vtopo(...args, '--json');
-    try {
-        return JSON.parse(r.stdout) as T;
-    } catch {
-        throw new Error(`vtopo ${args.join(' ')} --json exited ${r.code}: ${r.stdout}\n${r.stderr}`);
-    }
-}
+const json = <T>(...args: string[]): Promise<T> => runVtopoJson<T>(runRoot, args);
 
 const status = () => json<Status>('status', file);
 type Pairs = { pairs: { from: string; to: string; ok: boolean; rtt_ms?: number }[] };

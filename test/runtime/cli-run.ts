@@ -15,3 +15,13 @@ export function runVtopo(runRoot: string, args: string[], env: Record<string, st
         c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     });
 }
+
+/** `vtopo ARGS --json`, parsed; the exit code and output in the error when it is not JSON. */
+export async function runVtopoJson<T>(runRoot: string, args: string[]): Promise<T> {
+    const r = await runVtopo(runRoot, [...args, '--json']);
+    try {
+        return JSON.parse(r.stdout) as T;
+    } catch {
+        throw new Error(`vtopo ${args.join(' ')} --json exited ${r.code}: ${r.stdout}\n${r.stderr}`);
+    }
+}
