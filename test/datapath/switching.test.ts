@@ -188,6 +188,27 @@ describe('RSS indirection table', () => {
     });
 });
 
+describe('engine flush', () => {
+    it('serves a queue another flush marks dirty, once, and cannot loop on one that marks itself', () => {
+        const e = new Engine();
+        const log: string[] = [];
+        const mk = (name: string, then?: () => void) => {
+            const f = { dirty: false, flush: () => { log.push(name); then?.(); } };
+            return f;
+        };
+        const b = mk('b');
+        const c = mk('c');
+        const a = mk('a', () => { e.markDirty(b); e.markDirty(a); });
+        e.markDirty(a);
+        e.markDirty(c);
+        e.flush();
+        expect(log).toEqual(['a', 'c', 'b']);
+        expect([a.dirty, b.dirty, c.dirty]).toEqual([false, false, false]);
+        e.flush();
+        expect(log).toEqual(['a', 'c', 'b']);
+    });
+});
+
 describe('MAC table', () => {
     const mac = (...b: number[]) => Uint8Array.from(b);
     it('learns, moves, ages and forgets', () => {

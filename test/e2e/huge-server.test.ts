@@ -69,6 +69,10 @@ describe('e2e: hugetlbfs guest RAM and a vhost server port on the embedded datap
             expect(maps.includes(mounts[0]), `vm ${vm.name} maps`).toBe(true);
         }
         expect(s.ports.find((p) => p.id === 'a.eth0')).toMatchObject({ link: 'up' });
+        // a's port is vhost server mode: QEMU connects (and reconnects); b's QEMU listens.
+        const cmd = (name: string) => readFileSync(`/proc/${s.vms.find((v) => v.name === name)!.pid}/cmdline`, 'utf8').split('\0').join(' ');
+        expect(cmd('a')).toMatch(/-chardev socket,id=vhu0,path=\S*a\.eth0\S*,reconnect=1/);
+        expect(cmd('b')).toMatch(/-chardev socket,id=vhu0,path=\S*b\.eth0\S*,server=on/);
     }, 300_000);
 
     it('after the datapath is killed -9, deploy restarts it and both guests reconnect without a restart', async () => {
@@ -80,13 +84,15 @@ describe('e2e: hugetlbfs guest RAM and a vhost server port on the embedded datap
         const d = await vtopo('deploy', file);
         expect(d.code, d.stdout + d.stderr).toBe(0);
         // The server-mode guest reconnects on its own (QEMU retries every second).
-        let pairs: string[] = [];
-        for (let i = 0; i < 30; i++) {
-            pairs = await reachable();
-            if (pairs.every((p) => p.endsWith(':true'))) break;
+        const end = Date.now() + 60_000;
+        let links: string[] = [];
+        while (Date.now() < end) {
+            links = (await json<Status>('status', file)).ports.map((p) => `${p.id}:${p.link}`).sort();
+            if (links.every((l) => l.endsWith(':up'))) break;
             await sleep(1000);
         }
-        expect(pairs).toEqual(['a>b:true', 'b>a:true']);
+        expect(links).toEqual(['a.eth0:up', 'b.eth0:up']);
+        expect(await reachable()).toEqual(['a>b:true', 'b>a:true']);
         const after = await json<Status>('status', file);
         expect(after.vms.map((v) => v.pid)).toEqual(vmPids);
         expect(after.datapaths[0].pid).not.toBe(dp);

@@ -11,7 +11,7 @@ import { openAfPacketQueues, openTapQueues, readFrame, setLinkUp, writeFrame } f
 import { closeFd } from '../sys/unix-socket.js';
 import type { Engine } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
-import { flowHash } from '../switch/rss.js';
+import { flowHash, indirectionTable, RETA_SIZE } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
 import type { Mem } from '../virtio/guest-memory.js';
 
@@ -31,6 +31,8 @@ let fanoutGroup = (process.pid * 7) & 0xffff;
 
 export class NetdevPort extends Port {
     private readonly qs: NetQueue[] = [];
+    /** RSS indirection table over qs. */
+    private reta = indirectionTable(1);
 
     constructor(
         private readonly engine: Engine,
@@ -58,6 +60,7 @@ export class NetdevPort extends Port {
             };
             nq.watch = watchReadable(fd, () => this.readable(nq));
             this.qs.push(nq);
+            this.reta = indirectionTable(this.qs.length);
         });
     }
 
@@ -90,7 +93,7 @@ export class NetdevPort extends Port {
 
     transmit(f: Frame): void {
         const qs = this.qs;
-        const q = qs.length === 1 ? qs[0] : qs[flowHash(f) % qs.length];
+        const q = qs.length === 1 ? qs[0] : qs[this.reta[flowHash(f) & (RETA_SIZE - 1)]];
         if (writeFrame(q.fd, f.mem.addr + f.off, f.len)) {
             q.c.tx_packets++;
             q.c.tx_bytes += f.len;
