@@ -45,6 +45,12 @@ export interface DatapathBackend {
     removeNic(plan: Plan, name: string): Promise<void>;
     snapshot(plan: Plan): Promise<DatapathSnapshot>;
     /**
+     * After deploy's guests are up: waits (bounded) until the datapath has
+     * taken in these ports, so deploy returns with traffic flowing. Never
+     * fails a deploy: a port still down is for status to explain.
+     */
+    settle?(plan: Plan, portIds: string[], onWait: (message: string) => void): Promise<void>;
+    /**
      * Optional push channel: calls `onEvent` the moment the datapath reports
      * a change of one of this plan's ports, so status need not wait for the
      * next poll. Backends without one are polled only.

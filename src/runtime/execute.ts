@@ -1,5 +1,5 @@
 /** Performs reconcile's actions through the backends, reporting progress per step. */
-import type { Plan, VmPlan } from '../plan/types.js';
+import type { DatapathKind, Plan, VmPlan } from '../plan/types.js';
 import type { ProgressEvent, PlannedAction } from './api.js';
 import { VtopoError } from './api.js';
 import { targetOf, toPlanned, type Action } from './actions.js';
@@ -61,8 +61,22 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
         applied.push(toPlanned(a));
         ctx.progress({ step, phase: 'done', message: targetOf(a) });
     }
-    if (started.length) await waitAllReady(started, ctx);
+    if (started.length) {
+        await waitAllReady(started, ctx);
+        await settlePorts(started, ctx);
+    }
     return applied;
+}
+
+/** Lets each datapath take in the started guests' ports (see DatapathBackend.settle). */
+async function settlePorts(vms: VmPlan[], ctx: ExecContext): Promise<void> {
+    const byKind = new Map<DatapathKind, string[]>();
+    for (const p of vms.flatMap((v) => v.ports)) byKind.set(p.datapath, [...(byKind.get(p.datapath) ?? []), p.id]);
+    for (const [kind, ids] of byKind) {
+        const be = await ctx.deps.backend(kind);
+        if (!be.settle) continue;
+        await be.settle(ctx.desired, ids, (message) => ctx.progress({ step: 'ready', phase: 'info', message }));
+    }
 }
 
 async function waitAllReady(vms: VmPlan[], ctx: ExecContext): Promise<void> {

@@ -178,6 +178,18 @@ describe('OvS backend on a private OvS-DPDK', () => {
         expect(events.slice(upAt).some((e) => e.kind === 'stuck-down' && e.id === 'a.eth0')).toBe(false);
     });
 
+    it('settle returns at once for ports that are up, and waits (bounded) for one that is not, naming it', async () => {
+        const said: string[] = [];
+        const t0 = Date.now();
+        await ovsBackend.settle!(plan, ['a.eth0', 'b.eth0'], (m) => said.push(m));
+        expect(said).toEqual([]);
+        expect(Date.now() - t0).toBeLessThan(15_000);
+        // c.eth0 has no peer: deploy would go on after the bound, for status to explain.
+        await ovsBackend.settle!(plan, ['a.eth0', 'c.eth0'], (m) => said.push(m));
+        expect(said).toEqual(['waiting for OvS to bring up c.eth0']);
+        expect(Date.now() - t0).toBeGreaterThanOrEqual(20_000);
+    }, 60_000);
+
     it('reports the link down at once when the peer dies', async () => {
         events.length = 0;
         await testpmd!.stop();

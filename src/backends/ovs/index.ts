@@ -173,6 +173,8 @@ export const ovsBackend: DatapathBackend = {
         if (nic?.driver.kind === 'af_packet') await moveOutOfNetns(plan, nic.driver.iface);
     },
 
+    settle,
+
     async subscribe(plan, onEvent) {
         const w = await watchOvsPorts(plan, (e) => onEvent({ id: e.id, kind: e.kind, ...(e.message ? { message: e.message } : {}) }), { stuckDownMs: STUCK_DOWN_MS });
         return { close: () => w.close() };
@@ -196,6 +198,34 @@ export const ovsBackend: DatapathBackend = {
         return { datapath, ports };
     },
 };
+
+/**
+ * How long deploy waits for OvS to report the started guests' ports up.
+ * Seen once in CI: a deploy whose guests were up, and OvS forwarded
+ * nothing for over a minute (its PMD polled no queue of theirs).
+ */
+const SETTLE_MS = 20_000;
+
+async function settle(plan: Plan, portIds: string[], onWait: (message: string) => void): Promise<void> {
+    if (portIds.length === 0) return;
+    const end = Date.now() + SETTLE_MS;
+    let said = false;
+    await withClient(plan, async (c) => {
+        for (;;) {
+            // A config barrier makes ovs-vswitchd run its main loop, which is where a vhost
+            // device that became ready gets its queues polled; 3.1 on a loaded host has been
+            // seen to sleep through that wake-up (as through cur_cfg, see waitCurCfg).
+            await transactAndWait(c, [], 10_000).catch(() => undefined);
+            const rows = (await c.transact(VSWITCH_DB, [op.select('Interface', [ours(plan)], INTERFACE_COLUMNS)]))[0].rows ?? [];
+            const up = new Set(rows.map(interfaceToPortStatus).filter((p) => p?.link === 'up').map((p) => p!.id));
+            const down = portIds.filter((id) => !up.has(id));
+            if (down.length === 0 || Date.now() > end) return;
+            if (!said) onWait(`waiting for OvS to bring up ${down.join(', ')}`);
+            said = true;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    });
+}
 
 /** Interface + Port rows, and the Port added to the bridge: one transaction's worth. */
 function portOps(bridgeUuid: string, name: string, iface: Row, ext: Record<string, string>, tag: string): Operation[] {
