@@ -13,7 +13,7 @@ import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../ty
 import { run } from './exec.js';
 import { instanceState, startInstance, stopInstance, withClient } from './instance.js';
 import { K_ID, K_KIND, K_TOPOLOGY, linkIfNames, marks, nicIfName, ovsBridgeName, vmPortIfName } from './names.js';
-import { transactAndWait, VSWITCH_DB } from './ovsdb/cfg.js';
+import { bumpAndWait, transactAndWait, VSWITCH_DB } from './ovsdb/cfg.js';
 import type { OvsdbClient } from './ovsdb/client.js';
 import { map, namedUuid, op, optional, set, toRecord, uuid, type Condition, type Operation, type Row } from './ovsdb/values.js';
 import { ovsPaths } from './paths.js';
@@ -201,8 +201,8 @@ export const ovsBackend: DatapathBackend = {
 
 /**
  * How long deploy waits for OvS to report the started guests' ports up.
- * Seen once in CI: a deploy whose guests were up, and OvS forwarded
- * nothing for over a minute (its PMD polled no queue of theirs).
+ * Seen once in CI: a deploy whose guests were up, and OvS counted no
+ * packet on their ports for over a minute.
  */
 const SETTLE_MS = 20_000;
 
@@ -215,7 +215,7 @@ async function settle(plan: Plan, portIds: string[], onWait: (message: string) =
             // A config barrier makes ovs-vswitchd run its main loop, which is where a vhost
             // device that became ready gets its queues polled; 3.1 on a loaded host has been
             // seen to sleep through that wake-up (as through cur_cfg, see waitCurCfg).
-            await transactAndWait(c, [], 10_000).catch(() => undefined);
+            await bumpAndWait(c, 10_000).catch(() => undefined);
             const rows = (await c.transact(VSWITCH_DB, [op.select('Interface', [ours(plan)], INTERFACE_COLUMNS)]))[0].rows ?? [];
             const up = new Set(rows.map(interfaceToPortStatus).filter((p) => p?.link === 'up').map((p) => p!.id));
             const down = portIds.filter((id) => !up.has(id));

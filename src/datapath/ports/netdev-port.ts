@@ -11,7 +11,7 @@ import { openAfPacketQueues, openTapQueues, readFrame, setLinkUp, writeFrame } f
 import { closeFd } from '../sys/unix-socket.js';
 import type { Engine } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
-import { flowHash, indirectionTable, RETA_SIZE } from '../switch/rss.js';
+import { indirectionTable, rssQueue } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
 import type { Mem } from '../virtio/guest-memory.js';
 
@@ -93,7 +93,7 @@ export class NetdevPort extends Port {
 
     transmit(f: Frame): void {
         const qs = this.qs;
-        const q = qs.length === 1 ? qs[0] : qs[this.reta[flowHash(f) & (RETA_SIZE - 1)]];
+        const q = qs.length === 1 ? qs[0] : qs[rssQueue(this.reta, f)];
         if (writeFrame(q.fd, f.mem.addr + f.off, f.len)) {
             q.c.tx_packets++;
             q.c.tx_bytes += f.len;

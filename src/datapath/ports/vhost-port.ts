@@ -8,7 +8,7 @@ import { drainEventfd, signalEventfd } from '../sys/eventfd.js';
 import { allocNative } from '../sys/libc.js';
 import type { Engine, Flushable, Pollable } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
-import { flowHash, indirectionTable, RETA_SIZE } from '../switch/rss.js';
+import { indirectionTable, rssQueue } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
 import type { Mem } from '../virtio/guest-memory.js';
 import { frameFromTxChain, RX_TOO_SMALL, RxWriter } from '../virtio/net.js';
@@ -326,7 +326,7 @@ export class VhostPort extends Port {
             this.drop('link-down');
             return;
         }
-        const p = n === 1 ? t[0] : t[this.reta[flowHash(f) & (RETA_SIZE - 1)]];
+        const p = n === 1 ? t[0] : t[rssQueue(this.reta, f)];
         p.send(f);
     }
 

@@ -59,6 +59,7 @@ let last9 = 0;
 let lastHash = 0;
 let haveLast = false;
 
+/** The flow hash of a frame (cached in frame.hash). */
 export function flowHash(f: Frame): number {
     if (f.hash >= 0) return f.hash;
     const u8 = f.mem.u8;
@@ -141,4 +142,9 @@ export function indirectionTable(queues: number): Uint8Array {
     const t = new Uint8Array(RETA_SIZE);
     for (let i = 0; i < RETA_SIZE; i++) t[i] = i % Math.max(1, queues);
     return t;
+}
+
+/** The queue (an index into what `table` was built over) the NIC gives this frame. */
+export function rssQueue(table: Uint8Array, f: Frame): number {
+    return table[flowHash(f) & (RETA_SIZE - 1)];
 }
