@@ -23,7 +23,7 @@
  *
  *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/compare.ts \
  *       [--seconds 20] [--rounds 1] [--sizes 64,1518] [--queues 1,2] \
- *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--bursts 16] [--json FILE]
+ *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--bursts 16] [--in-order 1|0] [--json FILE]
  *   (short mode: --seconds 5)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -36,6 +36,7 @@ import { VSWITCH_DB } from '../../src/backends/ovs/ovsdb/cfg.js';
 import { ovsPaths } from '../../src/backends/ovs/paths.js';
 import { controlRequest } from '../../src/datapath/control-client.js';
 import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
+import { featureNames } from '../../src/datapath/vhost-user/messages.js';
 import { map, op } from '../../src/backends/ovs/ovsdb/values.js';
 import type { DatapathBackend } from '../../src/backends/types.js';
 import type { Plan, VmPortPlan } from '../../src/plan/types.js';
@@ -52,6 +53,8 @@ const ROUNDS = Number(opt('rounds', '1'));
 const SIZES = opt('sizes', '64,1518').split(',').map(Number);
 const QUEUES = opt('queues', '1,2').split(',').map(Number);
 const BURSTS = Number(opt('bursts', '16'));
+/** virtio_user's in_order devarg (DPDK default 1): whether the generator asks for VIRTIO_F_IN_ORDER, which picks its rx/tx paths. */
+const IN_ORDER = opt('in-order', '1');
 const WARM_MS = 3000;
 const ONLY = opt('only', '');
 const KINDS = (['embedded', 'ovs'] as const).filter((k) => !ONLY || k === ONLY);
@@ -113,7 +116,7 @@ class Testpmd {
     private out = '';
     readonly proc: ChildProcess;
     constructor(socks: string[], queues: number, readonly prefix: string) {
-        const q = queues > 1 ? `,queues=${queues}` : '';
+        const q = `${queues > 1 ? `,queues=${queues}` : ''},in_order=${IN_ORDER}`;
         this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             ...socks.flatMap((s, i) => ['--vdev', `net_virtio_user${i},path=${s},server=1,mac=${MACS[i]}${q}`]),
             '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac',
@@ -189,6 +192,20 @@ async function learning(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
     return moved ? `MAC moves ${moved[1]}` : `fdb/stats-show: ${(r.stderr || r.stdout || '').trim().split('\n')[0]}`;
 }
 
+/** The virtio features the generator's driver negotiated with the switch: they pick testpmd's rx/tx paths. */
+async function negotiated(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
+    if (kind === 'embedded') {
+        const st = await controlRequest<DatapathStatusReport>(plan.datapaths.embedded!.controlSocket, 'status');
+        return (st.ports[0]?.features ?? []).join(' ');
+    }
+    const r = spawnSync('ovs-vsctl', [`--db=unix:${plan.datapaths.ovs!.dbSocket}`, '--columns=status', 'list', 'Interface'], { encoding: 'utf8' });
+    const m = /features="?(0x[0-9a-f]+)/.exec(r.stdout ?? '');
+    if (!m) return `features: not reported (${(r.stderr || '').trim().split('\n')[0]})`;
+    const f = BigInt(m[1]);
+    const bits = [...Array(64).keys()].filter((b) => (f >> BigInt(b)) & 1n);
+    return bits.map((b) => featureNames[b] ?? `bit${b}`).join(' ') + ` (${m[1]})`;
+}
+
 async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, round: number): Promise<Result> {
     const dir = mkdtempSync('/tmp/vtc-');
     const be: DatapathBackend = kind === 'embedded' ? embeddedBackend : ovsBackend;
@@ -213,6 +230,7 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
         await until('testpmd prompt', () => pmd!.text().includes('testpmd> '), 60_000);
         await until('both ports up with all vrings', async () => (await be.snapshot(plan)).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 2 * queues) >= 2 * queues), 30_000);
         const swPid = kind === 'embedded' ? (await be.snapshot(plan)).datapath.pid! : (await instanceState(plan)).vswitchdPid!;
+        console.log(`${kind} q${queues}: negotiated ${await negotiated(kind, plan)}`);
         await pmd.cmd(`set txpkts ${size}`);
         await pmd.cmd(`start tx_first ${BURSTS}`);
         await sleep(WARM_MS);
@@ -261,7 +279,7 @@ const fmt = (r: Result) =>
     `CPU ${(r.cpuShare * 100).toFixed(0)}% = ${r.cpuPerMpkt.toFixed(3)} CPU-s/Mpkt  lost ${r.lost}  switch drops ${r.switchDrops}  gen tx-dropped ${r.genTxDropped}  ${r.learning}`;
 
 const started = new Date().toISOString();
-console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  OvS memory ${OVS_MEMORY}`);
+console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  in_order=${IN_ORDER}  OvS memory ${OVS_MEMORY}`);
 const results: Result[] = [];
 for (const q of QUEUES) {
     for (const size of SIZES) {

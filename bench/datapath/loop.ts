@@ -8,7 +8,7 @@
  * `start tx_first` and then circulate. Reports the switch's forwarded
  * packets per second (both directions) as 1-second medians, and its CPU.
  *
- *   npx tsx bench/datapath/loop.ts [--seconds 10] [--sizes 64,1518] [--queues 1,2] [--bursts 16]
+ *   npx tsx bench/datapath/loop.ts [--seconds 10] [--sizes 64,1518] [--queues 1,2] [--bursts 16] [--in-order 1|0]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +27,8 @@ const SECONDS = Number(opt('seconds', '10'));
 const SIZES = opt('sizes', '64,1518').split(',').map(Number);
 const QUEUES = opt('queues', '1,2').split(',').map(Number);
 const BURSTS = Number(opt('bursts', '16'));
+/** virtio_user's in_order devarg (DPDK default 1): whether the generator asks for VIRTIO_F_IN_ORDER, which picks its rx/tx paths. */
+const IN_ORDER = opt('in-order', '1');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = 100;
 
@@ -58,7 +60,7 @@ async function run(size: number, queues: number): Promise<void> {
         const req = <T>(op: string, a: Record<string, unknown> = {}) => controlRequest<T>(ctl, op, a);
         await req('add-bridge', { name: 'br0', mtu: 9000 });
         const socks = [path.join(dir, 'p0.sock'), path.join(dir, 'p1.sock')];
-        const q = queues > 1 ? `,queues=${queues},cq=1` : '';
+        const q = `${queues > 1 ? `,queues=${queues},cq=1` : ''},in_order=${IN_ORDER}`;
         pmd = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             '--vdev', `net_virtio_user0,path=${socks[0]},server=1,mac=52:54:00:00:b0:01${q}`,
             '--vdev', `net_virtio_user1,path=${socks[1]},server=1,mac=52:54:00:00:b0:02${q}`,
@@ -70,6 +72,8 @@ async function run(size: number, queues: number): Promise<void> {
         for (let i = 0; i < 2; i++) await req('add-vhost-port', { port: `p${i}`, bridge: 'br0', socket: socks[i], mode: 'client', queues });
         await waitFor('testpmd prompt', () => out.includes('testpmd> '));
         await waitFor('links', async () => (await req<DatapathStatusReport>('status')).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 0) >= 2 * queues));
+        const feats = (await req<DatapathStatusReport>('status')).ports[0].features ?? [];
+        console.log(`negotiated: ${feats.join(' ')}`);
         pmd.stdin!.write(`set txpkts ${size}\nstart tx_first ${BURSTS}\n`);
         await sleep(2000);
         const dpPid = dp.pid!;

@@ -190,10 +190,31 @@ export class FakeFrontend {
         signalEventfd(this.kick[0]);
     }
 
-    /** Sends one frame; `split` puts the virtio-net header in its own descriptor. */
-    send(frame: Uint8Array, split = false): void {
-        const slot = this.txNext;
-        this.txNext = (this.txNext + 2) % NUM;
+    /** Offers receive buffers of `len` bytes at the given descriptor heads, in that order. */
+    postRxHeads(heads: number[], len: number): void {
+        for (const h of heads) {
+            this.setDesc(0, h, RXBUF + h * BUF, len, 2 /* WRITE */);
+            this.postAvail(0, h);
+        }
+        signalEventfd(this.kick[0]);
+    }
+
+    /** The used ring's published entries, oldest first (the ring must not have wrapped). */
+    usedEntries(ring: 0 | 1): { id: number; len: number }[] {
+        const used = this.o(RING(ring) + 0x2000);
+        const n = this.dv.getUint16(used + 2, true);
+        return Array.from({ length: n }, (_, k) => ({ id: this.dv.getUint32(used + 4 + 8 * k, true), len: this.dv.getUint32(used + 8 + 8 * k, true) }));
+    }
+
+    /** Bytes the backend wrote into RX buffer `head`. */
+    rxBuffer(head: number, len: number): Uint8Array {
+        const at = this.o(RXBUF + head * BUF);
+        return this.u8.slice(at, at + len);
+    }
+
+    /** Sends one frame; `split` puts the virtio-net header in its own descriptor; `slot` picks the head (even, below 254). */
+    send(frame: Uint8Array, split = false, slot = this.txNext): void {
+        if (slot === this.txNext) this.txNext = (this.txNext + 2) % NUM;
         const buf = TXBUF + slot * BUF;
         this.u8.fill(0, this.o(buf), this.o(buf) + 12);
         if (split) {
