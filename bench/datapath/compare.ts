@@ -23,7 +23,7 @@
  *
  *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/compare.ts \
  *       [--seconds 20] [--rounds 1] [--sizes 64,1518] [--queues 1,2] \
- *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--bursts 16] [--in-order 1|0] [--json FILE]
+ *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--json FILE]
  *   (short mode: --seconds 5)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -66,6 +66,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (a: number[]) => (a.length ? [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] : NaN);
 
 const OVS_MEMORY = opt('ovs-memory', 'huge') as 'huge' | 'nohuge';
+/**
+ * The generator's (the "guest's") memory: 4 KiB pages (memfd, the default
+ * here) or 2 MiB hugepages. Each switch copies frames out of and into it;
+ * on 4 KiB pages nearly every 1518-byte frame costs TLB misses.
+ */
+const GEN_MEMORY = opt('gen-memory', 'nohuge') as 'huge' | 'nohuge';
+const GEN_HUGE_PAGES = 300; // 2M pages: testpmd -m 512 plus slack
 
 function cpuTicks(pid: number): number {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -115,9 +122,11 @@ function benchPlan(kind: 'embedded' | 'ovs', dir: string, queues: number, hugeDi
 class Testpmd {
     private out = '';
     readonly proc: ChildProcess;
-    constructor(socks: string[], queues: number, readonly prefix: string) {
+    constructor(socks: string[], queues: number, readonly prefix: string, hugeDir?: string) {
         const q = `${queues > 1 ? `,queues=${queues}` : ''},in_order=${IN_ORDER}`;
-        this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
+        // One file for all of its memory: vhost-user passes at most 8 regions.
+        const mem = hugeDir ? ['--huge-dir', hugeDir, '--single-file-segments'] : ['--no-huge'];
+        this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', ...mem, '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             ...socks.flatMap((s, i) => ['--vdev', `net_virtio_user${i},path=${s},server=1,mac=${MACS[i]}${q}`]),
             '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac',
             `--eth-peer=0,${MACS[1]}`, `--eth-peer=1,${MACS[0]}`], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -215,7 +224,9 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
     }
     const plan = benchPlan(kind, dir, queues, huge?.mountDir);
     let pmd: Testpmd | undefined;
+    let genHuge: HugepageReservation | undefined;
     try {
+        if (GEN_MEMORY === 'huge') genHuge = reserveHugepages({ pageSizeBytes: 2 << 20, count: GEN_HUGE_PAGES, mountDir: path.join(dir, 'gen-huge') }, () => {});
         await be.start(plan);
         if (kind === 'ovs') {
             // A benchmark gives the PMD its best: busy polling (the backend sets maxsleep for small hosts with guests).
@@ -226,7 +237,7 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
         }
         await be.addBridge(plan, plan.bridges[0]);
         for (const p of plan.vms[0].ports) await be.addVmPort(plan, p);
-        pmd = new Testpmd(plan.vms[0].ports.map((p) => p.socketPath), queues, `vtc-${process.pid}`);
+        pmd = new Testpmd(plan.vms[0].ports.map((p) => p.socketPath), queues, `vtc-${process.pid}`, genHuge?.mountDir);
         await until('testpmd prompt', () => pmd!.text().includes('testpmd> '), 60_000);
         await until('both ports up with all vrings', async () => (await be.snapshot(plan)).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 2 * queues) >= 2 * queues), 30_000);
         const swPid = kind === 'embedded' ? (await be.snapshot(plan)).datapath.pid! : (await instanceState(plan)).vswitchdPid!;
@@ -270,6 +281,7 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
         await pmd?.stop();
         await be.stop(plan).catch((e) => console.error(`stop ${kind}: ${(e as Error).message}`));
         if (huge) releaseHugepages(huge);
+        if (genHuge) releaseHugepages(genHuge);
         rmSync(dir, { recursive: true, force: true });
     }
 }
@@ -279,7 +291,7 @@ const fmt = (r: Result) =>
     `CPU ${(r.cpuShare * 100).toFixed(0)}% = ${r.cpuPerMpkt.toFixed(3)} CPU-s/Mpkt  lost ${r.lost}  switch drops ${r.switchDrops}  gen tx-dropped ${r.genTxDropped}  ${r.learning}`;
 
 const started = new Date().toISOString();
-console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  in_order=${IN_ORDER}  OvS memory ${OVS_MEMORY}`);
+console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  in_order=${IN_ORDER}  generator memory ${GEN_MEMORY}  OvS memory ${OVS_MEMORY}`);
 const results: Result[] = [];
 for (const q of QUEUES) {
     for (const size of SIZES) {
@@ -301,8 +313,14 @@ for (const q of QUEUES) {
         const o = median(of('ovs').map((r) => r.mpps));
         const ec = median(of('embedded').map((r) => r.cpuPerMpkt));
         const oc = median(of('ovs').map((r) => r.cpuPerMpkt));
-        console.log(`${String(size).padStart(4)} B  q${q}:  embedded ${e.toFixed(3)} Mpps (${ec.toFixed(3)} CPU-s/Mpkt)   OvS ${o.toFixed(3)} Mpps (${oc.toFixed(3)} CPU-s/Mpkt)   ratio ${(e / o).toFixed(2)}`);
+        // Each round's two runs are adjacent in time: their ratio is less exposed to the host's slow phases than a ratio of medians.
+        const paired = [...Array(ROUNDS).keys()].map((round) => {
+            const [er, or] = ['embedded', 'ovs'].map((k) => of(k).find((r) => r.round === round));
+            return er && or ? er.mpps / or.mpps : NaN;
+        }).filter((x) => !Number.isNaN(x));
+        const pairs = paired.length ? `   per-round ratios ${paired.map((x) => x.toFixed(2)).join(' ')} (median ${median(paired).toFixed(2)})` : '';
+        console.log(`${String(size).padStart(4)} B  q${q}:  embedded ${e.toFixed(3)} Mpps (${ec.toFixed(3)} CPU-s/Mpkt)   OvS ${o.toFixed(3)} Mpps (${oc.toFixed(3)} CPU-s/Mpkt)   ratio ${(e / o).toFixed(2)}${pairs}`);
     }
 }
 const json = opt('json', '');
-if (json) writeFileSync(json, JSON.stringify({ started, seconds: SECONDS, rounds: ROUNDS, bursts: BURSTS, ovsMemory: OVS_MEMORY, results }, null, 2));
+if (json) writeFileSync(json, JSON.stringify({ started, seconds: SECONDS, rounds: ROUNDS, bursts: BURSTS, inOrder: IN_ORDER, genMemory: GEN_MEMORY, ovsMemory: OVS_MEMORY, results }, null, 2));

@@ -8,7 +8,7 @@
  * `start tx_first` and then circulate. Reports the switch's forwarded
  * packets per second (both directions) as 1-second medians, and its CPU.
  *
- *   npx tsx bench/datapath/loop.ts [--seconds 10] [--sizes 64,1518] [--queues 1,2] [--bursts 16] [--in-order 1|0]
+ *   npx tsx bench/datapath/loop.ts [--seconds 10] [--sizes 64,1518] [--queues 1,2] [--bursts 16] [--in-order 1|0] [--gen-memory nohuge|huge]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,8 @@ import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
 import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
 import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { releaseHugepages, reserveHugepages } from '../../src/runtime/hugepages.js';
+import type { HugepageReservation } from '../../src/runtime/state.js';
 
 const argv = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -29,6 +31,8 @@ const QUEUES = opt('queues', '1,2').split(',').map(Number);
 const BURSTS = Number(opt('bursts', '16'));
 /** virtio_user's in_order devarg (DPDK default 1): whether the generator asks for VIRTIO_F_IN_ORDER, which picks its rx/tx paths. */
 const IN_ORDER = opt('in-order', '1');
+/** testpmd's memory, which the switch copies from and into: 4 KiB pages (default) or 2 MiB hugepages. */
+const GEN_MEMORY = opt('gen-memory', 'nohuge');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = 100;
 
@@ -55,13 +59,17 @@ async function run(size: number, queues: number): Promise<void> {
     const dp = spawn(cmd, [...pre, 'datapath', '--control', ctl, '--pidfile', path.join(dir, 'dp.pid'), '--log', path.join(dir, 'dp.log'), '--poll-cores', '1'], { detached: true, stdio: 'inherit' });
     let pmd: ChildProcess | undefined;
     const prefix = `vtopo-bench-${process.pid}`;
+    let huge: HugepageReservation | undefined;
     try {
+        if (GEN_MEMORY === 'huge') huge = reserveHugepages({ pageSizeBytes: 2 << 20, count: 300, mountDir: path.join(dir, 'huge') }, () => {});
+        // One file for all of its memory: vhost-user passes at most 8 regions.
+        const mem = huge ? ['--huge-dir', huge.mountDir, '--single-file-segments'] : ['--no-huge'];
         await waitFor('datapath', () => existsSync(ctl));
         const req = <T>(op: string, a: Record<string, unknown> = {}) => controlRequest<T>(ctl, op, a);
         await req('add-bridge', { name: 'br0', mtu: 9000 });
         const socks = [path.join(dir, 'p0.sock'), path.join(dir, 'p1.sock')];
         const q = `${queues > 1 ? `,queues=${queues},cq=1` : ''},in_order=${IN_ORDER}`;
-        pmd = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', '--no-huge', '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
+        pmd = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', ...mem, '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             '--vdev', `net_virtio_user0,path=${socks[0]},server=1,mac=52:54:00:00:b0:01${q}`,
             '--vdev', `net_virtio_user1,path=${socks[1]},server=1,mac=52:54:00:00:b0:02${q}`,
             '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac', '--eth-peer=0,52:54:00:00:b0:02', '--eth-peer=1,52:54:00:00:b0:01'], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -98,6 +106,9 @@ async function run(size: number, queues: number): Promise<void> {
         const mpps = med(rates) / 1e6;
         const cpu = med(cpus);
         const drops = prev.ports.reduce((n, p) => n + p.drops, 0);
+        // Notifications in either direction would mean a side left polling mode (each costs a syscall and a wake-up).
+        const qs = prev.ports.flatMap((p) => p.queues);
+        console.log(`notifications: ${qs.reduce((n, q) => n + q.kicks, 0)} kicks, ${qs.reduce((n, q) => n + q.calls, 0)} calls; queue modes ${qs.map((q) => q.mode).join(',')}`);
         console.log(
             `size ${String(size).padStart(4)} B  queues ${queues}:  ${mpps.toFixed(3)} Mpps (median of ${SECONDS} 1-s samples, min ${(Math.min(...rates) / 1e6).toFixed(3)}, max ${(Math.max(...rates) / 1e6).toFixed(3)})  ` +
                 `switch CPU ${(cpu * 100).toFixed(0)}%  → ${mpps > 0 ? (cpu / mpps).toFixed(2) : '∞'} CPU per Mpps  drops ${drops}  ${((mpps * 1e6 * size * 8) / 1e9).toFixed(2)} Gbit/s`,
@@ -108,6 +119,7 @@ async function run(size: number, queues: number): Promise<void> {
         await waitFor('datapath exit', () => dp.exitCode !== null || dp.signalCode !== null, 10_000).catch(() => undefined);
     } finally {
         for (const p of [pmd, dp]) if (p?.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+        if (huge) releaseHugepages(huge);
         rmSync(dir, { recursive: true, force: true });
         rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
     }
