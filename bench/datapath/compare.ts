@@ -23,7 +23,7 @@
  *
  *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/compare.ts \
  *       [--seconds 20] [--rounds 1] [--sizes 64,1518] [--queues 1,2] \
- *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--json FILE]
+ *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--burst-stats] [--json FILE]
  *   (short mode: --seconds 5)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -73,6 +73,8 @@ const OVS_MEMORY = opt('ovs-memory', 'huge') as 'huge' | 'nohuge';
  */
 const GEN_MEMORY = opt('gen-memory', 'nohuge') as 'huge' | 'nohuge';
 const GEN_HUGE_PAGES = 300; // 2M pages: testpmd -m 512 plus slack
+/** testpmd's burst-size histograms: empty RX bursts mean testpmd waited for the switch. */
+const BURST_STATS = argv.includes('--burst-stats');
 
 function cpuTicks(pid: number): number {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -128,7 +130,7 @@ class Testpmd {
         const mem = hugeDir ? ['--huge-dir', hugeDir, '--single-file-segments'] : ['--no-huge'];
         this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', ...mem, '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
             ...socks.flatMap((s, i) => ['--vdev', `net_virtio_user${i},path=${s},server=1,mac=${MACS[i]}${q}`]),
-            '--', '-i', '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac',
+            '--', '-i', ...(BURST_STATS ? ['--record-burst-stats'] : []), '--total-num-mbufs=16384', `--rxq=${queues}`, `--txq=${queues}`, '--port-topology=chained', '--nb-cores=1', '--forward-mode=mac',
             `--eth-peer=0,${MACS[1]}`, `--eth-peer=1,${MACS[0]}`], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
         this.proc.stdout!.on('data', (d) => (this.out += d));
         this.proc.stderr!.on('data', (d) => (this.out += d));
@@ -261,6 +263,10 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
         const pkts = prev.rx - first.rx;
         const wall = (prev.t - first.t) / 1000;
         const genTxDropped = (await dropped()) - dropped0;
+        if (BURST_STATS) {
+            const st = await pmd.cmd('show fwd stats all');
+            for (const l of st.split('\n').filter((x) => /bursts/.test(x))) console.log(`  ${kind} testpmd ${l.trim()}`);
+        }
         await pmd.cmd('stop');
         const snap = await be.snapshot(plan);
         const learned = await learning(kind, plan);
