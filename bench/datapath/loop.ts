@@ -33,6 +33,7 @@ const BURSTS = Number(opt('bursts', '16'));
 const IN_ORDER = opt('in-order', '1');
 /** testpmd's memory, which the switch copies from and into: 4 KiB pages (default) or 2 MiB hugepages. */
 const GEN_MEMORY = opt('gen-memory', 'nohuge');
+const GEN_HUGE_PAGES = 300; // 2M pages: testpmd -m 512 plus slack
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = 100;
 
@@ -61,7 +62,7 @@ async function run(size: number, queues: number): Promise<void> {
     const prefix = `vtopo-bench-${process.pid}`;
     let huge: HugepageReservation | undefined;
     try {
-        if (GEN_MEMORY === 'huge') huge = reserveHugepages({ pageSizeBytes: 2 << 20, count: 300, mountDir: path.join(dir, 'huge') }, () => {});
+        if (GEN_MEMORY === 'huge') huge = reserveHugepages({ pageSizeBytes: 2 << 20, count: GEN_HUGE_PAGES, mountDir: path.join(dir, 'huge') }, () => {});
         // One file for all of its memory: vhost-user passes at most 8 regions.
         const mem = huge ? ['--huge-dir', huge.mountDir, '--single-file-segments'] : ['--no-huge'];
         await waitFor('datapath', () => existsSync(ctl));

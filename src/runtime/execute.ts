@@ -71,7 +71,11 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
 /** Lets each datapath take in the started guests' ports (see DatapathBackend.settle). */
 async function settlePorts(vms: VmPlan[], ctx: ExecContext): Promise<void> {
     const byKind = new Map<DatapathKind, string[]>();
-    for (const p of vms.flatMap((v) => v.ports)) byKind.set(p.datapath, [...(byKind.get(p.datapath) ?? []), p.id]);
+    for (const p of vms.flatMap((v) => v.ports)) {
+        const ids = byKind.get(p.datapath);
+        if (ids) ids.push(p.id);
+        else byKind.set(p.datapath, [p.id]);
+    }
     for (const [kind, ids] of byKind) {
         const be = await ctx.deps.backend(kind);
         if (!be.settle) continue;
