@@ -27,6 +27,10 @@ export const c = {
     eventfd: libc.func('int eventfd(unsigned int, int)'),
     mmap: libc.func('void *mmap(void *, size_t, int, int, int, long)'),
     munmap: libc.func('int munmap(void *, size_t)'),
+    // Numeric-address variants for placing mappings inside a reserved range.
+    mmapAt: libc.func('mmap', 'intptr_t', ['uintptr_t', 'size_t', 'int', 'int', 'int', 'long']),
+    mmapAtPtr: libc.func('mmap', 'void *', ['uintptr_t', 'size_t', 'int', 'int', 'int', 'long']),
+    munmapAt: libc.func('munmap', 'int', ['uintptr_t', 'size_t']),
     memfdCreate: libc.func('int memfd_create(const char *, unsigned int)'),
     ftruncate: libc.func('int ftruncate(int, long)'),
     ioctl: libc.func('ioctl', 'int', ['int', 'unsigned long', 'void *']),

@@ -11,6 +11,8 @@ export interface Mapping {
     addr: number;
     len: number;
     buffer: ArrayBuffer;
+    /** Offset of the first mapped byte in `buffer` (0 unless mapped in an Arena). */
+    base: number;
     unmap(): void;
 }
 
@@ -35,6 +37,7 @@ export function mapShared(fd: number, len: number, offset: number): Mapping {
         addr: Number(a),
         len,
         buffer: koffi.view(ptr, len),
+        base: 0,
         unmap() {
             if (mapped) c.munmap(ptr, len);
             mapped = false;

@@ -5,6 +5,7 @@
  * (REPLY_ACK) and a bad ring fails only this device, never the process.
  */
 import { closeFd } from '../sys/unix-socket.js';
+import { guestArena } from '../sys/arena.js';
 import { mapShared } from '../sys/memory.js';
 import { FdWatch, isEventfd, watchReadable } from '../sys/eventfd.js';
 import { GuestMemory, regionFromBuffer, type Region } from '../virtio/guest-memory.js';
@@ -270,8 +271,8 @@ export class VhostUserDevice {
                 const fd = this.takeFd(m, i);
                 try {
                     // Only the region itself: its offset in the file may be gigabytes in.
-                    const map = mapShared(fd, size, mmapOffset);
-                    regions.push(regionFromBuffer(map.buffer, map.addr, gpa, size, uva, 0, map));
+                    const map = guestArena((msg) => this.owner.log(msg))?.map(fd, size, mmapOffset) ?? mapShared(fd, size, mmapOffset);
+                    regions.push(regionFromBuffer(map.buffer, map.addr - map.base, gpa, size, uva, map.base, map));
                 } finally {
                     closeFd(fd);
                 }

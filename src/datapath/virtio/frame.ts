@@ -34,5 +34,7 @@ export function copyBytes(src: Mem, srcOff: number, dst: Mem, dstOff: number, n:
         for (let k = 0; k < n; k++) d[dstOff + k] = s[srcOff + k];
         return;
     }
-    dst.u8.set(src.u8.subarray(srcOff, srcOff + n), dstOff);
+    // Both in one buffer (guest memory arena): no view to allocate.
+    if (src.u8 === dst.u8) dst.u8.copyWithin(dstOff, srcOff, srcOff + n);
+    else dst.u8.set(src.u8.subarray(srcOff, srcOff + n), dstOff);
 }

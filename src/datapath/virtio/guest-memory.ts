@@ -24,10 +24,27 @@ export interface Region extends Mem {
     mapping?: Mapping;
 }
 
+/**
+ * One pair of views per buffer: regions mapped into the same arena share
+ * them, so `copyBytes` can tell by identity that a copy stays inside one
+ * buffer (copyWithin, no allocation).
+ */
+const views = new WeakMap<ArrayBuffer, { u8: Uint8Array; i32: Int32Array }>();
+
+function viewsOf(buffer: ArrayBuffer): { u8: Uint8Array; i32: Int32Array } {
+    let v = views.get(buffer);
+    if (v === undefined) {
+        v = { u8: new Uint8Array(buffer), i32: new Int32Array(buffer, 0, buffer.byteLength >>> 2) };
+        views.set(buffer, v);
+    }
+    return v;
+}
+
 export function regionFromBuffer(buffer: ArrayBuffer, addr: number, gpa: number, size: number, uva: number, base: number, mapping?: Mapping): Region {
+    const { u8, i32 } = viewsOf(buffer);
     return {
-        u8: new Uint8Array(buffer),
-        i32: new Int32Array(buffer, 0, buffer.byteLength >>> 2),
+        u8,
+        i32,
         addr,
         gpa,
         size,
