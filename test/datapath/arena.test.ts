@@ -94,6 +94,27 @@ describe('guest memory arena', () => {
         }
     });
 
+    it('maps the same file range once for every device that shares it, until the last one lets go', () => {
+        const arena = Arena.reserve(16 * MiB);
+        const fd = file(4 * MiB);
+        const p0 = keep(arena.map(fd, 2 * MiB, 0))!;
+        const p1 = keep(arena.map(fd, 2 * MiB, 0))!;
+        const other = keep(arena.map(fd, 2 * MiB, 2 * MiB))!; // another range of the same file
+        expect(p1.base).toBe(p0.base);
+        expect(other.base).not.toBe(p0.base);
+        expect(arena.mappings).toBe(2);
+        expect(arena.used).toBe(4 * MiB);
+        const u8 = new Uint8Array(arena.buffer);
+        p0.unmap();
+        u8[p1.base + 7] = 42; // still mapped: a fault here would kill the test process
+        expect(u8[p1.base + 7]).toBe(42);
+        p0.unmap(); // a second unmap of the same handle must not drop p1's reference
+        expect(arena.mappings).toBe(2);
+        p1.unmap();
+        expect(arena.mappings).toBe(1);
+        expect(arena.used).toBe(2 * MiB);
+    });
+
     it('is reserved once per process', () => {
         const g = guestArena();
         expect(g).not.toBeNull();

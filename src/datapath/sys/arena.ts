@@ -31,9 +31,23 @@ interface Hole {
     len: number;
 }
 
+interface Shared {
+    at: number;
+    slot: number;
+    refs: number;
+}
+
 export class Arena {
     /** Free slots, sorted by offset, never adjacent (merged on release). */
     private holes: Hole[];
+    /**
+     * Mapped slots by file and range. A frontend with several ports (testpmd,
+     * a VM with two NICs) shares the same memory with each port's device:
+     * one mapping, not one per device, so each guest page costs one TLB
+     * entry instead of one per port.
+     */
+    private readonly byFile = new Map<string, Shared>();
+    private anon = 0;
 
     private constructor(
         /** Native address of buffer byte 0. */
@@ -76,6 +90,13 @@ export class Arena {
         if (!(len > 0)) return undefined;
         const st = fstatSync(fd);
         if (st.isFile() && offset + len > st.size) return undefined;
+        // Only regular files are the same memory each time they are mapped (not, say, /dev/zero).
+        const key = st.isFile() ? `${st.dev}:${st.ino}:${offset}:${len}` : `anon:${this.anon++}`;
+        const known = this.byFile.get(key);
+        if (known !== undefined) {
+            known.refs++;
+            return this.handle(key, known, len);
+        }
         const align = Math.max(MIN_ALIGN, st.blksize);
         const slot = roundUp(len, align);
         for (let i = 0; i < this.holes.length; i++) {
@@ -89,21 +110,34 @@ export class Arena {
                 return undefined;
             }
             this.take(i, at, slot);
-            let mapped = true;
-            return {
-                addr: this.addr + at,
-                len,
-                base: at,
-                buffer: this.buffer,
-                unmap: () => {
-                    if (!mapped) return;
-                    mapped = false;
-                    // Back to reserved rather than unmapped, so no other mapping lands inside the buffer.
-                    if (this.rereserve(at, slot)) this.release(at, slot);
-                },
-            };
+            const sh = { at, slot, refs: 1 };
+            this.byFile.set(key, sh);
+            return this.handle(key, sh, len);
         }
         return undefined;
+    }
+
+    /** Regions mapped (a shared mapping counts once). */
+    get mappings(): number {
+        return this.byFile.size;
+    }
+
+    private handle(key: string, sh: Shared, len: number): Mapping {
+        let mapped = true;
+        return {
+            addr: this.addr + sh.at,
+            len,
+            base: sh.at,
+            buffer: this.buffer,
+            unmap: () => {
+                if (!mapped) return;
+                mapped = false;
+                if (--sh.refs > 0) return;
+                this.byFile.delete(key);
+                // Back to reserved rather than unmapped, so no other mapping lands inside the buffer.
+                if (this.rereserve(sh.at, sh.slot)) this.release(sh.at, sh.slot);
+            },
+        };
     }
 
     private rereserve(at: number, len: number): boolean {
