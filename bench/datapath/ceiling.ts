@@ -20,7 +20,7 @@ import { closeFd } from '../../src/datapath/sys/unix-socket.js';
 import { mapShared, memfd } from '../../src/datapath/sys/memory.js';
 import { setAffinity } from '../../src/datapath/sys/netdev.js';
 import { Frame } from '../../src/datapath/virtio/frame.js';
-import { GuestMemory, regionFromBuffer, type Mem } from '../../src/datapath/virtio/guest-memory.js';
+import { GuestMemory, regionFromBuffer, type FrameBuffer } from '../../src/datapath/virtio/guest-memory.js';
 import { frameFromTxChain, RxWriter } from '../../src/datapath/virtio/net.js';
 import { Chain, SplitRing } from '../../src/datapath/virtio/split-ring.js';
 
@@ -139,7 +139,7 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
     const writer = new RxWriter(new Chain());
     const frame = new Frame();
     const scratchBuf = new ArrayBuffer(65536);
-    const scratch: Mem = { u8: new Uint8Array(scratchBuf), i32: new Int32Array(scratchBuf), addr: 0 };
+    const scratch: FrameBuffer = { mem: { u8: new Uint8Array(scratchBuf), i32: new Int32Array(scratchBuf), addr: 0 }, off: 0, len: 65536 };
     let forwarded = 0;
     const samples: number[] = [];
     const end = performance.now() + (seconds + 2) * 1000;

@@ -42,6 +42,7 @@ import type { DatapathBackend } from '../../src/backends/types.js';
 import type { Plan, VmPortPlan } from '../../src/plan/types.js';
 import { releaseHugepages, reserveHugepages } from '../../src/runtime/hugepages.js';
 import type { HugepageReservation } from '../../src/runtime/state.js';
+import { onInterrupt } from '../interrupt.js';
 
 const argv = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -227,6 +228,14 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
     const plan = benchPlan(kind, dir, queues, huge?.mountDir);
     let pmd: Testpmd | undefined;
     let genHuge: HugepageReservation | undefined;
+    const cleanup = async () => {
+        await pmd?.stop();
+        await be.stop(plan).catch((e) => console.error(`stop ${kind}: ${(e as Error).message}`));
+        if (huge) releaseHugepages(huge);
+        if (genHuge) releaseHugepages(genHuge);
+        rmSync(dir, { recursive: true, force: true });
+    };
+    const registered = onInterrupt(cleanup);
     try {
         if (GEN_MEMORY === 'huge') genHuge = reserveHugepages({ pageSizeBytes: 2 << 20, count: GEN_HUGE_PAGES, mountDir: path.join(dir, 'gen-huge') }, () => {});
         await be.start(plan);
@@ -284,11 +293,8 @@ async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, ro
         if (pmd) console.error(`testpmd output tail:\n${pmd.text().slice(-1500)}`);
         throw e;
     } finally {
-        await pmd?.stop();
-        await be.stop(plan).catch((e) => console.error(`stop ${kind}: ${(e as Error).message}`));
-        if (huge) releaseHugepages(huge);
-        if (genHuge) releaseHugepages(genHuge);
-        rmSync(dir, { recursive: true, force: true });
+        registered();
+        await cleanup();
     }
 }
 

@@ -19,6 +19,7 @@ import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
 import { selfExecArgv } from '../../src/runtime/self-exec.js';
 import { releaseHugepages, reserveHugepages } from '../../src/runtime/hugepages.js';
 import type { HugepageReservation } from '../../src/runtime/state.js';
+import { onInterrupt } from '../interrupt.js';
 
 const argv = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -61,6 +62,13 @@ async function run(size: number, queues: number): Promise<void> {
     let pmd: ChildProcess | undefined;
     const prefix = `vtopo-bench-${process.pid}`;
     let huge: HugepageReservation | undefined;
+    const cleanup = () => {
+        for (const p of [pmd, dp]) if (p?.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+        if (huge) releaseHugepages(huge);
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
+    };
+    const registered = onInterrupt(cleanup);
     try {
         if (GEN_MEMORY === 'huge') huge = reserveHugepages({ pageSizeBytes: 2 << 20, count: GEN_HUGE_PAGES, mountDir: path.join(dir, 'huge') }, () => {});
         // One file for all of its memory: vhost-user passes at most 8 regions.
@@ -119,10 +127,8 @@ async function run(size: number, queues: number): Promise<void> {
         await req('shutdown').catch(() => undefined);
         await waitFor('datapath exit', () => dp.exitCode !== null || dp.signalCode !== null, 10_000).catch(() => undefined);
     } finally {
-        for (const p of [pmd, dp]) if (p?.pid) try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-        if (huge) releaseHugepages(huge);
-        rmSync(dir, { recursive: true, force: true });
-        rmSync(`/var/run/dpdk/${prefix}`, { recursive: true, force: true });
+        registered();
+        cleanup();
     }
 }
 

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ensureGuestImage } from '../../src/backends/qemu/index.js';
+import { onInterrupt } from '../interrupt.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const root = mkdtempSync('/tmp/vtbd-');
@@ -29,6 +30,12 @@ writeFileSync(bare, 'topology bare { vm solo { cpus 1  memory 256M } }\n');
 const two = path.resolve('examples/two-vms.vtopo');
 
 const r = { bare: [] as number[], deploy: [] as number[], verify: [] as number[], destroy: [] as number[] };
+const cleanup = async () => {
+    await runtime.destroy(bare).catch(() => undefined);
+    await runtime.destroy(two).catch(() => undefined);
+    rmSync(root, { recursive: true, force: true });
+};
+const registered = onInterrupt(cleanup);
 try {
     for (let i = 0; i < rounds; i++) {
         const [tb] = await timed(() => runtime.deploy(bare));
@@ -47,7 +54,6 @@ try {
         `two-vms deploy ${secs(median(r.deploy))} s + verify ${secs(median(r.verify))} s = ${secs(median(r.deploy) + median(r.verify))} s; ` +
         `destroy ${secs(median(r.destroy))} s`);
 } finally {
-    await runtime.destroy(bare).catch(() => undefined);
-    await runtime.destroy(two).catch(() => undefined);
-    rmSync(root, { recursive: true, force: true });
+    registered();
+    await cleanup();
 }

@@ -4,7 +4,7 @@ import { Arena, guestArena } from '../../src/datapath/sys/arena.js';
 import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
 import { copyBytes } from '../../src/datapath/virtio/frame.js';
-import { regionFromBuffer } from '../../src/datapath/virtio/guest-memory.js';
+import { frameBuffer, regionFromBuffer } from '../../src/datapath/virtio/guest-memory.js';
 
 const MiB = 1 << 20;
 const fds: number[] = [];
@@ -26,18 +26,21 @@ afterEach(() => {
 });
 
 describe('guest memory arena', () => {
-    it('maps each fd at its own 2 MiB-aligned offset of one buffer, backed by the fd itself', () => {
+    it('maps each fd at its own offset of one buffer (2 MiB-aligned from 2 MiB up), backed by the fd itself', () => {
         const arena = Arena.reserve(64 * MiB);
         const a = keep(arena.map(file(1 * MiB), 1 * MiB, 0))!;
         const bFd = file(8 * MiB);
         const b = keep(arena.map(bFd, 3 * MiB, 4096))!;
         expect(a.buffer).toBe(arena.buffer);
         expect(b.buffer).toBe(arena.buffer);
-        expect(a.base % (2 * MiB)).toBe(0);
-        expect(b.base % (2 * MiB)).toBe(0);
-        expect(b.base).toBeGreaterThanOrEqual(a.base + a.len);
+        expect(a.base).toBe(0);
+        expect(b.base).toBe(2 * MiB); // 3 MiB: placed on the next 2 MiB boundary after a's 1 MiB
         expect(b.addr).toBe(arena.addr + b.base);
-        expect(arena.used).toBe(2 * MiB + 4 * MiB);
+        expect(arena.used).toBe(1 * MiB + 4 * MiB);
+        // Small blocks (the switch's own frame buffers) are packed a page apart in the gap.
+        const s1 = keep(arena.block(5000))!;
+        const s2 = keep(arena.block(100))!;
+        expect([s1.base, s2.base]).toEqual([1 * MiB, 1 * MiB + 8192]);
 
         // Written through the arena, read through a separate mapping of the same file at the same offset.
         const u8 = new Uint8Array(arena.buffer);
@@ -115,9 +118,16 @@ describe('guest memory arena', () => {
         expect(arena.used).toBe(2 * MiB);
     });
 
-    it('is reserved once per process', () => {
+    it('is reserved once per process, and frame buffers share its views with guest regions', () => {
         const g = guestArena();
         expect(g).not.toBeNull();
         expect(guestArena()).toBe(g);
+        const fb = frameBuffer(65536);
+        const m = keep(g!.map(file(2 * MiB), 2 * MiB, 0))!;
+        const r = regionFromBuffer(m.buffer, m.addr - m.base, 0, 2 * MiB, 0, m.base, m);
+        expect(fb.mem.u8).toBe(r.u8);
+        expect(fb.mem.addr).toBe(g!.addr);
+        expect(fb.off).toBeGreaterThanOrEqual(0);
+        expect(fb.len).toBe(65536);
     });
 });

@@ -3,6 +3,7 @@ import { Frame } from '../../src/datapath/virtio/frame.js';
 import { frameFromTxChain, RX_NO_ROOM, RX_TOO_SMALL, RxWriter } from '../../src/datapath/virtio/net.js';
 import { Chain, RingError, SplitRing, VRING_DESC_F_INDIRECT as IND, VRING_DESC_F_NEXT as NEXT, VRING_DESC_F_WRITE as WR } from '../../src/datapath/virtio/split-ring.js';
 import { allocNative } from '../../src/datapath/sys/libc.js';
+import { frameBuffer } from '../../src/datapath/virtio/guest-memory.js';
 import { Driver, GPA, SIZE } from './ring-harness.js';
 
 const drivers: Driver[] = [];
@@ -15,8 +16,7 @@ afterEach(() => {
     for (const d of drivers.splice(0)) d.close();
 });
 
-const scratchNative = allocNative(65536);
-const scratch = { u8: scratchNative.u8, i32: new Int32Array(scratchNative.u8.buffer, scratchNative.u8.byteOffset, 16384), addr: scratchNative.addr };
+const scratch = frameBuffer(65536);
 
 function pattern(n: number, seed = 1): Uint8Array {
     const b = new Uint8Array(n);
@@ -43,7 +43,17 @@ describe('split ring: descriptor walking', () => {
         const f = new Frame();
         expect(frameFromTxChain(d.ring, c, 12, f, scratch)).toBe(0);
         expect(f.len).toBe(64);
+        expect(f.mem).toBe(scratch.mem);
+        expect(f.off).toBe(scratch.off);
         expect(Array.from(f.mem.u8.subarray(f.off, f.off + 64))).toEqual(Array.from(data));
+        // A scratch block that starts further into its memory (as one in the guest memory arena does).
+        const inner = { mem: scratch.mem, off: scratch.off + 4100, len: 100 };
+        scratch.mem.u8.fill(0, scratch.off, scratch.off + 4100);
+        expect(frameFromTxChain(d.ring, c, 12, f, inner)).toBe(0);
+        expect(f.off).toBe(inner.off);
+        expect(Array.from(f.mem.u8.subarray(f.off, f.off + 64))).toEqual(Array.from(data));
+        expect(scratch.mem.u8.subarray(scratch.off, scratch.off + 4100).every((x) => x === 0)).toBe(true);
+        expect(frameFromTxChain(d.ring, c, 12, f, { ...inner, len: 63 })).toBe(-2);
     });
 
     it('points at guest memory without copying when header and frame share a buffer', () => {

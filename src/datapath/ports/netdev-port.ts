@@ -6,18 +6,17 @@
  * flow hash as vhost ports.
  */
 import { FdWatch, watchReadable } from '../sys/eventfd.js';
-import { allocNative } from '../sys/libc.js';
 import { openAfPacketQueues, openTapQueues, readFrame, setLinkUp, writeFrame } from '../sys/netdev.js';
 import { closeFd } from '../sys/unix-socket.js';
 import type { Engine } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
 import { indirectionTable, rssQueue } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
-import type { Mem } from '../virtio/guest-memory.js';
+import { frameBuffer, type FrameBuffer } from '../virtio/guest-memory.js';
 
 const RX_CAP = 65536;
-const rxN = allocNative(RX_CAP);
-const rxMem: Mem = { u8: rxN.u8, i32: new Int32Array(rxN.u8.buffer, rxN.u8.byteOffset, RX_CAP >>> 2), addr: rxN.addr };
+/** Where host frames are read to (one at a time, the loop is single-threaded); made with the first port. */
+let rxBuf: FrameBuffer | undefined;
 const rxFrame = new Frame();
 const BURST = 64;
 
@@ -43,6 +42,7 @@ export class NetdevPort extends Port {
         mtu: number,
     ) {
         super(id);
+        rxBuf ??= frameBuffer(RX_CAP);
         const fds = kind === 'tap' ? openTapQueues(ifname, queues) : openAfPacketQueues(ifname, queues, fanoutGroup++ & 0xffff);
         if (kind === 'tap') {
             try {
@@ -67,10 +67,11 @@ export class NetdevPort extends Port {
     private readable(q: NetQueue): void {
         this.engine.now = performance.now();
         const f = rxFrame;
+        const b = rxBuf!;
         for (let k = 0; k < BURST; k++) {
             let n: number;
             try {
-                n = readFrame(q.fd, rxMem.addr, RX_CAP);
+                n = readFrame(q.fd, b.mem.addr + b.off, RX_CAP);
             } catch {
                 break;
             }
@@ -80,8 +81,8 @@ export class NetdevPort extends Port {
             q.c.rx_bytes += n;
             this.rx_packets++;
             this.rx_bytes += n;
-            f.mem = rxMem;
-            f.off = 0;
+            f.mem = b.mem;
+            f.off = b.off;
             f.len = n;
             f.hash = -1;
             f.hops = 0;

@@ -2,12 +2,11 @@
  * A bounded packet FIFO in one native block: the egress backlog of a queue
  * whose guest RX ring is full. Tail drop when full (counted by the caller).
  */
-import { allocNative } from '../sys/libc.js';
 import { copyBytes, Frame } from '../virtio/frame.js';
-import type { Mem } from '../virtio/guest-memory.js';
+import { frameBuffer, type FrameBuffer } from '../virtio/guest-memory.js';
 
 export class Pfifo {
-    private mem: Mem | undefined;
+    private buf: FrameBuffer | undefined;
     private readonly lens: Uint32Array;
     private head = 0;
     count = 0;
@@ -21,12 +20,8 @@ export class Pfifo {
         this.lens = new Uint32Array(capacity);
     }
 
-    private storage(): Mem {
-        if (!this.mem) {
-            const n = allocNative(this.capacity * this.slotSize);
-            this.mem = { u8: n.u8, i32: new Int32Array(n.u8.buffer, n.u8.byteOffset, n.u8.length >>> 2), addr: n.addr };
-        }
-        return this.mem;
+    private storage(): FrameBuffer {
+        return (this.buf ??= frameBuffer(this.capacity * this.slotSize));
     }
 
     /** False when full or the frame exceeds a slot (the caller drops it). */
@@ -34,7 +29,7 @@ export class Pfifo {
         if (this.count >= this.capacity || f.len > this.slotSize) return false;
         const m = this.storage();
         const slot = (this.head + this.count) % this.capacity;
-        copyBytes(f.mem, f.off, m, slot * this.slotSize, f.len);
+        copyBytes(f.mem, f.off, m.mem, m.off + slot * this.slotSize, f.len);
         this.lens[slot] = f.len;
         this.count++;
         return true;
@@ -43,8 +38,8 @@ export class Pfifo {
     /** Points `front` at the oldest frame (count must be > 0). */
     peek(): Frame {
         const fr = this.front;
-        fr.mem = this.mem!;
-        fr.off = this.head * this.slotSize;
+        fr.mem = this.buf!.mem;
+        fr.off = this.buf!.off + this.head * this.slotSize;
         fr.len = this.lens[this.head];
         fr.hash = -1;
         return fr;

@@ -5,12 +5,11 @@
  * by flow hash, or into that pair's pfifo when the ring is full.
  */
 import { drainEventfd, signalEventfd } from '../sys/eventfd.js';
-import { allocNative } from '../sys/libc.js';
 import type { Engine, Flushable, Pollable } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
 import { indirectionTable, rssQueue } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
-import type { Mem } from '../virtio/guest-memory.js';
+import { frameBuffer, type FrameBuffer } from '../virtio/guest-memory.js';
 import { frameFromTxChain, RX_TOO_SMALL, RxWriter } from '../virtio/net.js';
 import { Chain, ringErrorText, type SplitRing } from '../virtio/split-ring.js';
 import { VhostChannel } from '../vhost-user/channel.js';
@@ -23,8 +22,8 @@ import { Pfifo } from './pfifo.js';
 const chain = new Chain();
 const rxWriter = new RxWriter(new Chain());
 const txFrame = new Frame();
-const scratchN = allocNative(65536 + 64);
-const scratch: Mem = { u8: scratchN.u8, i32: new Int32Array(scratchN.u8.buffer, scratchN.u8.byteOffset, scratchN.u8.length >>> 2), addr: scratchN.addr };
+/** Frames gathered from several TX descriptors; made with the first port, so merely loading this module maps nothing. */
+let scratch: FrameBuffer | undefined;
 
 export const PFIFO_CAPACITY = 256;
 
@@ -77,7 +76,7 @@ class QueuePair implements Pollable, Flushable {
                 port.device.fail(`vring ${2 * this.q + 1}: ${ringErrorText(e)}`);
                 return work + k;
             }
-            const r = frameFromTxChain(ring, chain, hdr, f, scratch);
+            const r = frameFromTxChain(ring, chain, hdr, f, scratch!);
             if (r === 0) {
                 this.rx_packets++;
                 this.rx_bytes += f.len;
@@ -260,6 +259,7 @@ export class VhostPort extends Port {
         readonly opts: VhostPortOptions,
     ) {
         super(opts.id);
+        scratch ??= frameBuffer(65536 + 64);
         const log = (m: string) => opts.log(`port ${opts.id}: ${m}`);
         this.device = new VhostUserDevice(
             {

@@ -10,7 +10,8 @@
  */
 import { fstatSync } from 'node:fs';
 import { c, koffi, SysError, errno } from './libc.js';
-import type { Mapping } from './memory.js';
+import { memfd, type Mapping } from './memory.js';
+import { closeFd } from './unix-socket.js';
 
 const PROT_NONE = 0;
 const PROT_RW = 3;
@@ -20,8 +21,13 @@ const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_NORESERVE = 0x4000;
 const RESERVED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
-/** Slots start on 2 MiB so hugetlbfs files (2 MiB pages) can be placed; larger pages ask for more via st_blksize. */
+/**
+ * Slots of 2 MiB and more start on 2 MiB, as hugetlbfs files need (larger
+ * pages ask for more through st_blksize) and as the kernel places large
+ * shared mappings for transparent huge pages; smaller ones on a page.
+ */
 const MIN_ALIGN = 2 << 20;
+const PAGE = 4096;
 export const ARENA_SIZE = 2 ** 31 - MIN_ALIGN;
 
 const roundUp = (x: number, a: number) => Math.ceil(x / a) * a;
@@ -97,7 +103,7 @@ export class Arena {
             known.refs++;
             return this.handle(key, known, len);
         }
-        const align = Math.max(MIN_ALIGN, st.blksize);
+        const align = st.blksize > PAGE ? Math.max(MIN_ALIGN, st.blksize) : len >= MIN_ALIGN ? MIN_ALIGN : PAGE;
         const slot = roundUp(len, align);
         for (let i = 0; i < this.holes.length; i++) {
             const h = this.holes[i];
@@ -115,6 +121,16 @@ export class Arena {
             return this.handle(key, sh, len);
         }
         return undefined;
+    }
+
+    /** `len` bytes of private memory in the arena (frames the switch holds); undefined when full. */
+    block(len: number): Mapping | undefined {
+        const fd = memfd('vtopo-frames', roundUp(len, PAGE));
+        try {
+            return this.map(fd, len, 0);
+        } finally {
+            closeFd(fd);
+        }
     }
 
     /** Regions mapped (a shared mapping counts once). */
@@ -169,10 +185,12 @@ export class Arena {
 }
 
 let shared: Arena | null | undefined;
+let failure: string | undefined;
 
 /**
  * The process's arena, reserved on first use; null when the address space
- * cannot be reserved (then every region is mapped alone).
+ * cannot be reserved (then every region is mapped alone). The reason is
+ * logged once, by the first caller that passes a log.
  */
 export function guestArena(log?: (m: string) => void): Arena | null {
     if (shared === undefined) {
@@ -180,8 +198,12 @@ export function guestArena(log?: (m: string) => void): Arena | null {
             shared = Arena.reserve();
         } catch (e) {
             shared = null;
-            log?.(`guest memory arena unavailable (${(e as Error).message}); regions are mapped separately, frames over 256 bytes copy more slowly`);
+            failure = `guest memory arena unavailable (${(e as Error).message}); regions are mapped separately, frames over 256 bytes copy more slowly`;
         }
+    }
+    if (failure !== undefined && log !== undefined) {
+        log(failure);
+        failure = undefined;
     }
     return shared;
 }

@@ -4,6 +4,8 @@
  * `find`, which checks the whole [addr, addr+len) range lies inside one
  * region; nothing else ever indexes guest memory with an unchecked value.
  */
+import { guestArena } from '../sys/arena.js';
+import { allocNative } from '../sys/libc.js';
 import type { Mapping } from '../sys/memory.js';
 
 /** Bytes of memory with typed views; `addr` is the native address of u8[0]. */
@@ -90,4 +92,25 @@ export class GuestMemory {
     unmapAll(): void {
         for (const r of this.regions) r.mapping?.unmap();
     }
+}
+
+/** Memory the switch keeps frames in (TX scratch, backlog, host NIC reads); the block starts at `off` in `mem`. */
+export interface FrameBuffer {
+    mem: Mem;
+    off: number;
+    len: number;
+}
+
+/**
+ * In the guest memory arena when there is room, so frames copied between it
+ * and guests take the copyWithin path too; native memory of its own otherwise.
+ */
+export function frameBuffer(len: number): FrameBuffer {
+    const m = guestArena()?.block(len);
+    if (m !== undefined) {
+        const { u8, i32 } = viewsOf(m.buffer);
+        return { mem: { u8, i32, addr: m.addr - m.base }, off: m.base, len };
+    }
+    const n = allocNative(len);
+    return { mem: { u8: n.u8, i32: new Int32Array(n.u8.buffer, n.u8.byteOffset, n.u8.length >>> 2), addr: n.addr }, off: 0, len };
 }

@@ -4,7 +4,7 @@
  * many descriptors as it takes and, with MRG_RXBUF, as many chains.
  */
 import { copyBytes, Frame } from './frame.js';
-import type { Mem } from './guest-memory.js';
+import type { FrameBuffer, Mem } from './guest-memory.js';
 import { Chain, SplitRing } from './split-ring.js';
 
 /** Outcomes of writing one frame to an RX ring (>0 = chains used). */
@@ -15,7 +15,7 @@ export const RX_TOO_SMALL = -1;
  * Points `frame` at the packet in a walked TX chain. Returns 0, or -1 when
  * the chain is shorter than the header, -2 when it is too long for scratch.
  */
-export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, frame: Frame, scratch: Mem): number {
+export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, frame: Frame, scratch: FrameBuffer): number {
     const dataLen = chain.total - hdrLen;
     if (dataLen <= 0) return -1;
     let s = 0;
@@ -29,16 +29,16 @@ export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, 
         frame.hash = -1;
         return 0;
     }
-    if (dataLen > scratch.u8.length) return -2;
-    let at = 0;
+    if (dataLen > scratch.len) return -2;
+    let at = scratch.off;
     for (; s < chain.n; s++) {
         const n = chain.len[s] - skip;
-        copyBytes(ring.region(chain.region[s]), chain.off[s] + skip, scratch, at, n);
+        copyBytes(ring.region(chain.region[s]), chain.off[s] + skip, scratch.mem, at, n);
         at += n;
         skip = 0;
     }
-    frame.mem = scratch;
-    frame.off = 0;
+    frame.mem = scratch.mem;
+    frame.off = scratch.off;
     frame.len = dataLen;
     frame.hash = -1;
     return 0;
