@@ -135,6 +135,35 @@ describe('vhost-user robustness with a scripted frontend', () => {
         }
     });
 
+    it('maps a region too large for the guest memory arena on its own, says so, and forwards from it', async () => {
+        const A = fes[0];
+        const B = fes[1];
+        // Sparse: 2.5 GiB of file, a few pages of memory.
+        const bigLen = 2.5 * 2 ** 30;
+        const bigFd = memfd('big', bigLen);
+        const big = mapShared(bigFd, 1 << 20, 0);
+        try {
+            const BIG = 0x100000000;
+            await A.ack(Req.SET_MEM_TABLE, A.memTable([
+                { gpa: GPA, size: 4 << 20, uva: UVA, offset: 0 },
+                { gpa: BIG, size: bigLen, uva: UVA + 0x20000000, offset: 0 },
+            ]), [A.memFd, bigFd]);
+            expect(dp.logText()).toMatch(/region 1 \(2560 MiB\) does not fit the guest memory arena \(\d+ MiB of 2046 MiB free\): mapped on its own/);
+            // Over 256 bytes, so the copy into B (in the arena) takes the path between two buffers.
+            const f = ethFrame(MB, MA, 1000, 78);
+            const u8 = new Uint8Array(big.buffer);
+            u8.set(f, 8192 + 12);
+            u8.fill(0, 8192, 8192 + 12);
+            A.setDesc(1, 201, BIG + 8192, 12 + f.length, 0);
+            A.sendRaw(201);
+            const got = await until('B receives the frame from the region outside the arena', () => B.received()[0]);
+            expect(Buffer.from(got).equals(Buffer.from(f))).toBe(true);
+        } finally {
+            big.unmap();
+            closeFd(bigFd);
+        }
+    });
+
     it('fails only the device with a malformed ring; the others keep forwarding; a reconnect clears it', async () => {
         const [A, B] = fes;
         const C = fe('c');
