@@ -110,6 +110,16 @@ describe('vhost-user robustness with a scripted frontend', () => {
         expect(q2.mode_switches).toBeGreaterThan(q.mode_switches);
     });
 
+    /** Sends `f` from A out of a buffer at `at` in a region A added (guest-physical `gpa`), as descriptor `head`; B must get it intact. */
+    async function sendFromRegion(A: FakeFrontend, B: FakeFrontend, region: Uint8Array, at: number, gpa: number, f: Uint8Array, head: number) {
+        region.fill(0, at, at + 12);
+        region.set(f, at + 12);
+        A.setDesc(1, head, gpa + at, 12 + f.length, 0);
+        A.sendRaw(head);
+        const got = await until(`B receives the frame from region memory at 0x${gpa.toString(16)}`, () => B.received()[0]);
+        expect(Buffer.from(got).equals(Buffer.from(f))).toBe(true);
+    }
+
     it('takes a new memory table at run time (hot-added region)', async () => {
         const A = fes[0];
         const B = fes[1];
@@ -121,14 +131,7 @@ describe('vhost-user robustness with a scripted frontend', () => {
                 { gpa: GPA, size: 4 << 20, uva: UVA, offset: 0 },
                 { gpa: HOT, size: 1 << 20, uva: UVA + 0x10000000, offset: 0 },
             ]), [A.memFd, extraFd]);
-            // A frame whose buffer lives in the new region.
-            const f = ethFrame(MB, MA, 200, 77);
-            new Uint8Array(extra.buffer).set(f, 4096 + 12);
-            new Uint8Array(extra.buffer).fill(0, 4096, 4096 + 12);
-            A.setDesc(1, 200, HOT + 4096, 12 + f.length, 0);
-            A.sendRaw(200);
-            const got = await until('B receives the frame from hot-added memory', () => B.received()[0]);
-            expect(Buffer.from(got).equals(Buffer.from(f))).toBe(true);
+            await sendFromRegion(A, B, new Uint8Array(extra.buffer), 4096, HOT, ethFrame(MB, MA, 200, 77), 200);
         } finally {
             extra.unmap();
             closeFd(extraFd);
@@ -150,14 +153,7 @@ describe('vhost-user robustness with a scripted frontend', () => {
             ]), [A.memFd, bigFd]);
             expect(dp.logText()).toMatch(/region 1 \(2560 MiB\) does not fit the guest memory arena \(\d+ MiB of 2046 MiB free\): mapped on its own/);
             // Over 256 bytes, so the copy into B (in the arena) takes the path between two buffers.
-            const f = ethFrame(MB, MA, 1000, 78);
-            const u8 = new Uint8Array(big.buffer);
-            u8.set(f, 8192 + 12);
-            u8.fill(0, 8192, 8192 + 12);
-            A.setDesc(1, 201, BIG + 8192, 12 + f.length, 0);
-            A.sendRaw(201);
-            const got = await until('B receives the frame from the region outside the arena', () => B.received()[0]);
-            expect(Buffer.from(got).equals(Buffer.from(f))).toBe(true);
+            await sendFromRegion(A, B, new Uint8Array(big.buffer), 8192, BIG, ethFrame(MB, MA, 1000, 78), 201);
         } finally {
             big.unmap();
             closeFd(bigFd);
