@@ -49,8 +49,8 @@ export class Arena {
     /**
      * Mapped slots by file and range. A frontend with several ports (testpmd,
      * a VM with two NICs) shares the same memory with each port's device:
-     * one mapping, not one per device, so each guest page costs one TLB
-     * entry instead of one per port.
+     * one mapping for all of them, so it takes its memory's size of the
+     * arena once, not once per port.
      */
     private readonly byFile = new Map<string, Shared>();
     private anon = 0;

@@ -3,6 +3,9 @@
  * each a mapping of an fd. Every guest-supplied address goes through
  * `find`, which checks the whole [addr, addr+len) range lies inside one
  * region; nothing else ever indexes guest memory with an unchecked value.
+ * In the guest memory arena one view spans every guest's memory (and the
+ * switch's frame buffers), so that check, not the view's length, is what
+ * keeps a guest's addresses inside its own regions.
  */
 import { guestArena } from '../sys/arena.js';
 import { allocNative } from '../sys/libc.js';
