@@ -4,8 +4,11 @@
  * frame moves from one guest to another with `copyWithin`. Between separate
  * buffers a copy needs `set(subarray(...))`: a new view per frame, a species
  * lookup and garbage, ~35-40 ns of a ~240 ns 1518-byte forward (perf, loop
- * bench on hugepages). The range stays under 2^31 bytes so offsets into it
- * remain small integers in optimised code. A region that does not fit is
+ * bench on hugepages). The range is 2 GiB so offsets into it remain small
+ * integers (below 2^31) in optimised code: passed to `copyWithin` as larger
+ * numbers they would be boxed, and a 1518-byte copy took twice as long in a
+ * micro-benchmark. Two 1 GiB guests fit (QEMU shares 1 GiB less the 128 KiB
+ * VGA hole as two regions), if barely. A region that does not fit is
  * mapped on its own as before (`mapShared`); nothing depends on the arena.
  */
 import { fstatSync } from 'node:fs';
@@ -22,13 +25,14 @@ const MAP_ANONYMOUS = 0x20;
 const MAP_NORESERVE = 0x4000;
 const RESERVED = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 /**
- * Slots of 2 MiB and more start on 2 MiB, as hugetlbfs files need (larger
- * pages ask for more through st_blksize) and as the kernel places large
- * shared mappings for transparent huge pages; smaller ones on a page.
+ * hugetlbfs files must start on their page size (st_blksize); everything
+ * else is packed a page apart. (Aligning large memfd regions on 2 MiB for
+ * transparent huge pages, off for shared memory by default, would leave no
+ * room for a second 1 GiB guest.)
  */
 const MIN_ALIGN = 2 << 20;
 const PAGE = 4096;
-export const ARENA_SIZE = 2 ** 31 - MIN_ALIGN;
+export const ARENA_SIZE = 2 ** 31;
 
 const roundUp = (x: number, a: number) => Math.ceil(x / a) * a;
 
@@ -66,7 +70,7 @@ export class Arena {
 
     /** Reserves `size` bytes of address space (no memory: PROT_NONE, MAP_NORESERVE). */
     static reserve(size = ARENA_SIZE): Arena {
-        if (!(size > 0) || size % MIN_ALIGN !== 0 || size >= 2 ** 31) throw new SysError(`arena of ${size} bytes`, 22);
+        if (!(size > 0) || size % MIN_ALIGN !== 0 || size > 2 ** 31) throw new SysError(`arena of ${size} bytes`, 22);
         const raw = Number(c.mmapAt(0, size + MIN_ALIGN, PROT_NONE, RESERVED, -1, 0));
         if (raw === -1) throw new SysError(`reserve ${size} bytes of address space`, errno());
         const start = roundUp(raw, MIN_ALIGN);
@@ -103,12 +107,9 @@ export class Arena {
             known.refs++;
             return this.handle(key, known, len);
         }
-        const align = st.blksize > PAGE ? Math.max(MIN_ALIGN, st.blksize) : len >= MIN_ALIGN ? MIN_ALIGN : PAGE;
-        const slot = roundUp(len, align);
-        for (let i = 0; i < this.holes.length; i++) {
-            const h = this.holes[i];
-            const at = roundUp(h.off, align);
-            if (at + slot > h.off + h.len) continue;
+        const fit = this.hole(len, st.blksize > PAGE ? Math.max(MIN_ALIGN, st.blksize) : PAGE);
+        if (fit !== undefined) {
+            const { i, at, slot } = fit;
             const r = Number(c.mmapAt(this.addr + at, len, PROT_RW, MAP_SHARED | MAP_FIXED, fd, offset));
             if (r !== this.addr + at) {
                 // A failed MAP_FIXED may have dropped the reservation there: put it back.
@@ -119,6 +120,17 @@ export class Arena {
             const sh = { at, slot, refs: 1 };
             this.byFile.set(key, sh);
             return this.handle(key, sh, len);
+        }
+        return undefined;
+    }
+
+    /** First free slot for `len` bytes starting on `align`. */
+    private hole(len: number, align: number): { i: number; at: number; slot: number } | undefined {
+        const slot = roundUp(len, align);
+        for (let i = 0; i < this.holes.length; i++) {
+            const h = this.holes[i];
+            const at = roundUp(h.off, align);
+            if (at + slot <= h.off + h.len) return { i, at, slot };
         }
         return undefined;
     }
