@@ -153,7 +153,7 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
         for (let k = 0; k < n; k++) {
             const head = tx.takeHead();
             if (tx.walk(head, chain, false) !== 0) throw new Error('walk');
-            if (frameFromTxChain(tx, chain, HDR, frame, scratch) !== 0) throw new Error('frame');
+            if (frameFromTxChain(tx, chain, HDR, frame, () => scratch) !== 0) throw new Error('frame');
             const r = writer.write(rx, frame, HDR, true);
             if (r <= 0) {
                 // No RX room: give the TX chain back and retry later (a switch would queue it).

@@ -41,7 +41,7 @@ describe('split ring: descriptor walking', () => {
         expect(c.n).toBe(3);
         expect(c.total).toBe(76);
         const f = new Frame();
-        expect(frameFromTxChain(d.ring, c, 12, f, scratch)).toBe(0);
+        expect(frameFromTxChain(d.ring, c, 12, f, () => scratch)).toBe(0);
         expect(f.len).toBe(64);
         expect(f.mem).toBe(scratch.mem);
         expect(f.off).toBe(scratch.off);
@@ -49,11 +49,11 @@ describe('split ring: descriptor walking', () => {
         // A scratch block that starts further into its memory (as one in the guest memory arena does).
         const inner = { mem: scratch.mem, off: scratch.off + 4100, len: 100 };
         scratch.mem.u8.fill(0, scratch.off, scratch.off + 4100);
-        expect(frameFromTxChain(d.ring, c, 12, f, inner)).toBe(0);
+        expect(frameFromTxChain(d.ring, c, 12, f, () => inner)).toBe(0);
         expect(f.off).toBe(inner.off);
         expect(Array.from(f.mem.u8.subarray(f.off, f.off + 64))).toEqual(Array.from(data));
         expect(scratch.mem.u8.subarray(scratch.off, scratch.off + 4100).every((x) => x === 0)).toBe(true);
-        expect(frameFromTxChain(d.ring, c, 12, f, { ...inner, len: 63 })).toBe(-2);
+        expect(frameFromTxChain(d.ring, c, 12, f, () => ({ ...inner, len: 63 }))).toBe(-2);
     });
 
     it('points at guest memory without copying when header and frame share a buffer', () => {
@@ -65,7 +65,7 @@ describe('split ring: descriptor walking', () => {
         const c = new Chain();
         expect(d.ring.walk(d.ring.takeHead(), c, false)).toBe(0);
         const f = new Frame();
-        expect(frameFromTxChain(d.ring, c, 12, f, scratch)).toBe(0);
+        expect(frameFromTxChain(d.ring, c, 12, f, () => scratch)).toBe(0);
         expect(f.mem).toBe(d.mem.regions[0]);
         expect(f.off).toBe(buf - GPA + 12);
     });

@@ -15,7 +15,7 @@ import { Frame } from '../virtio/frame.js';
 import { frameBuffer, type FrameBuffer } from '../virtio/guest-memory.js';
 
 const RX_CAP = 65536;
-/** Where host frames are read to (one at a time, the loop is single-threaded); made with the first port. */
+/** Where host frames are read to (one at a time, the loop is single-threaded); made on first use, as the vhost scratch is. */
 let rxBuf: FrameBuffer | undefined;
 const rxFrame = new Frame();
 const BURST = 64;
@@ -42,7 +42,6 @@ export class NetdevPort extends Port {
         mtu: number,
     ) {
         super(id);
-        rxBuf ??= frameBuffer(RX_CAP);
         const fds = kind === 'tap' ? openTapQueues(ifname, queues) : openAfPacketQueues(ifname, queues, fanoutGroup++ & 0xffff);
         if (kind === 'tap') {
             try {
@@ -67,7 +66,7 @@ export class NetdevPort extends Port {
     private readable(q: NetQueue): void {
         this.engine.now = performance.now();
         const f = rxFrame;
-        const b = rxBuf!;
+        const b = (rxBuf ??= frameBuffer(RX_CAP));
         for (let k = 0; k < BURST; k++) {
             let n: number;
             try {

@@ -22,8 +22,13 @@ import { Pfifo } from './pfifo.js';
 const chain = new Chain();
 const rxWriter = new RxWriter(new Chain());
 const txFrame = new Frame();
-/** Frames gathered from several TX descriptors; made with the first port, so merely loading this module maps nothing. */
+/**
+ * Frames gathered from several TX descriptors. Made on first use, when the
+ * guests are usually mapped already: two 1 GiB guests fill the arena, and
+ * a scratch taken first would push one of them out.
+ */
 let scratch: FrameBuffer | undefined;
+const scratchBuffer = (): FrameBuffer => (scratch ??= frameBuffer(65536 + 64));
 
 export const PFIFO_CAPACITY = 256;
 
@@ -76,7 +81,7 @@ class QueuePair implements Pollable, Flushable {
                 port.device.fail(`vring ${2 * this.q + 1}: ${ringErrorText(e)}`);
                 return work + k;
             }
-            const r = frameFromTxChain(ring, chain, hdr, f, scratch!);
+            const r = frameFromTxChain(ring, chain, hdr, f, scratchBuffer);
             if (r === 0) {
                 this.rx_packets++;
                 this.rx_bytes += f.len;
@@ -259,7 +264,6 @@ export class VhostPort extends Port {
         readonly opts: VhostPortOptions,
     ) {
         super(opts.id);
-        scratch ??= frameBuffer(65536 + 64);
         const log = (m: string) => opts.log(`port ${opts.id}: ${m}`);
         this.device = new VhostUserDevice(
             {

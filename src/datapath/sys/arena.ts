@@ -7,8 +7,9 @@
  * bench on hugepages). The range is 2 GiB so offsets into it remain small
  * integers (below 2^31) in optimised code: passed to `copyWithin` as larger
  * numbers they would be boxed, and a 1518-byte copy took twice as long in a
- * micro-benchmark. Two 1 GiB guests fit (QEMU shares 1 GiB less the 128 KiB
- * VGA hole as two regions), if barely. A region that does not fit is
+ * micro-benchmark. Two 1 GiB guests fill it exactly (QEMU shares each as
+ * one region); the switch's own frame buffers are made on first use, after
+ * the guests, and go elsewhere when it is full. A region that does not fit is
  * mapped on its own as before (`mapShared`); nothing depends on the arena.
  */
 import { fstatSync } from 'node:fs';

@@ -13,9 +13,10 @@ export const RX_TOO_SMALL = -1;
 
 /**
  * Points `frame` at the packet in a walked TX chain. Returns 0, or -1 when
- * the chain is shorter than the header, -2 when it is too long for scratch.
+ * the chain is shorter than the header, -2 when it is too long for scratch
+ * (asked for only when the frame must be gathered from several buffers).
  */
-export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, frame: Frame, scratch: FrameBuffer): number {
+export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, frame: Frame, scratchBuffer: () => FrameBuffer): number {
     const dataLen = chain.total - hdrLen;
     if (dataLen <= 0) return -1;
     let s = 0;
@@ -29,6 +30,7 @@ export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, 
         frame.hash = -1;
         return 0;
     }
+    const scratch = scratchBuffer();
     if (dataLen > scratch.len) return -2;
     let at = scratch.off;
     for (; s < chain.n; s++) {
