@@ -11,6 +11,7 @@ import { VhostPort } from './ports/vhost-port.js';
 import { DEFAULT_IDLE_MS, Engine } from './switch/engine.js';
 import { PcapWriter } from './switch/pcap.js';
 import type { Port, PortReport } from './switch/port.js';
+import { arenaReport } from './sys/arena.js';
 
 export class OpError extends Error {
     constructor(message: string, readonly fix?: string) {
@@ -53,6 +54,8 @@ export interface DatapathStatusReport {
     bridges: { name: string; mtu: number; ports: string[]; flooded: number; forwarded: number; macs: { mac: string; port: string; age_s: number }[] }[];
     links: string[];
     ports: PortReport[];
+    /** Guest memory arena (sys/arena.ts): guest regions and frame buffers mapped into one buffer. */
+    memory_arena: ReturnType<typeof arenaReport>;
 }
 
 export class Datapath {
@@ -269,6 +272,7 @@ export class Datapath {
             })),
             links: [...this.links.keys()],
             ports,
+            memory_arena: arenaReport(),
         };
     }
 

@@ -77,7 +77,7 @@ export async function runVhostFuzz(o: VhostRunOptions): Promise<VhostRunSummary>
     signalEventfd(sender.kick[0]);
 
     const victimMem = new GuestMem(undefined, 'vtopo-fuzz-guest');
-    let baseline: { fds: number } | undefined;
+    let baseline: { fds: number; arenaGuest: number } | undefined;
     let sinceCheck = 0;
 
     const checkpoint = async (): Promise<boolean> => {
@@ -101,8 +101,12 @@ export async function runVhostFuzz(o: VhostRunOptions): Promise<VhostRunSummary>
             return r.mappings === 0 && (!baseline || r.fds <= baseline.fds) ? r : undefined;
         }, 3000);
         const r = o.dp.resources('vtopo-fuzz-guest');
-        if (!baseline) baseline = { fds: r.fds };
+        // Guest memory still booked in the arena (frame buffers may be added as traffic needs them).
+        const arena = (await o.dp.status()).memory_arena;
+        const arenaGuest = arena ? arena.used_bytes - arena.frame_buffer_bytes : 0;
+        if (!baseline) baseline = { fds: r.fds, arenaGuest };
         else if (!settled) finding('leak', `after the victim disconnected the datapath holds ${r.fds} fds (baseline ${baseline.fds}) and ${r.mappings} mappings of its memory`);
+        else if (arenaGuest > baseline.arenaGuest) finding('leak', `after the victim disconnected the guest memory arena still books ${arenaGuest} bytes of guest memory (baseline ${baseline.arenaGuest})`);
         const dmg = victimMem.canaryDamage();
         if (dmg >= 0) {
             finding('wild-write', `the datapath wrote outside the declared region: canary byte ${dmg} is 0x${victimMem.u8[dmg].toString(16)}`);

@@ -42,6 +42,10 @@ describe('guest memory arena', () => {
         const s1 = keep(arena.block(5000))!;
         const s2 = keep(arena.block(100))!;
         expect([s1.base, s2.base]).toEqual([4 * MiB, 4 * MiB + 8192]);
+        expect(arena.frameBufferBytes).toBe(8192 + 4096);
+        s1.unmap();
+        s1.unmap();
+        expect(arena.frameBufferBytes).toBe(4096);
 
         // Written through the arena, read through a separate mapping of the same file at the same offset.
         const u8 = new Uint8Array(arena.buffer);

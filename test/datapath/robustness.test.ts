@@ -152,6 +152,9 @@ describe('vhost-user robustness with a scripted frontend', () => {
                 { gpa: BIG, size: bigLen, uva: UVA + 0x20000000, offset: 0 },
             ]), [A.memFd, bigFd]);
             expect(dp.logText()).toMatch(/region 1 \(2560 MiB\) does not fit the guest memory arena \(\d+ MiB of 2048 MiB free\): mapped on its own/);
+            const arena = (await dp.status()).memory_arena!;
+            expect(arena.size_bytes).toBe(2 ** 31);
+            expect(arena.used_bytes - arena.frame_buffer_bytes).toBeGreaterThanOrEqual(2 * (4 << 20)); // a and b: 4 MiB each
             // Over 256 bytes, so the copy into B (in the arena) takes the path between two buffers.
             await sendFromRegion(A, B, new Uint8Array(big.buffer), 8192, BIG, ethFrame(MB, MA, 1000, 78), 201);
         } finally {

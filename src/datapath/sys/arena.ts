@@ -59,6 +59,8 @@ export class Arena {
      */
     private readonly byFile = new Map<string, Shared>();
     private anon = 0;
+    /** Of `used`, the bytes of the switch's own frame buffers (the rest is guest memory). */
+    frameBufferBytes = 0;
 
     private constructor(
         /** Native address of buffer byte 0. */
@@ -139,11 +141,23 @@ export class Arena {
     /** `len` bytes of private memory in the arena (frames the switch holds); undefined when full. */
     block(len: number): Mapping | undefined {
         const fd = memfd('vtopo-frames', roundUp(len, PAGE));
+        let m: Mapping | undefined;
         try {
-            return this.map(fd, len, 0);
+            m = this.map(fd, len, 0);
         } finally {
             closeFd(fd);
         }
+        if (m === undefined) return undefined;
+        const slot = roundUp(len, PAGE);
+        this.frameBufferBytes += slot;
+        const unmap = m.unmap;
+        let mapped = true;
+        m.unmap = () => {
+            if (mapped) this.frameBufferBytes -= slot;
+            mapped = false;
+            unmap();
+        };
+        return m;
     }
 
     /** Regions mapped (a shared mapping counts once). */
@@ -219,4 +233,10 @@ export function guestArena(log?: (m: string) => void): Arena | null {
         failure = undefined;
     }
     return shared;
+}
+
+/** The process's arena as `status` reports it (null before first use or when unavailable). */
+export function arenaReport(): { size_bytes: number; used_bytes: number; frame_buffer_bytes: number; mappings: number } | null {
+    if (!shared) return null;
+    return { size_bytes: shared.size, used_bytes: shared.used, frame_buffer_bytes: shared.frameBufferBytes, mappings: shared.mappings };
 }
