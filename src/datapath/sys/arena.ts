@@ -46,6 +46,8 @@ interface Shared {
     at: number;
     slot: number;
     refs: number;
+    /** One of the switch's own frame buffers, not guest memory. */
+    frames: boolean;
 }
 
 export class Arena {
@@ -59,8 +61,6 @@ export class Arena {
      */
     private readonly byFile = new Map<string, Shared>();
     private anon = 0;
-    /** Of `used`, the bytes of the switch's own frame buffers (the rest is guest memory). */
-    frameBufferBytes = 0;
 
     private constructor(
         /** Native address of buffer byte 0. */
@@ -100,6 +100,10 @@ export class Arena {
      * reports the real error if the fd is at fault).
      */
     map(fd: number, len: number, offset: number): Mapping | undefined {
+        return this.place(fd, len, offset, false);
+    }
+
+    private place(fd: number, len: number, offset: number, frames: boolean): Mapping | undefined {
         if (!(len > 0)) return undefined;
         const st = fstatSync(fd);
         if (st.isFile() && offset + len > st.size) return undefined;
@@ -120,7 +124,7 @@ export class Arena {
                 return undefined;
             }
             this.take(i, at, slot);
-            const sh = { at, slot, refs: 1 };
+            const sh = { at, slot, refs: 1, frames };
             this.byFile.set(key, sh);
             return this.handle(key, sh, len);
         }
@@ -141,23 +145,18 @@ export class Arena {
     /** `len` bytes of private memory in the arena (frames the switch holds); undefined when full. */
     block(len: number): Mapping | undefined {
         const fd = memfd('vtopo-frames', roundUp(len, PAGE));
-        let m: Mapping | undefined;
         try {
-            m = this.map(fd, len, 0);
+            return this.place(fd, len, 0, true);
         } finally {
             closeFd(fd);
         }
-        if (m === undefined) return undefined;
-        const slot = roundUp(len, PAGE);
-        this.frameBufferBytes += slot;
-        const unmap = m.unmap;
-        let mapped = true;
-        m.unmap = () => {
-            if (mapped) this.frameBufferBytes -= slot;
-            mapped = false;
-            unmap();
-        };
-        return m;
+    }
+
+    /** Of `used`, the bytes of the switch's own frame buffers (the rest is guest memory). */
+    get frameBufferBytes(): number {
+        let n = 0;
+        for (const sh of this.byFile.values()) if (sh.frames) n += sh.slot;
+        return n;
     }
 
     /** Regions mapped (a shared mapping counts once). */
