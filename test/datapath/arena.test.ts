@@ -100,6 +100,12 @@ describe('guest memory arena', () => {
             [1518, 3, 10],
             [9000, 64, 0],
             [300, 1, 2],
+            // Either side of the word loop / copyWithin threshold, aligned and not.
+            [80, 0, 12],
+            [81, 0, 12],
+            [128, 4, 8],
+            [76, 1, 3],
+            [84, 2, 0],
         ]) {
             const src = ra.base + 4096 + so;
             const dst = rb.base + 8192 + dof;
