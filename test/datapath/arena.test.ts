@@ -88,34 +88,35 @@ describe('guest memory arena', () => {
         expect(arena.used).toBe(4 * MiB);
     });
 
-    it('copies frames between two regions of the arena exactly, at any alignment, touching nothing around them', () => {
+    it('copies frames exactly, at any alignment and on every copy path, touching nothing around them', () => {
         const arena = Arena.reserve(16 * MiB);
         const a = keep(arena.map(file(2 * MiB), 2 * MiB, 0))!;
         const b = keep(arena.map(file(2 * MiB), 2 * MiB, 0))!;
+        const alone = keep(mapShared(file(2 * MiB), 2 * MiB, 0));
         const ra = regionFromBuffer(a.buffer, a.addr - a.base, 0x100000, 2 * MiB, 0, a.base, a);
         const rb = regionFromBuffer(b.buffer, b.addr - b.base, 0x100000, 2 * MiB, 0, b.base, b);
-        expect(ra.u8).toBe(rb.u8); // one view pair per buffer: copyBytes takes the copyWithin path
-        for (const [n, so, dof] of [
-            [1518, 0, 12],
-            [1518, 3, 10],
-            [9000, 64, 0],
-            [300, 1, 2],
-            // Either side of the word loop / copyWithin threshold, aligned and not.
-            [80, 0, 12],
-            [81, 0, 12],
-            [128, 4, 8],
-            [76, 1, 3],
-            [84, 2, 0],
-        ]) {
-            const src = ra.base + 4096 + so;
-            const dst = rb.base + 8192 + dof;
-            for (let k = 0; k < n; k++) ra.u8[src + k] = (k * 7 + n) & 0xff;
-            ra.u8[dst - 1] = rb.u8[dst - 1] = 0xee;
-            rb.u8[dst + n] = 0xee;
-            copyBytes(ra, src, rb, dst, n);
-            for (let k = 0; k < n; k++) if (rb.u8[dst + k] !== ((k * 7 + n) & 0xff)) throw new Error(`byte ${k} of ${n}`);
-            expect(rb.u8[dst - 1]).toBe(0xee);
-            expect(rb.u8[dst + n]).toBe(0xee);
+        const rs = regionFromBuffer(alone.buffer, alone.addr, 0x100000, 2 * MiB, 0, 0, alone);
+        expect(ra.u8).toBe(rb.u8); // one view pair per buffer: copyBytes sees one buffer
+        expect(rs.u8).not.toBe(ra.u8);
+        // Sizes either side of each threshold (word loop up to 160 in one buffer, 256 between
+        // buffers; byte loop under 64 unaligned), with word and byte tails, aligned and not.
+        const cases = [
+            [1518, 0, 12], [1518, 3, 10], [9000, 64, 0], [300, 1, 2],
+            [64, 0, 12], [68, 0, 4], [75, 4, 0], [160, 0, 12], [161, 0, 12], [164, 8, 4],
+            [256, 0, 12], [257, 0, 12], [260, 4, 4], [63, 1, 2], [64, 1, 2], [84, 2, 0], [13, 0, 0],
+        ];
+        for (const [from, to] of [[ra, rb], [ra, rs], [rs, rb]]) {
+            for (const [n, so, dof] of cases) {
+                const src = from.base + 4096 + so;
+                const dst = to.base + 8192 + dof;
+                for (let k = 0; k < n; k++) from.u8[src + k] = (k * 7 + n) & 0xff;
+                to.u8[dst - 1] = 0xee;
+                to.u8[dst + n] = 0xee;
+                copyBytes(from, src, to, dst, n);
+                for (let k = 0; k < n; k++) if (to.u8[dst + k] !== ((k * 7 + n) & 0xff)) throw new Error(`byte ${k} of ${n} (${so}→${dof})`);
+                expect(to.u8[dst - 1]).toBe(0xee);
+                expect(to.u8[dst + n]).toBe(0xee);
+            }
         }
     });
 
