@@ -91,7 +91,7 @@ describe('hover', () => {
     });
 
     it('explains a keyword with the value it resolves to here', async () => {
-        await hover({ text: DESIGN.replace('    queues 2\n      mac', '    <|>queues 2\n      mac'), index: 0, hover: /queue pairs[\s\S]*Here:\* 2 queue pairs; vm web has 2 vCPUs; the datapath polls on 1 core/ });
+        await hover({ text: DESIGN.replace('    queues 2\n      mac', '    <|>queues 2\n      mac'), index: 0, hover: /queue pairs[\s\S]*Here:\* 2 queue pairs; vm web has 2 vCPUs; the embedded datapath polls them from one loop/ });
         await hover({ text: DESIGN.replace('hugepages 512M', '<|>hugepages 512M'), index: 0, hover: /256 2M pages = 512M/ });
         await hover({ text: DESIGN.replace('vhost client', 'vhost <|>client'), index: 0, hover: /QEMU serves the socket/ });
         await hover({ text: lab().replace('port eth0 { bridge br0  ip 10.0.0.1/24', 'port eth0 { bridge br0  ip <|>10.0.0.1/24'), index: 0, hover: /broadcast 10\.0\.0\.255/ });

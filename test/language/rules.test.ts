@@ -30,8 +30,9 @@ const CASES: Partial<Record<Code, Case>> = {
         good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  queues 1' }),
     },
     'poll-cores-short': {
-        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  queues 2' }),
-        good: lab({ host: 'cores 0-3  memory 8G  poll-cores 2-3', portA: 'bridge br0  ip 10.0.0.1/24  queues 2' }),
+        bad: lab({ host: 'cores 0-3  memory 8G  hugepages 2G  poll-cores 3', elements: 'bridge sw { datapath ovs }', portA: 'bridge sw  ip 10.0.0.1/24  queues 2' }),
+        good: lab({ host: 'cores 0-3  memory 8G  hugepages 2G  poll-cores 2-3', elements: 'bridge sw { datapath ovs }', portA: 'bridge sw  ip 10.0.0.1/24  queues 2' }),
+        note: 'the embedded switch is one poll loop: see checker details',
     },
     // 4 — MAC
     'mac-malformed': {
@@ -185,6 +186,21 @@ describe('checker details', () => {
     it('suggests the closest name for an unresolved reference', async () => {
         const [d] = (await diagnostics(lab({ portB: 'bridge bro  ip 10.0.0.2/24' }))).filter((x) => x.code === 'unresolved-reference');
         expect(d.message).toContain("Did you mean 'br0'?");
+    });
+
+    it('says the embedded switch serves all queues from one poll loop, however many poll-cores', async () => {
+        for (const [host, where] of [
+            ['cores 0-3  memory 8G  poll-cores 2-3', 'pinned to poll-cores 2,3'],
+            ['cores 0-3  memory 8G  poll-cores 3', 'on poll-core 3'],
+            ['cores 0-3  memory 8G', 'on one default core'],
+        ]) {
+            const [d] = (await diagnostics(lab({ host, portA: 'bridge br0  ip 10.0.0.1/24  queues 2' }))).filter((x) => x.code === 'poll-cores-short');
+            expect(d?.message).toContain('embedded datapath serves every queue from one poll loop');
+            expect(d.message).toContain(where);
+            expect(d.message).toContain('`datapath ovs` with 2 poll-cores');
+        }
+        const one = await diagnostics(lab({ host: 'cores 0-3  memory 8G  poll-cores 2-3' }));
+        expect(one.filter((x) => x.code === 'poll-cores-short')).toEqual([]);
     });
 
     it('states the memory totals', async () => {

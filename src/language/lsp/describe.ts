@@ -82,7 +82,8 @@ function portValue(p: Port, property: string): string | undefined {
     switch (property) {
         case 'queues': {
             const poll = Math.max(hostPollCores(hostOf(p.$container.$container)).length, 1);
-            return `${plural(portQueues(p), 'queue pair')}${p.queues === undefined ? ' (default)' : ''}; ${describeVmShort(p.$container)}; the datapath polls on ${plural(poll, 'core')}`;
+            const polling = b && bridgeDatapath(b) === 'embedded' ? 'the embedded datapath polls them from one loop' : `the datapath polls on ${plural(poll, 'core')}`;
+            return `${plural(portQueues(p), 'queue pair')}${p.queues === undefined ? ' (default)' : ''}; ${describeVmShort(p.$container)}; ${polling}`;
         }
         case 'mtu': return `MTU ${portMtu(p)}${p.mtu === undefined ? ` (from bridge ${b?.name ?? '?'})` : ''}`;
         case 'vhost': return `vhost ${portVhost(p)}${p.vhost === undefined ? ' (default)' : ''}: ${portVhost(p) === 'client' ? 'QEMU serves the socket, the switch connects' : 'the switch serves the socket, QEMU connects'}`;

@@ -22,7 +22,7 @@ export const CODES = {
     // 2, 3, 13 — queues
     'queues-exceed-cpus': { severity: 'warning', rule: 2, summary: 'more queue pairs than the guest has vCPUs' },
     'queues-out-of-range': { severity: 'error', rule: 3, summary: 'queues outside 1..128' },
-    'poll-cores-short': { severity: 'info', rule: 13, summary: 'fewer datapath poll cores than queues to serve' },
+    'poll-cores-short': { severity: 'info', rule: 13, summary: 'fewer datapath poll threads than queues to serve' },
     // 4 — MAC
     'mac-malformed': { severity: 'error', rule: 4, summary: 'a MAC that is not six hex octets' },
     'mac-multicast': { severity: 'error', rule: 4, summary: 'a MAC with the multicast bit set' },

@@ -25,19 +25,30 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         }
     },
     Topology(topo: Topology, accept) {
-        // Every rx queue is served by one poll thread; with fewer poll cores
+        // Every rx queue is served by one poll thread; with fewer poll threads
         // than queues some thread serves several, so they do not run in parallel.
+        // OvS-DPDK runs a PMD thread per poll core; the embedded switch runs one
+        // poll loop whatever the poll-cores (pinned to all of them).
         const idx = indexTopology(topo);
         const poll = idx.pollCores;
         const pollCount = Math.max(poll.length, 1);
         for (const port of idx.ports) {
             const q = portQueues(port);
             const bridge = port.bridge?.ref;
-            if (!bridge || q <= 1 || q > DEFAULTS.maxQueues || q <= pollCount) continue;
-            const dp = bridgeDatapath(bridge) === 'ovs' ? 'OvS-DPDK' : 'embedded';
+            if (!bridge || q <= 1 || q > DEFAULTS.maxQueues) continue;
+            if (bridgeDatapath(bridge) === 'embedded') {
+                const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
+                report(accept, 'poll-cores-short',
+                    `${describe(port)} has ${q} queues but the embedded datapath serves every queue from one poll loop (${where}): ` +
+                    `flows are spread over the queues but not processed in parallel. ` +
+                    `For a poll thread per queue, put bridge ${bridge.name} on \`datapath ovs\` with ${q} poll-cores.`,
+                    port, { property: 'queues' });
+                continue;
+            }
+            if (q <= pollCount) continue;
             const pollText = poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores, so one default core';
             report(accept, 'poll-cores-short',
-                `${describe(port)} has ${q} queues but the ${dp} datapath polls on ${pollCount} core${pollCount === 1 ? '' : 's'} (${pollText}): ` +
+                `${describe(port)} has ${q} queues but the OvS-DPDK datapath polls on ${pollCount} core${pollCount === 1 ? '' : 's'} (${pollText}): ` +
                 `one poll thread serves several of its queues, so flows are spread but not processed in parallel. ` +
                 `Give the host ${q} poll-cores for full parallelism, or keep queues at ${pollCount}.`,
                 port, { property: 'queues' });
