@@ -13,7 +13,13 @@
  * shared like guest RAM; the main thread on cpu1 is the device, built from
  * the project's own ring code. A fixed population of frames circulates.
  *
- *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256] [--gpa-base 0x100000000]
+ * By default the guest never touches frame data, so no frame line crosses
+ * cores. `--touch 1` makes it rewrite each frame's MAC pair before sending
+ * it back, as testpmd's mac forwarding in the loop and compare benches
+ * does: the device's first read of every frame then misses, as it does
+ * behind a real generator.
+ *
+ *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256] [--gpa-base 0x100000000] [--touch 0|1]
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
@@ -40,6 +46,8 @@ interface Shared {
     gpaBase: number;
     size: number;
     frames: number;
+    /** Rewrite each frame's 12 MAC bytes before sending it back (mac forwarding). */
+    touch: boolean;
     ctl: SharedArrayBuffer;
 }
 
@@ -99,6 +107,12 @@ function guest(w: Shared): void {
         while (rxSeen !== rxUsed && ((txAvail - txSeen) & 0xffff) < NUM) {
             const e = (RX.used >> 2) + 1 + 2 * (rxSeen & (NUM - 1));
             const id = u32[e];
+            if (w.touch) {
+                const k = (rxBuf[id] + HDR) >> 2;
+                u32[k] = rxSeen;
+                u32[k + 1] = rxSeen;
+                u32[k + 2] = rxSeen;
+            }
             postTx(rxBuf[id], u32[e + 1]);
             rxSeen = (rxSeen + 1) & 0xffff;
             moved = true;
@@ -117,7 +131,7 @@ function guest(w: Shared): void {
     m.unmap();
 }
 
-async function device(size: number, seconds: number, frames: number, gpaBase: number): Promise<{ mpps: number; samples: number[] }> {
+async function device(size: number, seconds: number, frames: number, gpaBase: number, touch: boolean): Promise<{ mpps: number; samples: number[] }> {
     const fd = memfd('vtopo-ceiling', SIZE);
     const m = mapShared(fd, SIZE, 0);
     new Uint8Array(m.buffer).fill(0);
@@ -126,7 +140,7 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
     c[1] = size;
     // Workers do not inherit tsx's loader hooks: register them before importing this file.
     const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const wk = new Worker(boot, { eval: true, workerData: { fd, gpaBase, size: SIZE, frames, ctl } satisfies Shared });
+    const wk = new Worker(boot, { eval: true, workerData: { fd, gpaBase, size: SIZE, frames, touch, ctl } satisfies Shared });
     const exited = new Promise((r) => wk.once('exit', r));
     wk.on('error', (e) => console.error(`guest worker: ${e.stack ?? e}`));
     while (Atomics.load(c, 2) === 0) await new Promise((r) => setTimeout(r, 10));
@@ -198,8 +212,9 @@ if (!isMainThread) {
     const seconds = Number(opt('seconds', '10'));
     const frames = Number(opt('frames', '256'));
     const gpaBase = Number(opt('gpa-base', '0'));
+    const touch = opt('touch', '0') === '1';
     for (const size of opt('sizes', '64,1518').split(',').map(Number)) {
-        const r = await device(size, seconds, Math.min(frames, NUM), gpaBase);
-        console.log(`ceiling ${String(size).padStart(4)} B${gpaBase ? ` (gpa base 0x${gpaBase.toString(16)})` : ''}: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, guest worker on cpu0, device on cpu1`);
+        const r = await device(size, seconds, Math.min(frames, NUM), gpaBase, touch);
+        console.log(`ceiling ${String(size).padStart(4)} B${gpaBase ? ` (gpa base 0x${gpaBase.toString(16)})` : ''}${touch ? ' (guest rewrites MACs)' : ''}: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, guest worker on cpu0, device on cpu1`);
     }
 }

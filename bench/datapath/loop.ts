@@ -122,6 +122,8 @@ async function run(size: number, queues: number): Promise<void> {
             `size ${String(size).padStart(4)} B  queues ${queues}:  ${mpps.toFixed(3)} Mpps (median of ${SECONDS} 1-s samples, min ${(Math.min(...rates) / 1e6).toFixed(3)}, max ${(Math.max(...rates) / 1e6).toFixed(3)})  ` +
                 `switch CPU ${(cpu * 100).toFixed(0)}%  → ${mpps > 0 ? (cpu / mpps).toFixed(2) : '∞'} CPU per Mpps  drops ${drops}  ${((mpps * 1e6 * size * 8) / 1e9).toFixed(2)} Gbit/s`,
         );
+        // Per queue: where the frames went, and how many waited in the backlog (the guest's RX ring was full).
+        for (const p of prev.ports) console.log(`  ${p.id}: ${p.queues.map((q) => `q${q.queue} rx ${q.rx_packets} tx ${q.tx_packets} backlogged ${q.backlogged ?? 0} ${q.mode}`).join(', ')}`);
         pmd.stdin!.write('stop\nquit\n');
         await sleep(500);
         await req('shutdown').catch(() => undefined);

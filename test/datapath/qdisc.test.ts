@@ -91,5 +91,7 @@ describe('pfifo egress queue (tail drop)', () => {
         });
         expect(after.tx_packets).toBe(PFIFO_CAPACITY);
         expect(after.drops_by_reason['tail-drop']).toBe(total + 1 - PFIFO_CAPACITY);
+        // Every delivered frame waited in the backlog; tail-dropped ones never entered it.
+        expect(after.queues[0].backlogged).toBe(PFIFO_CAPACITY);
     });
 });

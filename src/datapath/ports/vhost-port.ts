@@ -45,6 +45,7 @@ class QueuePair implements Pollable, Flushable {
     drops = 0;
     kicks = 0;
     calls = 0;
+    backlogged = 0;
     txRing: SplitRing | undefined;
     rxRing: SplitRing | undefined;
     readonly fifo: Pfifo;
@@ -165,6 +166,7 @@ class QueuePair implements Pollable, Flushable {
             port.drop(f.len > this.fifo.slotSize ? 'oversize' : 'tail-drop');
             return;
         }
+        this.backlogged++;
         if (port.capture) port.capture.write(f);
         if (!this.inPollSet) this.enterPoll();
     }
@@ -232,6 +234,7 @@ class QueuePair implements Pollable, Flushable {
             avail_idx: t ? t.availIdx() : undefined,
             used_idx: t ? t.usedIdxPublished() : undefined,
             backlog: this.fifo.count,
+            backlogged: this.backlogged,
         };
     }
 }

@@ -18,6 +18,8 @@ export interface QueueCounters {
     used_idx?: number;
     /** Egress backlog (pfifo) depth now. */
     backlog?: number;
+    /** Frames that went through the backlog (guest RX ring full when they came), since the port was added. */
+    backlogged?: number;
 }
 
 /** The raw status the datapath process reports for a port. */
