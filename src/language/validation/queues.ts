@@ -32,17 +32,17 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         const idx = indexTopology(topo);
         const poll = idx.pollCores;
         const pollCount = Math.max(poll.length, 1);
+        // The embedded switch: one note per bridge, on its first multi-queue
+        // port, not one per port (a 1,000-VM lab would get 1,000 of them).
+        const embedded = new Map<string, Port[]>();
         for (const port of idx.ports) {
             const q = portQueues(port);
             const bridge = port.bridge?.ref;
             if (!bridge || q <= 1 || q > DEFAULTS.maxQueues) continue;
             if (bridgeDatapath(bridge) === 'embedded') {
-                const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
-                report(accept, 'poll-cores-short',
-                    `${describe(port)} has ${q} queues but the embedded datapath serves every queue from one poll loop (${where}): ` +
-                    `flows are spread over the queues but not processed in parallel. ` +
-                    `For a poll thread per queue, put bridge ${bridge.name} on \`datapath ovs\` with ${q} poll-cores.`,
-                    port, { property: 'queues' });
+                const list = embedded.get(bridge.name);
+                if (list) list.push(port);
+                else embedded.set(bridge.name, [port]);
                 continue;
             }
             if (q <= pollCount) continue;
@@ -51,6 +51,17 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
                 `${describe(port)} has ${q} queues but the OvS-DPDK datapath polls on ${pollCount} core${pollCount === 1 ? '' : 's'} (${pollText}): ` +
                 `one poll thread serves several of its queues, so flows are spread but not processed in parallel. ` +
                 `Give the host ${q} poll-cores for full parallelism, or keep queues at ${pollCount}.`,
+                port, { property: 'queues' });
+        }
+        for (const [bridge, ports] of embedded) {
+            const [port, ...others] = ports;
+            const q = portQueues(port);
+            const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
+            const more = others.length ? ` (as for ${others.length} more multi-queue port${others.length === 1 ? '' : 's'} on ${bridge})` : '';
+            report(accept, 'poll-cores-short',
+                `${describe(port)} has ${q} queues${more} but the embedded datapath serves every queue from one poll loop (${where}): ` +
+                `flows are spread over the queues but not processed in parallel. ` +
+                `For a poll thread per queue, put bridge ${bridge} on \`datapath ovs\` with ${q} poll-cores.`,
                 port, { property: 'queues' });
         }
     },
