@@ -97,6 +97,7 @@ async function run(size: number, queues: number): Promise<void> {
         const rates: number[] = [];
         const cpus: number[] = [];
         let prev = await req<DatapathStatusReport>('status');
+        const first = prev;
         let prevT = performance.now();
         let prevCpu = cpuTicks(dpPid);
         for (let s = 0; s < SECONDS; s++) {
@@ -122,6 +123,9 @@ async function run(size: number, queues: number): Promise<void> {
             `size ${String(size).padStart(4)} B  queues ${queues}:  ${mpps.toFixed(3)} Mpps (median of ${SECONDS} 1-s samples, min ${(Math.min(...rates) / 1e6).toFixed(3)}, max ${(Math.max(...rates) / 1e6).toFixed(3)})  ` +
                 `switch CPU ${(cpu * 100).toFixed(0)}%  → ${mpps > 0 ? (cpu / mpps).toFixed(2) : '∞'} CPU per Mpps  drops ${drops}  ${((mpps * 1e6 * size * 8) / 1e9).toFixed(2)} Gbit/s`,
         );
+        // Frames per polling round (both directions): near 2 × 64 when the switch finds full batches, small when it waits for testpmd.
+        const sumRx = (r: DatapathStatusReport) => r.ports.reduce((n, p) => n + p.rx_packets, 0);
+        console.log(`  frames per polling round ${((sumRx(prev) - sumRx(first)) / Math.max(1, prev.rounds - first.rounds)).toFixed(1)}`);
         // Per queue: where the frames went, and how many waited in the backlog (the guest's RX ring was full).
         for (const p of prev.ports) console.log(`  ${p.id}: ${p.queues.map((q) => `q${q.queue} rx ${q.rx_packets} tx ${q.tx_packets} backlogged ${q.backlogged ?? 0} ${q.mode}`).join(', ')}`);
         pmd.stdin!.write('stop\nquit\n');
