@@ -19,7 +19,12 @@
  * does: the device's first read of every frame then misses, as it does
  * behind a real generator.
  *
- *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256] [--gpa-base 0x100000000] [--touch 0|1]
+ * `--inline 1` runs the guest's work between the device's batches on one
+ * core instead: no cross-core traffic and no second thread, so the figure
+ * moves with the device's own instructions and little else (for A/B runs
+ * of hot-path changes; the host's noise swamps them in the two-core runs).
+ *
+ *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/ceiling.ts [--seconds 10] [--sizes 64,1518] [--frames 256] [--gpa-base 0x100000000] [--touch 0|1] [--inline 0|1]
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
@@ -52,8 +57,7 @@ interface Shared {
 }
 
 /** The guest driver: io forwarding over one ring pair, in-order descriptors (slot = avail index & mask). */
-function guest(w: Shared): void {
-    setAffinity([0]);
+function guestDriver(w: Shared): { step: () => void; close: () => void } {
     const m = mapShared(w.fd, w.size, 0);
     const dv = new DataView(m.buffer);
     const u16 = new Uint16Array(m.buffer);
@@ -100,7 +104,7 @@ function guest(w: Shared): void {
     Atomics.store(u16, (RX.avail >> 1) + 1, rxAvail);
     Atomics.store(u16, (TX.avail >> 1) + 1, txAvail);
     Atomics.store(ctl, 2, 1); // ready
-    while (Atomics.load(ctl, 0) === 0) {
+    const step = () => {
         // Frames the device delivered go straight back out (zero-copy, like io forwarding).
         const rxUsed = u16[(RX.used >> 1) + 1];
         let moved = false;
@@ -127,11 +131,19 @@ function guest(w: Shared): void {
             moved = true;
         }
         if (moved) Atomics.store(u16, (RX.avail >> 1) + 1, rxAvail);
-    }
-    m.unmap();
+    };
+    return { step, close: () => m.unmap() };
 }
 
-async function device(size: number, seconds: number, frames: number, gpaBase: number, touch: boolean): Promise<{ mpps: number; samples: number[] }> {
+function guest(w: Shared): void {
+    setAffinity([0]);
+    const g = guestDriver(w);
+    const ctl = new Int32Array(w.ctl);
+    while (Atomics.load(ctl, 0) === 0) g.step();
+    g.close();
+}
+
+async function device(size: number, seconds: number, frames: number, gpaBase: number, touch: boolean, inline: boolean): Promise<{ mpps: number; samples: number[] }> {
     const fd = memfd('vtopo-ceiling', SIZE);
     const m = mapShared(fd, SIZE, 0);
     new Uint8Array(m.buffer).fill(0);
@@ -140,9 +152,12 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
     c[1] = size;
     // Workers do not inherit tsx's loader hooks: register them before importing this file.
     const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-    const wk = new Worker(boot, { eval: true, workerData: { fd, gpaBase, size: SIZE, frames, touch, ctl } satisfies Shared });
-    const exited = new Promise((r) => wk.once('exit', r));
-    wk.on('error', (e) => console.error(`guest worker: ${e.stack ?? e}`));
+    const shared: Shared = { fd, gpaBase, size: SIZE, frames, touch, ctl };
+    // Inline: the guest's work runs between the device's batches on the same core (no cross-core traffic at all).
+    const inlineGuest = inline ? guestDriver(shared) : undefined;
+    const wk = inline ? undefined : new Worker(boot, { eval: true, workerData: shared });
+    const exited = wk ? new Promise((r) => wk.once('exit', r)) : Promise.resolve();
+    wk?.on('error', (e) => console.error(`guest worker: ${e.stack ?? e}`));
     while (Atomics.load(c, 2) === 0) await new Promise((r) => setTimeout(r, 10));
     setAffinity([1]);
     const mem = new GuestMemory([regionFromBuffer(m.buffer, m.addr, gpaBase, SIZE, 0x7f0000000000, 0, m)]);
@@ -166,8 +181,17 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
         if (n > 64) n = 64;
         for (let k = 0; k < n; k++) {
             const head = tx.takeHead();
-            if (tx.walk(head, chain, false) !== 0) throw new Error('walk');
-            if (frameFromTxChain(tx, chain, HDR, frame, () => scratch) !== 0) throw new Error('frame');
+            // As the vhost port does: the one-descriptor fast path, else the full walk.
+            const off = tx.walkOne(head, false);
+            if (off >= 0 && tx.oneLen > HDR) {
+                frame.mem = tx.hitRegion();
+                frame.off = off + HDR;
+                frame.len = tx.oneLen - HDR;
+                frame.hash = -1;
+            } else {
+                if (tx.walk(head, chain, false) !== 0) throw new Error('walk');
+                if (frameFromTxChain(tx, chain, HDR, frame, () => scratch) !== 0) throw new Error('frame');
+            }
             const r = writer.write(rx, frame, HDR, true);
             if (r <= 0) {
                 // No RX room: give the TX chain back and retry later (a switch would queue it).
@@ -179,6 +203,7 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
         }
         tx.publish();
         rx.publish();
+        inlineGuest?.step();
         if ((round & 31) === 0) {
             const t = performance.now();
             if (t - t0 >= 1000) {
@@ -194,6 +219,7 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
     }
     Atomics.store(c, 0, 1);
     await exited;
+    inlineGuest?.close();
     m.unmap();
     closeFd(fd);
     const sorted = [...samples].sort((a, b) => a - b);
@@ -213,8 +239,9 @@ if (!isMainThread) {
     const frames = Number(opt('frames', '256'));
     const gpaBase = Number(opt('gpa-base', '0'));
     const touch = opt('touch', '0') === '1';
+    const inline = opt('inline', '0') === '1';
     for (const size of opt('sizes', '64,1518').split(',').map(Number)) {
-        const r = await device(size, seconds, Math.min(frames, NUM), gpaBase, touch);
-        console.log(`ceiling ${String(size).padStart(4)} B${gpaBase ? ` (gpa base 0x${gpaBase.toString(16)})` : ''}${touch ? ' (guest rewrites MACs)' : ''}: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, guest worker on cpu0, device on cpu1`);
+        const r = await device(size, seconds, Math.min(frames, NUM), gpaBase, touch, inline);
+        console.log(`ceiling ${String(size).padStart(4)} B${gpaBase ? ` (gpa base 0x${gpaBase.toString(16)})` : ''}${touch ? ' (guest rewrites MACs)' : ''}: ${r.mpps.toFixed(3)} Mpps (1-s median of ${r.samples.length}: ${r.samples.join(' ')})  ring walk + copy only, one ring pair, ${inline ? 'guest and device in turn on cpu1' : 'guest worker on cpu0, device on cpu1'}`);
     }
 }

@@ -139,6 +139,34 @@ describe('split ring: descriptor walking', () => {
         }
     });
 
+    it('walkOne takes only an in-bounds single descriptor of the right direction, in the region last resolved', () => {
+        const d = driver();
+        const c = new Chain();
+        const a = d.alloc(64);
+        const b = d.alloc(64);
+        d.setDesc(0, a, 64, 0);
+        expect(d.ring.walkOne(0, false)).toBe(-1); // nothing resolved yet: the full walk first
+        expect(d.ring.walk(0, c, false)).toBe(0);
+        expect(d.ring.walkOne(0, false)).toBe(a - GPA);
+        expect(d.ring.oneLen).toBe(64);
+        expect(d.ring.hitRegion()).toBe(d.mem.regions[0]);
+        for (const [what, set, head, write] of [
+            ['write-only on TX', () => d.setDesc(1, b, 64, WR), 1, false],
+            ['read-only on RX', () => d.setDesc(1, b, 64, 0), 1, true],
+            ['chained', () => d.setDesc(1, b, 32, 1, 2), 1, false],
+            ['indirect', () => d.setDesc(1, b, 32, 4), 1, false],
+            ['empty', () => d.setDesc(1, b, 0, 0), 1, false],
+            ['past the region end', () => d.setDesc(1, GPA + SIZE - 10, 64, 0), 1, false],
+            ['before the region', () => d.setDesc(1, GPA - 4, 64, 0), 1, false],
+            ['above 4 GiB', () => d.setDesc(1, b + 2 ** 32, 64, 0), 1, false],
+            // Last: a valid-looking descriptor just past the table (it overwrites the avail ring).
+            ['head out of range', () => d.setDesc(16, a, 64, 0), 16, false],
+        ] as const) {
+            set();
+            expect(d.ring.walkOne(head, write), what).toBe(-1);
+        }
+    });
+
     it('rejects out-of-range head and next indexes', () => {
         const d = driver();
         const a = d.alloc(64);

@@ -77,12 +77,22 @@ class QueuePair implements Pollable, Flushable {
         const f = txFrame;
         for (let k = 0; k < n; k++) {
             const head = ring.takeHead();
-            const e = ring.walk(head, chain, false);
-            if (e !== 0) {
-                port.device.fail(`vring ${2 * this.q + 1}: ${ringErrorText(e)}`);
-                return work + k;
+            // The usual frame: header and packet in one descriptor.
+            const off = ring.walkOne(head, false);
+            let r = 0;
+            if (off >= 0 && ring.oneLen > hdr) {
+                f.mem = ring.hitRegion();
+                f.off = off + hdr;
+                f.len = ring.oneLen - hdr;
+                f.hash = -1;
+            } else {
+                const e = ring.walk(head, chain, false);
+                if (e !== 0) {
+                    port.device.fail(`vring ${2 * this.q + 1}: ${ringErrorText(e)}`);
+                    return work + k;
+                }
+                r = frameFromTxChain(ring, chain, hdr, f, scratchBuffer);
             }
-            const r = frameFromTxChain(ring, chain, hdr, f, scratchBuffer);
             if (r === 0) {
                 this.rx_packets++;
                 this.rx_bytes += f.len;

@@ -82,15 +82,9 @@ export class RxWriter {
         if (pending > 0) {
             const head = ring.takeHead();
             pending--;
-            const e = ring.walk(head, chain, true);
-            if (e !== 0) {
-                ring.rewind(mark);
-                this.error = e;
-                return RX_NO_ROOM;
-            }
-            if (chain.len[0] >= hdrLen + left) {
-                const mem = ring.region(chain.region[0]);
-                const off = chain.off[0];
+            const off = ring.walkOne(head, true);
+            if (off >= 0 && ring.oneLen >= hdrLen + left) {
+                const mem = ring.hitRegion();
                 const u8 = mem.u8;
                 if ((off & 3) === 0) {
                     const w = off >>> 2;

@@ -159,34 +159,52 @@ export class SplitRing {
         this.lastAvail = mark & 0xffff;
     }
 
+    /** Length of the descriptor `walkOne` last resolved. */
+    oneLen = 0;
+
+    /**
+     * The usual chain: a single direct descriptor inside the region the last
+     * one was in, bounds from cached numbers, no lookup. Returns its offset
+     * in `hitRegion()`'s views (length in `oneLen`), or -1 when the chain
+     * needs `walk` (which also reports any error). The hot paths use it
+     * instead of `walk` so the frame is not written into a Chain and read
+     * back.
+     */
+    walkOne(head: number, wantWrite: boolean): number {
+        if (head >= this.num) return -1;
+        const t = this.descI32;
+        const w = this.descWord + head * 4;
+        const fn = t[w + 3];
+        if ((fn & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) !== 0 || ((fn & VRING_DESC_F_WRITE) !== 0) !== wantWrite) return -1;
+        // Exact below 2^53; anything above lands past hitEnd and falls through.
+        const addr = (t[w] >>> 0) + (t[w + 1] >>> 0) * 4294967296;
+        const len = t[w + 2] >>> 0;
+        if (len === 0 || addr < this.hitStart || addr + len > this.hitEnd) return -1;
+        this.oneLen = len;
+        return this.hitBias + addr;
+    }
+
+    /** The region `walkOne`'s offsets refer to. */
+    hitRegion(): Region {
+        return this.mem.regions[this.hitIndex];
+    }
+
     /**
      * Walks the chain starting at `head` into `out`. `wantWrite` is the
      * direction every descriptor must have (true for rx buffers).
      */
     walk(head: number, out: Chain, wantWrite: boolean): number {
-        const num = this.num;
-        if (head >= num) return RingError.HEAD_RANGE;
-        // Fast path: a single direct descriptor inside the region the last
-        // one was in (most packets) — bounds from cached numbers, no lookup.
-        {
-            const t = this.descI32;
-            const w = this.descWord + head * 4;
-            const fn = t[w + 3];
-            if ((fn & (VRING_DESC_F_NEXT | VRING_DESC_F_INDIRECT)) === 0 && ((fn & VRING_DESC_F_WRITE) !== 0) === wantWrite) {
-                // Exact below 2^53; anything above lands past hitEnd and falls through.
-                const addr = (t[w] >>> 0) + (t[w + 1] >>> 0) * 4294967296;
-                const len = t[w + 2] >>> 0;
-                if (len > 0 && addr >= this.hitStart && addr + len <= this.hitEnd) {
-                    out.head = head;
-                    out.n = 1;
-                    out.total = len;
-                    out.region[0] = this.hitRegion;
-                    out.off[0] = this.hitBias + addr;
-                    out.len[0] = len;
-                    out.writable[0] = wantWrite ? 1 : 0;
-                    return 0;
-                }
-            }
+        if (head >= this.num) return RingError.HEAD_RANGE;
+        const off = this.walkOne(head, wantWrite);
+        if (off >= 0) {
+            out.head = head;
+            out.n = 1;
+            out.total = this.oneLen;
+            out.region[0] = this.hitIndex;
+            out.off[0] = off;
+            out.len[0] = this.oneLen;
+            out.writable[0] = wantWrite ? 1 : 0;
+            return 0;
         }
         return this.walkSlow(head, out, wantWrite);
     }
@@ -194,7 +212,7 @@ export class SplitRing {
     /** Region bounds of the last descriptor the slow walk resolved (fast-path cache). */
     private hitStart = 1;
     private hitEnd = 0;
-    private hitRegion = 0;
+    private hitIndex = 0;
     /** region offset = hitBias + guest address. */
     private hitBias = 0;
 
@@ -241,7 +259,7 @@ export class SplitRing {
                 const reg = mem.regions[ri];
                 this.hitStart = reg.gpa;
                 this.hitEnd = reg.gpa + reg.size;
-                this.hitRegion = ri;
+                this.hitIndex = ri;
                 this.hitBias = reg.base - reg.gpa;
                 const k = out.n++;
                 out.region[k] = ri;
