@@ -32,7 +32,7 @@ import { mapShared, memfd } from '../../src/datapath/sys/memory.js';
 import { setAffinity } from '../../src/datapath/sys/netdev.js';
 import { Frame } from '../../src/datapath/virtio/frame.js';
 import { GuestMemory, regionFromBuffer, type FrameBuffer } from '../../src/datapath/virtio/guest-memory.js';
-import { frameFromTxChain, RxWriter } from '../../src/datapath/virtio/net.js';
+import { frameFromOne, frameFromTxChain, RxWriter } from '../../src/datapath/virtio/net.js';
 import { Chain, SplitRing } from '../../src/datapath/virtio/split-ring.js';
 
 const NUM = 256;
@@ -182,13 +182,7 @@ async function device(size: number, seconds: number, frames: number, gpaBase: nu
         for (let k = 0; k < n; k++) {
             const head = tx.takeHead();
             // As the vhost port does: the one-descriptor fast path, else the full walk.
-            const off = tx.walkOne(head, false);
-            if (off >= 0 && tx.oneLen > HDR) {
-                frame.mem = tx.hitRegion();
-                frame.off = off + HDR;
-                frame.len = tx.oneLen - HDR;
-                frame.hash = -1;
-            } else {
+            if (!frameFromOne(tx, tx.walkOne(head, false), HDR, frame)) {
                 if (tx.walk(head, chain, false) !== 0) throw new Error('walk');
                 if (frameFromTxChain(tx, chain, HDR, frame, () => scratch) !== 0) throw new Error('frame');
             }

@@ -10,7 +10,7 @@ import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
 import { indirectionTable, rssQueue } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
 import { frameBuffer, type FrameBuffer } from '../virtio/guest-memory.js';
-import { frameFromTxChain, RX_TOO_SMALL, RxWriter } from '../virtio/net.js';
+import { frameFromOne, frameFromTxChain, RX_TOO_SMALL, RxWriter } from '../virtio/net.js';
 import { Chain, ringErrorText, type SplitRing } from '../virtio/split-ring.js';
 import { VhostChannel } from '../vhost-user/channel.js';
 import { VhostUserDevice, type Vring } from '../vhost-user/device.js';
@@ -77,15 +77,8 @@ class QueuePair implements Pollable, Flushable {
         const f = txFrame;
         for (let k = 0; k < n; k++) {
             const head = ring.takeHead();
-            // The usual frame: header and packet in one descriptor.
-            const off = ring.walkOne(head, false);
             let r = 0;
-            if (off >= 0 && ring.oneLen > hdr) {
-                f.mem = ring.hitRegion();
-                f.off = off + hdr;
-                f.len = ring.oneLen - hdr;
-                f.hash = -1;
-            } else {
+            if (!frameFromOne(ring, ring.walkOne(head, false), hdr, f)) {
                 const e = ring.walk(head, chain, false);
                 if (e !== 0) {
                     port.device.fail(`vring ${2 * this.q + 1}: ${ringErrorText(e)}`);

@@ -46,6 +46,21 @@ export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, 
     return 0;
 }
 
+/**
+ * The usual TX frame: header and packet in the one descriptor `walkOne`
+ * resolved at `off`. Points `frame` at the packet; false when the
+ * descriptor holds no more than the header (the full path then reports it).
+ */
+export function frameFromOne(ring: SplitRing, off: number, hdrLen: number, frame: Frame): boolean {
+    const len = ring.oneLen - hdrLen;
+    if (off < 0 || len <= 0) return false;
+    frame.mem = ring.hitRegion();
+    frame.off = off + hdrLen;
+    frame.len = len;
+    frame.hash = -1;
+    return true;
+}
+
 export class RxWriter {
     /** Heads and lengths of the chains a frame is spread over (mergeable). */
     private readonly heads = new Uint32Array(256);
