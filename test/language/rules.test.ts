@@ -202,9 +202,10 @@ describe('checker details', () => {
         const none = await diagnostics(lab({ host: 'cores 0-3  memory 8G  poll-cores 2-3' }));
         expect(none.filter((x) => x.code === 'poll-cores-short')).toEqual([]);
         // One note per bridge, not one per port.
-        const two = (await diagnostics(lab({ portA: 'bridge br0  ip 10.0.0.1/24  queues 2', portB: 'bridge br0  ip 10.0.0.2/24  queues 2' }))).filter((x) => x.code === 'poll-cores-short');
+        const two = (await diagnostics(lab({ b: 'cpus 4  memory 256M', portA: 'bridge br0  ip 10.0.0.1/24  queues 2', portB: 'bridge br0  ip 10.0.0.2/24  queues 4' }))).filter((x) => x.code === 'poll-cores-short');
         expect(two).toHaveLength(1);
         expect(two[0].message).toContain('as for 1 more multi-queue port on br0');
+        expect(two[0].message).toContain('`datapath ovs` with 4 poll-cores'); // enough for the port with the most queues
     });
 
     it('states the memory totals', async () => {

@@ -56,12 +56,13 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         for (const [bridge, ports] of embedded) {
             const [port, ...others] = ports;
             const q = portQueues(port);
+            const most = Math.max(...ports.map(portQueues));
             const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
             const more = others.length ? ` (as for ${others.length} more multi-queue port${others.length === 1 ? '' : 's'} on ${bridge})` : '';
             report(accept, 'poll-cores-short',
                 `${describe(port)} has ${q} queues${more} but the embedded datapath serves every queue from one poll loop (${where}): ` +
                 `flows are spread over the queues but not processed in parallel. ` +
-                `For a poll thread per queue, put bridge ${bridge} on \`datapath ovs\` with ${q} poll-cores.`,
+                `For a poll thread per queue, put bridge ${bridge} on \`datapath ovs\` with ${most} poll-cores.`,
                 port, { property: 'queues' });
         }
     },
