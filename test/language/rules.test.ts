@@ -204,8 +204,12 @@ describe('checker details', () => {
         // One note per bridge, not one per port.
         const two = (await diagnostics(lab({ b: 'cpus 4  memory 256M', portA: 'bridge br0  ip 10.0.0.1/24  queues 2', portB: 'bridge br0  ip 10.0.0.2/24  queues 4' }))).filter((x) => x.code === 'poll-cores-short');
         expect(two).toHaveLength(1);
-        expect(two[0].message).toContain('as for 1 more multi-queue port on br0');
+        expect(two[0].message).toContain('as for 1 more multi-queue port or NIC on br0');
         expect(two[0].message).toContain('`datapath ovs` with 4 poll-cores'); // enough for the port with the most queues
+        // A multi-queue NIC on an embedded bridge is served by the same loop.
+        const nic = (await diagnostics(lab({ elements: 'nic up { driver tap  queues 4  bridge br0 }' }))).filter((x) => x.code === 'poll-cores-short');
+        expect(nic).toHaveLength(1);
+        expect(nic[0].message).toContain('nic up has 4 queues but the embedded datapath serves every queue from one poll loop');
     });
 
     it('states the memory totals', async () => {
@@ -222,7 +226,8 @@ describe('checker details', () => {
 
     it('lets rss lines add up (not a repeated property)', async () => {
         const text = lab({ elements: 'nic up { driver tap  queues 2  rss ipv4-tcp  rss ipv4-udp  bridge br0 }' });
-        expect(await diagnostics(text)).toEqual([]);
+        // (Its two queues on the embedded bridge get the one-poll-loop note, and nothing else.)
+        expect((await diagnostics(text)).map((d) => d.code)).toEqual(['poll-cores-short']);
     });
 
     it('accepts value words as names', async () => {

@@ -1,6 +1,6 @@
 import type { ValidationChecks } from 'langium';
-import type { Port, Topology, VtopoAstType } from '../generated/ast.js';
-import { bridgeDatapath, DEFAULTS, portQueues, vmCpus } from '../defaults.js';
+import type { Nic, Port, Topology, VtopoAstType } from '../generated/ast.js';
+import { bridgeDatapath, DEFAULTS, nicQueues, portQueues, vmCpus } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 
@@ -33,16 +33,19 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         const poll = idx.pollCores;
         const pollCount = Math.max(poll.length, 1);
         // The embedded switch: one note per bridge, on its first multi-queue
-        // port, not one per port (a 1,000-VM lab would get 1,000 of them).
-        const embedded = new Map<string, Port[]>();
+        // port (or NIC), not one per port (a 1,000-VM lab would get 1,000 of them).
+        const embedded = new Map<string, (Port | Nic)[]>();
+        const onEmbedded = (bridge: string, x: Port | Nic) => {
+            const list = embedded.get(bridge);
+            if (list) list.push(x);
+            else embedded.set(bridge, [x]);
+        };
         for (const port of idx.ports) {
             const q = portQueues(port);
             const bridge = port.bridge?.ref;
             if (!bridge || q <= 1 || q > DEFAULTS.maxQueues) continue;
             if (bridgeDatapath(bridge) === 'embedded') {
-                const list = embedded.get(bridge.name);
-                if (list) list.push(port);
-                else embedded.set(bridge.name, [port]);
+                onEmbedded(bridge.name, port);
                 continue;
             }
             if (q <= pollCount) continue;
@@ -53,12 +56,17 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
                 `Give the host ${q} poll-cores for full parallelism, or keep queues at ${pollCount}.`,
                 port, { property: 'queues' });
         }
-        for (const [bridge, ports] of embedded) {
-            const [port, ...others] = ports;
-            const q = portQueues(port);
-            const most = Math.max(...ports.map(portQueues));
+        for (const nic of idx.nics) {
+            const bridge = nic.bridge?.ref;
+            if (bridge && nicQueues(nic) > 1 && bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
+        }
+        const queuesOf = (x: Port | Nic) => (x.$type === 'Nic' ? nicQueues(x) : portQueues(x));
+        for (const [bridge, all] of embedded) {
+            const [port, ...others] = all;
+            const q = queuesOf(port);
+            const most = Math.max(...all.map(queuesOf));
             const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
-            const more = others.length ? ` (as for ${others.length} more multi-queue port${others.length === 1 ? '' : 's'} on ${bridge})` : '';
+            const more = others.length ? ` (as for ${others.length} more multi-queue ${others.length === 1 ? 'port or NIC' : 'ports and NICs'} on ${bridge})` : '';
             report(accept, 'poll-cores-short',
                 `${describe(port)} has ${q} queues${more} but the embedded datapath serves every queue from one poll loop (${where}): ` +
                 `flows are spread over the queues but not processed in parallel. ` +
