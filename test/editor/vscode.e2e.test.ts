@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCodeServer, installExtension, prepareRunDir, startCodeServer, type CodeServer } from './harness/code-server.js';
+import { ensureCodeServer, installExtension, prepareRunDir, run, startCodeServer, type CodeServer } from './harness/code-server.js';
 import { cursorLine, focusProblems, gotoLineEnd, graphFrame, notifications, openFile, openWorkbench, runCommand, screenshot, waitForProblem, waitForTree, type Workbench } from './harness/workbench.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -25,11 +25,11 @@ let workspace = '';
 let server: CodeServer | undefined;
 let wb: Workbench | undefined;
 
-function packageVsix(dir: string): string {
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+async function packageVsix(dir: string): Promise<string> {
+    await run(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT });
     const vsix = path.join(dir, 'vtopo.vsix');
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
-        '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    await run(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
+        '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: ROOT });
     return vsix;
 }
 
@@ -68,13 +68,13 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
     beforeAll(async () => {
         rmSync(ARTIFACTS, { recursive: true, force: true });
         mkdirSync(ARTIFACTS, { recursive: true });
-        const bin = ensureCodeServer();
+        const bin = await ensureCodeServer();
         runDir = mkdtempSync(path.join(tmpdir(), 'vtopo-e2e-'));
         workspace = path.join(runDir, 'ws');
         mkdirSync(workspace);
         copyFileSync(path.join(ROOT, 'examples', EXAMPLE), path.join(workspace, EXAMPLE));
         prepareRunDir(runDir);
-        installExtension(bin, runDir, packageVsix(runDir));
+        await installExtension(bin, runDir, await packageVsix(runDir));
         runRoot = path.join(runDir, 'run');
         server = await startCodeServer(bin, runDir, {
             VTOPO_RUN_ROOT: runRoot,

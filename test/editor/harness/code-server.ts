@@ -4,7 +4,7 @@
  * free port, started in its own process group so stop() also ends its file
  * watcher and extension host.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -18,9 +18,32 @@ export interface CodeServer {
     stop(): Promise<void>;
 }
 
+/**
+ * Runs a command without blocking the test worker: vitest's worker fails the
+ * run ("Timeout calling onTaskUpdate") when its event loop is blocked for a
+ * minute, which an npm install or a build inside execFileSync can do on a
+ * loaded 2-core host. Resolves with stdout; rejects with the tail of stderr.
+ */
+export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        child.stdout!.on('data', (d) => (out += d));
+        child.stderr!.on('data', (d) => (err += d));
+        const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+        child.on('error', reject);
+        child.on('close', (code, signal) => {
+            clearTimeout(timer);
+            if (code === 0) resolve(out);
+            else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}\n${err.slice(-4000)}`));
+        });
+    });
+}
+
 /** Installs code-server under .cache (no-op when present) and returns its binary. */
-export function ensureCodeServer(): string {
-    const out = execFileSync('bash', [path.join(ROOT, 'scripts', 'install-code-server.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+export async function ensureCodeServer(): Promise<string> {
+    const out = await run('bash', [path.join(ROOT, 'scripts', 'install-code-server.sh')]);
     return out.trim().split('\n').pop()!;
 }
 
@@ -73,9 +96,8 @@ export function prepareRunDir(runDir: string): void {
     writeFileSync(path.join(runDir, 'config.yaml'), 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
 }
 
-export function installExtension(bin: string, runDir: string, vsix: string): void {
-    execFileSync(bin, ['--config', path.join(runDir, 'config.yaml'), ...commonArgs(runDir), '--install-extension', vsix],
-        { env: env(runDir, {}), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+export async function installExtension(bin: string, runDir: string, vsix: string): Promise<void> {
+    await run(bin, ['--config', path.join(runDir, 'config.yaml'), ...commonArgs(runDir), '--install-extension', vsix], { env: env(runDir, {}), timeoutMs: 60_000 });
 }
 
 export async function startCodeServer(bin: string, runDir: string, extraEnv: Record<string, string> = {}): Promise<CodeServer> {
