@@ -96,6 +96,7 @@ async function run(size: number, queues: number): Promise<void> {
         const dpPid = dp.pid!;
         const rates: number[] = [];
         const cpus: number[] = [];
+        const sum = (r: DatapathStatusReport) => r.ports.reduce((n, p) => n + p.rx_packets, 0);
         let prev = await req<DatapathStatusReport>('status');
         const first = prev;
         let prevT = performance.now();
@@ -105,7 +106,6 @@ async function run(size: number, queues: number): Promise<void> {
             const st = await req<DatapathStatusReport>('status');
             const t = performance.now();
             const c = cpuTicks(dpPid);
-            const sum = (r: DatapathStatusReport) => r.ports.reduce((n, p) => n + p.rx_packets, 0);
             rates.push((sum(st) - sum(prev)) / ((t - prevT) / 1000));
             cpus.push((c - prevCpu) / CLK_TCK / ((t - prevT) / 1000));
             prev = st;
@@ -124,8 +124,7 @@ async function run(size: number, queues: number): Promise<void> {
                 `switch CPU ${(cpu * 100).toFixed(0)}%  → ${mpps > 0 ? (cpu / mpps).toFixed(2) : '∞'} CPU per Mpps  drops ${drops}  ${((mpps * 1e6 * size * 8) / 1e9).toFixed(2)} Gbit/s`,
         );
         // Frames per polling round (both directions): near 2 × 64 when the switch finds full batches, small when it waits for testpmd.
-        const sumRx = (r: DatapathStatusReport) => r.ports.reduce((n, p) => n + p.rx_packets, 0);
-        console.log(`  frames per polling round ${((sumRx(prev) - sumRx(first)) / Math.max(1, prev.rounds - first.rounds)).toFixed(1)}`);
+        console.log(`  frames per polling round ${((sum(prev) - sum(first)) / Math.max(1, prev.rounds - first.rounds)).toFixed(1)}`);
         // Per queue: where the frames went, and how many waited in the backlog (the guest's RX ring was full).
         for (const p of prev.ports) console.log(`  ${p.id}: ${p.queues.map((q) => `q${q.queue} rx ${q.rx_packets} tx ${q.tx_packets} backlogged ${q.backlogged ?? 0} ${q.mode}`).join(', ')}`);
         pmd.stdin!.write('stop\nquit\n');

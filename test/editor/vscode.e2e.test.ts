@@ -8,7 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureCodeServer, installExtension, prepareRunDir, run, startCodeServer, type CodeServer } from './harness/code-server.js';
+import { runOk } from '../../src/backends/ovs/exec.js';
+import { ensureCodeServer, installExtension, prepareRunDir, startCodeServer, type CodeServer } from './harness/code-server.js';
 import { cursorLine, focusProblems, gotoLineEnd, graphFrame, notifications, openFile, openWorkbench, runCommand, screenshot, waitForProblem, waitForTree, type Workbench } from './harness/workbench.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..', '..');
@@ -26,9 +27,9 @@ let server: CodeServer | undefined;
 let wb: Workbench | undefined;
 
 async function packageVsix(dir: string): Promise<string> {
-    await run(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT });
+    await runOk(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT });
     const vsix = path.join(dir, 'vtopo.vsix');
-    await run(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
+    await runOk(process.execPath, [path.join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce'), 'package',
         '--allow-missing-repository', '--skip-license', '-o', vsix], { cwd: ROOT });
     return vsix;
 }

@@ -9,6 +9,7 @@ export interface RunResult {
 
 export interface RunOptions {
     env?: NodeJS.ProcessEnv;
+    cwd?: string;
     timeoutMs?: number;
     /** Where the child's stdout/stderr go when it may outlive us (daemons that --detach). */
     stdioFd?: number;
@@ -25,7 +26,7 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
         let child;
         const oldMask = opts.umask !== undefined ? process.umask(opts.umask) : undefined;
         try {
-            child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: [...stdio] });
+            child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: [...stdio] });
         } catch (e) {
             resolve({ code: null, stdout: '', stderr: (e as Error).message });
             return;

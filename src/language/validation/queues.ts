@@ -60,12 +60,12 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
             const bridge = nic.bridge?.ref;
             if (bridge && nicQueues(nic) > 1 && bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
         }
+        const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
         const queuesOf = (x: Port | Nic) => (x.$type === 'Nic' ? nicQueues(x) : portQueues(x));
         for (const [bridge, all] of embedded) {
             const [port, ...others] = all;
             const q = queuesOf(port);
             const most = Math.max(...all.map(queuesOf));
-            const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
             const more = others.length ? ` (as for ${others.length} more multi-queue ${others.length === 1 ? 'port or NIC' : 'ports and NICs'} on ${bridge})` : '';
             report(accept, 'poll-cores-short',
                 `${describe(port)} has ${q} queues${more} but the embedded datapath serves every queue from one poll loop (${where}): ` +

@@ -5,6 +5,7 @@
  * watcher and extension host.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { runOk } from '../../../src/backends/ovs/exec.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 
@@ -19,32 +20,14 @@ export interface CodeServer {
 }
 
 /**
- * Runs a command without blocking the test worker: vitest's worker fails the
- * run ("Timeout calling onTaskUpdate") when its event loop is blocked for a
- * minute, which an npm install or a build inside execFileSync can do on a
- * loaded 2-core host. Resolves with stdout; rejects with the tail of stderr.
+ * Installs code-server under .cache (no-op when present) and returns its binary.
+ * Commands here run asynchronously: vitest's worker fails the run ("Timeout
+ * calling onTaskUpdate") when its event loop is blocked for a minute, which
+ * an npm install or a build inside execFileSync can do on a loaded 2-core host.
  */
-export function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout!.on('data', (d) => (out += d));
-        child.stderr!.on('data', (d) => (err += d));
-        const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
-        child.on('error', reject);
-        child.on('close', (code, signal) => {
-            clearTimeout(timer);
-            if (code === 0) resolve(out);
-            else reject(new Error(`${cmd} ${args.join(' ')}: exit ${code ?? signal}\n${err.slice(-4000)}`));
-        });
-    });
-}
-
-/** Installs code-server under .cache (no-op when present) and returns its binary. */
 export async function ensureCodeServer(): Promise<string> {
-    const out = await run('bash', [path.join(ROOT, 'scripts', 'install-code-server.sh')]);
-    return out.trim().split('\n').pop()!;
+    const { stdout } = await runOk('bash', [path.join(ROOT, 'scripts', 'install-code-server.sh')]);
+    return stdout.trim().split('\n').pop()!;
 }
 
 function dirs(runDir: string) {
@@ -97,7 +80,7 @@ export function prepareRunDir(runDir: string): void {
 }
 
 export async function installExtension(bin: string, runDir: string, vsix: string): Promise<void> {
-    await run(bin, ['--config', path.join(runDir, 'config.yaml'), ...commonArgs(runDir), '--install-extension', vsix], { env: env(runDir, {}), timeoutMs: 60_000 });
+    await runOk(bin, ['--config', path.join(runDir, 'config.yaml'), ...commonArgs(runDir), '--install-extension', vsix], { env: env(runDir, {}), timeoutMs: 60_000 });
 }
 
 export async function startCodeServer(bin: string, runDir: string, extraEnv: Record<string, string> = {}): Promise<CodeServer> {
