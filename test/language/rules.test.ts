@@ -212,6 +212,17 @@ describe('checker details', () => {
         expect(nic[0].message).toContain('nic up has 4 queues but the embedded datapath serves every queue from one poll loop');
     });
 
+    it('counts an OvS bridge\'s multi-queue NICs against its poll-cores, as its ports', async () => {
+        const ovs = (nic: string, host = 'cores 0-3  memory 8G  hugepages 1G  poll-cores 3') =>
+            lab({ host, elements: `bridge sw { datapath ovs }  ${nic}` });
+        const [d, ...rest] = (await diagnostics(ovs('nic up { driver af_packet veth0  queues 2  bridge sw }'))).filter((x) => x.code === 'poll-cores-short');
+        expect(rest).toEqual([]);
+        expect(d?.message).toContain('nic up has 2 queues but the OvS-DPDK datapath polls on 1 core (poll-cores 3)');
+        expect(d.message).toContain('Give the host 2 poll-cores');
+        const enough = await diagnostics(ovs('nic up { driver af_packet veth0  queues 2  bridge sw }', 'cores 0-3  memory 8G  hugepages 1G  poll-cores 2-3'));
+        expect(enough.filter((x) => x.code === 'poll-cores-short')).toEqual([]);
+    });
+
     it('states the memory totals', async () => {
         const [d] = (await diagnostics(lab({ host: 'cores 0-3  memory 384M' }))).filter((x) => x.code === 'memory-over-host');
         expect(d.message).toContain('512M for 2 VMs');

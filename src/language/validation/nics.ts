@@ -33,7 +33,8 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
         const devices = new Map<string, Nic>();
         for (const nic of indexTopology(topo).nics) {
             const d = nic.driver;
-            const key = d?.kind === 'af_packet' ? `interface "${d.iface}"` : d?.kind === 'pci' ? `PCI device "${d.address}"` : undefined;
+            // (A name the parser could not read is undefined: the parse error says so.)
+            const key = d?.kind === 'af_packet' && d.iface !== undefined ? `interface "${d.iface}"` : d?.kind === 'pci' && d.address !== undefined ? `PCI device "${d.address}"` : undefined;
             if (!key) continue;
             const first = devices.get(key);
             if (!first) { devices.set(key, nic); continue; }
@@ -50,13 +51,13 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
                 nic, { property: 'name' });
         }
         const dp = bridgeDatapath(nic.bridge?.ref);
-        if (driver?.kind === 'af_packet' && !isValidIfname(driver.iface)) {
+        if (driver?.kind === 'af_packet' && driver.iface !== undefined && !isValidIfname(driver.iface)) {
             report(accept, 'iface-invalid',
                 `interface name "${driver.iface}" of ${describe(nic)} is not a Linux interface name: at most 15 letters, digits, '_', '.' or '-', not starting with '-'; write it as \`ip link\` shows it, e.g. "eth1".`,
                 driver, { property: 'iface' });
         }
         if (driver?.kind === 'pci') {
-            if (!/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(driver.address)) {
+            if (driver.address !== undefined && !/^([0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7]$/.test(driver.address)) {
                 report(accept, 'pci-address-invalid',
                     `PCI address "${driver.address}" of ${describe(nic)} is not in domain:bus:device.function form; write it as lspci -D shows it, e.g. "0000:03:00.0".`,
                     driver, { property: 'address' });

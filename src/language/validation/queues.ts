@@ -40,25 +40,29 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
             if (list) list.push(x);
             else embedded.set(bridge, [x]);
         };
+        const onOvs = (x: Port | Nic, q: number) => {
+            if (q <= pollCount) return;
+            const pollText = poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores, so one default core';
+            report(accept, 'poll-cores-short',
+                `${describe(x)} has ${q} queues but the OvS-DPDK datapath polls on ${pollCount} core${pollCount === 1 ? '' : 's'} (${pollText}): ` +
+                `one poll thread serves several of its queues, so flows are spread but not processed in parallel. ` +
+                `Give the host ${q} poll-cores for full parallelism, or keep queues at ${pollCount}.`,
+                x, { property: 'queues' });
+        };
         for (const port of idx.ports) {
             const q = portQueues(port);
             const bridge = port.bridge?.ref;
             if (!bridge || q <= 1 || q > DEFAULTS.maxQueues) continue;
-            if (bridgeDatapath(bridge) === 'embedded') {
-                onEmbedded(bridge.name, port);
-                continue;
-            }
-            if (q <= pollCount) continue;
-            const pollText = poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores, so one default core';
-            report(accept, 'poll-cores-short',
-                `${describe(port)} has ${q} queues but the OvS-DPDK datapath polls on ${pollCount} core${pollCount === 1 ? '' : 's'} (${pollText}): ` +
-                `one poll thread serves several of its queues, so flows are spread but not processed in parallel. ` +
-                `Give the host ${q} poll-cores for full parallelism, or keep queues at ${pollCount}.`,
-                port, { property: 'queues' });
+            if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, port);
+            else onOvs(port, q);
         }
+        // On OvS every NIC is a DPDK port (tap and af_packet as vdevs) whose rx queues the PMD threads poll.
         for (const nic of idx.nics) {
+            const q = nicQueues(nic);
             const bridge = nic.bridge?.ref;
-            if (bridge && nicQueues(nic) > 1 && bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
+            if (!bridge || q <= 1) continue;
+            if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
+            else onOvs(nic, q);
         }
         const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
         const queuesOf = (x: Port | Nic) => (x.$type === 'Nic' ? nicQueues(x) : portQueues(x));
