@@ -13,19 +13,26 @@ import { describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { VtopoError } from '../../src/runtime/api.js';
+import { lsp, parse } from './helpers.js';
 
 const inDir = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.vtopo')).map((f) => `${dir}/${f}`);
 /** Every file we keep: the examples, the fixtures, and the invalid corpus (broken already, in other ways). */
 const FILES = [...inDir('examples'), ...inDir('test/fixtures'), ...inDir('test/fixtures/invalid')];
 const REPLACEMENTS = ['x', '"x"', '7'];
 
-function* variants(text: string): Generator<[string, string]> {
+/** [what, text, offset of the change] */
+function* variants(text: string): Generator<[string, string, number]> {
     const words = [...text.matchAll(/\S+/g)].map((m) => ({ at: m.index!, end: m.index! + m[0].length, word: m[0] }));
     for (const w of words) {
-        yield [`cut after '${w.word}' at ${w.end}`, text.slice(0, w.end)];
-        yield [`without '${w.word}' at ${w.at}`, text.slice(0, w.at) + text.slice(w.end)];
-        for (const r of REPLACEMENTS) if (r !== w.word) yield [`'${w.word}' at ${w.at} as ${r}`, text.slice(0, w.at) + r + text.slice(w.end)];
+        yield [`cut after '${w.word}' at ${w.end}`, text.slice(0, w.end), w.end];
+        yield [`without '${w.word}' at ${w.at}`, text.slice(0, w.at) + text.slice(w.end), w.at];
+        for (const r of REPLACEMENTS) if (r !== w.word) yield [`'${w.word}' at ${w.at} as ${r}`, text.slice(0, w.at) + r + text.slice(w.end), w.at];
     }
+}
+
+function position(text: string, at: number) {
+    const lines = text.slice(0, Math.max(0, Math.min(at, text.length))).split('\n');
+    return { line: lines.length - 1, character: lines[lines.length - 1].length };
 }
 
 describe('checking a file as it is typed', () => {
@@ -55,6 +62,36 @@ describe('checking a file as it is typed', () => {
             // The mutations reach both sides: broken files, and valid ones the compiler takes.
             expect(checked).toBeGreaterThanOrEqual(4 * text.split(/\s+/).filter(Boolean).length);
             if (clean) expect(compiled).toBeGreaterThan(10);
+        }, 120_000);
+    }
+});
+
+describe('editor features on a file as it is typed', () => {
+    const s = lsp.Vtopo.lsp;
+    for (const file of FILES.filter((f) => !f.includes('/invalid/'))) {
+        it(`answer on a broken ${file}`, async () => {
+            const failures: string[] = [];
+            for (const [what, variant, at] of variants(readFileSync(file, 'utf8'))) {
+                const doc = await parse(variant, { validation: true });
+                const textDocument = { uri: doc.textDocument.uri };
+                const here = position(variant, at);
+                const calls: [string, () => unknown][] = [
+                    ['hover', () => s.HoverProvider!.getHoverContent(doc, { textDocument, position: position(variant, at + 1) })],
+                    ['completion', () => s.CompletionProvider!.getCompletion(doc, { textDocument, position: here })],
+                    ['symbols', () => s.DocumentSymbolProvider!.getSymbols(doc, { textDocument })],
+                    ['semantic tokens', () => s.SemanticTokenProvider!.semanticHighlight(doc, { textDocument })],
+                    ['formatting', () => s.Formatter!.formatDocument(doc, { textDocument, options: { tabSize: 2, insertSpaces: true } })],
+                    ['code actions', () => s.CodeActionProvider!.getCodeActions(doc, { textDocument, range: { start: { line: 0, character: 0 }, end: here }, context: { diagnostics: doc.diagnostics ?? [] } })],
+                ];
+                for (const [name, call] of calls) {
+                    try {
+                        await call();
+                    } catch (e) {
+                        failures.push(`${what}: ${name} threw ${(e as Error).message}`);
+                    }
+                }
+            }
+            expect(failures.slice(0, 10)).toEqual([]);
         }, 120_000);
     }
 });
