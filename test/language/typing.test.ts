@@ -3,22 +3,27 @@
  * the wrong kind where the grammar wanted another. The parser recovers with
  * holes in the AST (a property it could not read is undefined), and every
  * check must cope: a check that throws loses its diagnostics and Langium
- * shows "An error occurred during validation" instead. Each example is
+ * shows "An error occurred during validation" instead. Each kept file is
  * checked cut after every word, without each word, and with each word
- * replaced by a name, a string and a number; an error-free result must
- * also compile to a plan (or be refused with a message, not a crash).
+ * replaced by a name, a string and numbers (0, 7, one over 2^32); an error-free result must
+ * also compile to a plan and export in every format (or be refused with a
+ * message, not a crash).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
+import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
+import { EXPORT_FORMATS, exportPlan } from '../../src/plan/export/index.js';
+import type { VmPlan } from '../../src/plan/types.js';
 import { VtopoError } from '../../src/runtime/api.js';
 import { lsp, parse } from './helpers.js';
 
 const inDir = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.vtopo')).map((f) => `${dir}/${f}`);
 /** Every file we keep: the examples, the fixtures, and the invalid corpus (broken already, in other ways). */
 const FILES = [...inDir('examples'), ...inDir('test/fixtures'), ...inDir('test/fixtures/invalid')];
-const REPLACEMENTS = ['x', '"x"', '7'];
+const REPLACEMENTS = ['x', '"x"', '7', '0', '99999999999'];
+const argv = (vm: VmPlan) => buildQemuArgv(vm, resolveBootImage(vm, { kernel: 'K', initrd: 'I' }));
 
 /** [what, text, offset of the change] */
 function* variants(text: string): Generator<[string, string, number]> {
@@ -50,12 +55,13 @@ describe('checking a file as it is typed', () => {
                 if (thrown.length) failures.push(`${what}: ${thrown[0].message}`);
                 if (r.hasErrors || !r.model) continue;
                 try {
-                    compilePlan(topologyOf(r.model, '/src/typing.vtopo'), { runRoot: '/run/vtopo', kvmUsable: false, sourceFile: '/src/typing.vtopo', onlineCpus: [0, 1, 2, 3] });
+                    const plan = compilePlan(topologyOf(r.model, '/src/typing.vtopo'), { runRoot: '/run/vtopo', kvmUsable: false, sourceFile: '/src/typing.vtopo', onlineCpus: [0, 1, 2, 3] });
+                    for (const format of EXPORT_FORMATS) exportPlan(plan, format, { argv });
                     compiled++;
                 } catch (e) {
                     // A file cut before its topology is refused on purpose, with the fix.
                     if (e instanceof VtopoError && e.code === 'no-topology') continue;
-                    failures.push(`${what}: compile threw ${(e as Error).message}`);
+                    failures.push(`${what}: compile or export threw ${(e as Error).message}`);
                 }
             }
             expect(failures.slice(0, 10)).toEqual([]);
