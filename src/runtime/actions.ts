@@ -5,6 +5,8 @@ import type { PlannedAction } from './api.js';
 export type Action =
     | { kind: 'reserve-hugepages'; hugepages: NonNullable<HostPlan['hugepages']>; reason: string }
     | { kind: 'release-hugepages'; reason: string }
+    /** Same page size and mount, another count: nr_hugepages moves, the mount and the guests on it stay. */
+    | { kind: 'resize-hugepages'; hugepages: NonNullable<HostPlan['hugepages']>; from: number; reason: string }
     | { kind: 'start-datapath'; datapath: DatapathKind; reason: string }
     | { kind: 'stop-datapath'; datapath: DatapathKind; reason: string }
     | { kind: 'add-bridge'; datapath: DatapathKind; bridge: BridgePlan; reason: string }
@@ -20,7 +22,7 @@ export type Action =
 
 export function targetOf(a: Action): string {
     switch (a.kind) {
-        case 'reserve-hugepages': return `hugepages ${a.hugepages.count} x ${a.hugepages.pageSizeBytes / 2 ** 20}M`;
+        case 'reserve-hugepages': case 'resize-hugepages': return `hugepages ${a.hugepages.count} x ${a.hugepages.pageSizeBytes / 2 ** 20}M`;
         case 'release-hugepages': return 'hugepages';
         case 'start-datapath': case 'stop-datapath': return `datapath ${a.datapath}`;
         case 'add-bridge': return `bridge ${a.bridge.name}`;

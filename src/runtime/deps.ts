@@ -31,6 +31,8 @@ export interface VmLayer {
 export interface HugepageOps {
     reserve(hp: NonNullable<HostPlan['hugepages']>, onRecord: (r: HugepageReservation) => void): HugepageReservation;
     release(r: HugepageReservation): void;
+    /** Moves a reservation to `hp.count` pages of the same size, keeping its mount. */
+    resize(r: HugepageReservation, hp: NonNullable<HostPlan['hugepages']>, onRecord: (r: HugepageReservation) => void): HugepageReservation;
 }
 
 export interface RuntimeDeps {

@@ -17,7 +17,7 @@ export interface ExecContext {
 }
 
 const STEP: Record<Action['kind'], string> = {
-    'reserve-hugepages': 'hugepages', 'release-hugepages': 'hugepages',
+    'reserve-hugepages': 'hugepages', 'release-hugepages': 'hugepages', 'resize-hugepages': 'hugepages',
     'start-datapath': 'datapath', 'stop-datapath': 'datapath',
     'add-bridge': 'bridge', 'remove-bridge': 'bridge', 'add-link': 'link', 'remove-link': 'link',
     'add-nic': 'nic', 'remove-nic': 'nic', 'add-port': 'port', 'remove-port': 'port',
@@ -37,6 +37,12 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
             case 'reserve-hugepages':
                 ctx.hugepages = deps.hugepages.reserve(a.hugepages, (r) => { ctx.hugepages = r; ctx.saveHugepages(r); });
                 break;
+            case 'resize-hugepages': {
+                const onRecord = (r: HugepageReservation) => { ctx.hugepages = r; ctx.saveHugepages(r); };
+                // No record (state from before reservations were kept): reserve as new.
+                ctx.hugepages = ctx.hugepages ? deps.hugepages.resize(ctx.hugepages, a.hugepages, onRecord) : deps.hugepages.reserve(a.hugepages, onRecord);
+                break;
+            }
             case 'release-hugepages':
                 if (ctx.hugepages) deps.hugepages.release(ctx.hugepages);
                 ctx.hugepages = undefined;

@@ -75,6 +75,58 @@ export function reserveHugepages(hp: NonNullable<HostPlan['hugepages']>, onRecor
     return r;
 }
 
+/**
+ * Another count of the same pages: nr_hugepages moves by the difference and
+ * the mount stays, so guests with their memory on it keep running (a
+ * release and a new reservation would unmount it under them). Shrinking
+ * frees what is free now; pages still in use go back when their user
+ * exits, as the kernel does for any lowered nr_hugepages.
+ */
+export function resizeHugepages(
+    r: HugepageReservation,
+    hp: NonNullable<HostPlan['hugepages']>,
+    onRecord: (r: HugepageReservation) => void,
+    count: PageCount = sysfsCount(r.sizeKb),
+): HugepageReservation {
+    const delta = hp.count - r.added;
+    if (delta === 0) return r;
+    const before = count.read();
+    try {
+        count.write(Math.max(0, before + delta));
+    } catch (err) {
+        throw new VtopoError(
+            `cannot change the lab's hugepages from ${r.added} to ${hp.count}: writing ${count.name} failed (${(err as NodeJS.ErrnoException).code ?? err})`,
+            'run vtopo as root, or keep the hugepages line as it was',
+            'no-hugepages',
+        );
+    }
+    const moved = count.read() - before;
+    const next = { ...r, added: Math.max(0, r.added + moved) };
+    onRecord(next);
+    if (delta > 0 && moved < delta) {
+        // Back to what we had: the guests on the old count keep running.
+        const undo = resizeHugepages(next, { ...hp, count: r.added }, onRecord, count);
+        throw new VtopoError(
+            `the kernel gave only ${Math.max(0, moved)} of the ${delta} more hugepages asked for (memory is short or fragmented); the lab keeps its ${undo.added}`,
+            `declare fewer hugepages, free memory, or reserve them at boot (kernel command line hugepages=${hp.count})`,
+            'no-hugepages',
+        );
+    }
+    return next;
+}
+
+/** The kernel's page count for one size (nr_hugepages): what it gives can be less than what is written. */
+export interface PageCount {
+    name: string;
+    read(): number;
+    write(n: number): void;
+}
+
+function sysfsCount(sizeKb: number): PageCount {
+    const name = `${sysDir(sizeKb)}/nr_hugepages`;
+    return { name, read: () => readNum(name), write: (n) => writeFileSync(name, String(n)) };
+}
+
 /** Unmounts and gives back the pages we added. Safe to call twice. */
 export function releaseHugepages(r: HugepageReservation): void {
     if (isMounted(r.mountDir)) {

@@ -10,7 +10,7 @@ import { exportPlan, type ExportFormat } from '../plan/export/index.js';
 import type { RuntimeOptions, VtopoRuntime } from './api.js';
 import type { RuntimeDeps } from './deps.js';
 import { gatherHostFacts } from './facts.js';
-import { releaseHugepages, reserveHugepages } from './hugepages.js';
+import { releaseHugepages, reserveHugepages, resizeHugepages } from './hugepages.js';
 import { createRuntime } from './runtime.js';
 import type { Status } from './status-types.js';
 import { qemuVmLayer } from './vm-layer.js';
@@ -33,7 +33,7 @@ export function realDeps(): RuntimeDeps {
             factsCache = { file, at: Date.now(), facts: gatherHostFacts(file) };
             return factsCache.facts;
         },
-        hugepages: { reserve: reserveHugepages, release: releaseHugepages },
+        hugepages: { reserve: reserveHugepages, release: releaseHugepages, resize: resizeHugepages },
         readyTimeoutMs: Number(process.env.VTOPO_READY_TIMEOUT_MS) || 240_000,
     };
 }

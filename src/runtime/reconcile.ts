@@ -80,11 +80,20 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
         }
     }
 
-    // Hugepages: changing them moves every guest backed by them (their memoryBackend changed too).
+    // Hugepages. Another count of the same pages is a resize: the mount stays
+    // and so do the guests on it. Anything else replaces the mount, which
+    // moves every guest backed by it (their memoryBackend changed too) and
+    // restarts OvS-DPDK if it uses it (below).
     const hpOld = deployed?.host.hugepages;
     const hpNew = desired.host.hugepages;
-    if (hpOld && !same(hpOld, hpNew)) hugeDown.push({ kind: 'release-hugepages', reason: hpNew ? 'size changed' : 'no longer declared' });
-    if (hpNew && !same(hpOld, hpNew)) hugeUp.push({ kind: 'reserve-hugepages', hugepages: hpNew, reason: hpOld ? 'size changed' : 'declared' });
+    const resize = !!hpOld && !!hpNew && hpOld.pageSizeBytes === hpNew.pageSizeBytes && hpOld.mountDir === hpNew.mountDir;
+    const remount = !!hpOld && !resize && !same(hpOld, hpNew);
+    if (resize && hpOld.count !== hpNew.count) {
+        hugeUp.push({ kind: 'resize-hugepages', hugepages: hpNew, from: hpOld.count, reason: `${hpOld.count} → ${hpNew.count} pages` });
+    } else if (!resize) {
+        if (hpOld && !same(hpOld, hpNew)) hugeDown.push({ kind: 'release-hugepages', reason: hpNew ? 'page size changed' : 'no longer declared' });
+        if (hpNew && !same(hpOld, hpNew)) hugeUp.push({ kind: 'reserve-hugepages', hugepages: hpNew, reason: hpOld ? 'page size changed' : 'declared' });
+    }
 
     const desiredPorts = desired.vms.flatMap((v) => v.ports);
     const deployedPorts = new Map((deployed?.vms ?? []).flatMap((v) => v.ports).map((p) => [p.id, p]));
@@ -101,9 +110,12 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
             continue;
         }
         let inv = seen?.inventory ?? EMPTY;
-        if (running && had && !same(had, want)) {
-            stopDatapaths.push({ kind: 'stop-datapath', datapath: kind, reason: 'restart: its settings changed' });
-            startDatapaths.push({ kind: 'start-datapath', datapath: kind, reason: 'restart: its settings changed' });
+        // Its memory is on the hugepage mount being replaced (its plan names only the directory).
+        const onOldMount = remount && kind === 'ovs' && !!(had as { hugepageDir?: string } | undefined)?.hugepageDir;
+        if (running && had && (!same(had, want) || onOldMount)) {
+            const why = onOldMount && same(had, want) ? 'restart: its hugepages changed' : 'restart: its settings changed';
+            stopDatapaths.push({ kind: 'stop-datapath', datapath: kind, reason: why });
+            startDatapaths.push({ kind: 'start-datapath', datapath: kind, reason: why });
             inv = EMPTY;
         } else if (!running) {
             startDatapaths.push({ kind: 'start-datapath', datapath: kind, reason: had ? 'not running' : 'new' });

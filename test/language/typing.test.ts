@@ -9,7 +9,7 @@
  * also compile to a plan and export in every format (or be refused with a
  * message, not a crash).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
@@ -17,23 +17,10 @@ import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { EXPORT_FORMATS, exportPlan } from '../../src/plan/export/index.js';
 import type { VmPlan } from '../../src/plan/types.js';
 import { VtopoError } from '../../src/runtime/api.js';
+import { KEPT_FILES, variants } from '../mutations.js';
 import { lsp, parse } from './helpers.js';
 
-const inDir = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.vtopo')).map((f) => `${dir}/${f}`);
-/** Every file we keep: the examples, the fixtures, and the invalid corpus (broken already, in other ways). */
-const FILES = [...inDir('examples'), ...inDir('test/fixtures'), ...inDir('test/fixtures/invalid')];
-const REPLACEMENTS = ['x', '"x"', '7', '0', '99999999999'];
 const argv = (vm: VmPlan) => buildQemuArgv(vm, resolveBootImage(vm, { kernel: 'K', initrd: 'I' }));
-
-/** [what, text, offset of the change] */
-function* variants(text: string): Generator<[string, string, number]> {
-    const words = [...text.matchAll(/\S+/g)].map((m) => ({ at: m.index!, end: m.index! + m[0].length, word: m[0] }));
-    for (const w of words) {
-        yield [`cut after '${w.word}' at ${w.end}`, text.slice(0, w.end), w.end];
-        yield [`without '${w.word}' at ${w.at}`, text.slice(0, w.at) + text.slice(w.end), w.at];
-        for (const r of REPLACEMENTS) if (r !== w.word) yield [`'${w.word}' at ${w.at} as ${r}`, text.slice(0, w.at) + r + text.slice(w.end), w.at];
-    }
-}
 
 function position(text: string, at: number) {
     const lines = text.slice(0, Math.max(0, Math.min(at, text.length))).split('\n');
@@ -41,7 +28,7 @@ function position(text: string, at: number) {
 }
 
 describe('checking a file as it is typed', () => {
-    for (const file of FILES) {
+    for (const file of KEPT_FILES) {
         it(`never throws on a broken ${file}`, async () => {
             const text = readFileSync(file, 'utf8');
             const clean = !(await checkText(text, 'typing.vtopo')).hasErrors;
@@ -74,7 +61,7 @@ describe('checking a file as it is typed', () => {
 
 describe('editor features on a file as it is typed', () => {
     const s = lsp.Vtopo.lsp;
-    for (const file of FILES.filter((f) => !f.includes('/invalid/'))) {
+    for (const file of KEPT_FILES.filter((f) => !f.includes('/invalid/'))) {
         it(`answer on a broken ${file}`, async () => {
             const failures: string[] = [];
             for (const [what, variant, at] of variants(readFileSync(file, 'utf8'))) {

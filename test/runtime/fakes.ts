@@ -74,8 +74,9 @@ export function fakeWorld(runRoot: string): FakeWorld {
         vms,
         hostFacts: facts,
         hugepages: {
-            reserve: (hp, onRecord) => { const r: HugepageReservation = { sizeKb: 2048, added: hp.count, mountDir: hp.mountDir, mounted: true }; w.reserved += hp.count; onRecord(r); return r; },
-            release: (r) => { w.reserved -= r.added; r.added = 0; },
+            reserve: (hp, onRecord) => { w.calls.push(`reserve-hugepages ${hp.count}`); const r: HugepageReservation = { sizeKb: 2048, added: hp.count, mountDir: hp.mountDir, mounted: true }; w.reserved += hp.count; onRecord(r); return r; },
+            release: (r) => { w.calls.push('release-hugepages'); w.reserved -= r.added; r.added = 0; },
+            resize: (r, hp, onRecord) => { w.calls.push(`resize-hugepages ${r.added}→${hp.count}`); w.reserved += hp.count - r.added; const n = { ...r, added: hp.count }; onRecord(n); return n; },
         },
         readyTimeoutMs: 1000,
     };

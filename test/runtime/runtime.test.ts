@@ -98,6 +98,22 @@ describe('runtime over fake backends', () => {
         expect((await rt.status(file)).deployed).toBe(false);
     });
 
+    it('a new hugepage count resizes the reservation without restarting the guests on it; destroy gives back the new count', async () => {
+        writeFileSync(file, TWO().replace('poll-cores 1', 'poll-cores 1  hugepages 512M'));
+        await rt.deploy(file);
+        expect(w.reserved).toBe(256);
+        w.calls.length = 0;
+        writeFileSync(file, TWO().replace('poll-cores 1', 'poll-cores 1  hugepages 1G'));
+        await rt.deploy(file);
+        expect(w.reserved).toBe(512);
+        // Released and reserved again, the mount would go from under the running guests.
+        expect(w.calls.filter((c) => /-vm |hugepages/.test(c))).toEqual(['resize-hugepages 256→512']);
+        const state = JSON.parse(readFileSync(path.join(dir, 'run', 't', 'state', 'state.json'), 'utf8'));
+        expect(state.hugepages.added).toBe(512);
+        await rt.destroy(file);
+        expect(w.reserved).toBe(0);
+    });
+
     it('destroy works from a pending state left by a crashed deploy, even when the file has errors now', async () => {
         await rt.deploy(file);
         const runDir = path.join(dir, 'run', 't');
