@@ -109,7 +109,9 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const bridges: BridgePlan[] = bridgesAst.map((b) => ({ name: b.name, datapath: bridgeDatapath(b), mtu: bridgeMtu(b) }));
     const kinds = new Set<DatapathKind>(bridges.map((b) => b.datapath));
     const hp = hostPlan(host, vmsAst, runDir, facts, kinds.has('ovs'));
-    const servingCores = hp.pollCores.length ? hp.pollCores : hp.cores;
+    const existingOvs = kinds.has('ovs') ? existingOvsdb(host, facts) : undefined;
+    // The cores that poll a port's queues: OvS-DPDK's PMD cores default to the last host core, not all of them.
+    const servingCores = (dp: DatapathKind) => (hp.pollCores.length ? hp.pollCores : dp === 'ovs' && !existingOvs ? defaultPmdCores(hp) : hp.cores);
 
     const links: LinkPlan[] = [];
     for (const l of linksAst) {
@@ -167,7 +169,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
                 id: `${v.name}.${p.name}`, vm: v.name, name: p.name, bridge: br.name, datapath,
                 mac: macFor(v.name, p), ...(p.ip ? { ip: p.ip } : {}), mtu: portMtu(p), queues,
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
-                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores),
+                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)),
             };
         });
         const pin = v.pin === undefined ? undefined : parseCoreList(v.pin);
@@ -186,7 +188,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const datapaths: Plan['datapaths'] = {};
     if (kinds.has('embedded')) datapaths.embedded = embeddedPlan(runDir, hp);
     if (kinds.has('ovs')) {
-        datapaths.ovs = ovsPlan(runDir, name, hp, existingOvsdb(host, facts));
+        datapaths.ovs = ovsPlan(runDir, name, hp, existingOvs);
         if (datapaths.ovs.mode === 'existing') {
             notes.push(`ovs bridges go on the existing OvS at ${datapaths.ovs.dbSocket}; vtopo changes only the bridges it creates there`);
         }
@@ -233,11 +235,16 @@ export function ovsdbSocket(text: string, from: string): string {
     return path.normalize(socket);
 }
 
+/** Without poll-cores, a private OvS-DPDK polls on the last host core (the first ones are usually the guests'). */
+function defaultPmdCores(hp: HostPlan): number[] {
+    return [hp.cores[hp.cores.length - 1]];
+}
+
 function ovsPlan(runDir: string, topology: string, hp: HostPlan, existingDb?: string): OvsDatapathPlan {
     const d = path.join(runDir, 'ovs');
     // Someone else's OvS keeps its own DPDK, PMD and namespace settings.
     if (existingDb) return { mode: 'existing', dbSocket: existingDb, runDir: d };
-    const pmdCores = hp.pollCores.length ? hp.pollCores : [hp.cores[hp.cores.length - 1]];
+    const pmdCores = hp.pollCores.length ? hp.pollCores : defaultPmdCores(hp);
     const mask = pmdCores.reduce((m, c) => m | (1n << BigInt(c)), 0n);
     const instance = deriveInstanceName(topology);
     return {
