@@ -143,10 +143,11 @@ export class Datapath {
     addLink(id: string, a: string, b: string): object {
         const l = this.links.get(id);
         if (l && l.a.bridge?.name === a && l.b.bridge?.name === b) return { existed: true };
-        if (l) this.removeLink(id);
+        // Refused before the old link goes: a failed op leaves what runs as it was.
         const ba = this.bridge(a);
         const bb = this.bridge(b);
         if (ba === bb) throw new OpError(`link ${id}: both ends on bridge ${a}`, 'link two different bridges');
+        if (l) this.removeLink(id);
         const pa = new PatchPort(`link:${id}:${a}`);
         const pb = new PatchPort(`link:${id}:${b}`);
         pa.peer = pb;
@@ -196,8 +197,8 @@ export class Datapath {
         const bridge = this.bridge(bridgeName);
         const existing = this.engine.ports.get(id);
         if (existing instanceof NetdevPort && existing.bridge === bridge && existing.kind === kind && existing.ifname === ifname) return { existed: true };
-        if (existing) this.removePort(id);
         if (queues < 1 || queues > 16) throw new OpError(`nic ${id}: queues ${queues} out of range 1-16`);
+        if (existing) this.removePort(id);
         let p: NetdevPort;
         try {
             p = new NetdevPort(this.engine, id, kind, ifname, queues, mtu);
