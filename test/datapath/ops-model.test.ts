@@ -169,7 +169,7 @@ describe('a refused replacement', () => {
             await dp.op({ op: 'add-tap', port: 'up', bridge: 'b0', ifname: 'vtops0', queues: 1 });
             const err = await dp.op({ op: 'add-tap', port: 'up', bridge: 'b0', ifname: 'vtops1', queues: 17 }).catch((e) => e);
             expect(err).toBeInstanceOf(OpError);
-            expect(err.message).toMatch(/queues 17 out of range 1-16/);
+            expect((err as Error).message).toMatch(/queues 17 out of range 1-16/);
             expect(await dp.op({ op: 'inventory' })).toMatchObject({ nics: ['up'] });
             expect(existsSync('/sys/class/net/vtops0')).toBe(true);
         } finally {

@@ -63,6 +63,8 @@ function liveOf(h: HostModel): LiveView {
 }
 
 const onHugepages = (vm: VmPlan) => vm.memoryBackend.kind === 'file';
+/** A booting guest is on its way up: deploy waits for it, nothing restarts it. */
+const isUp = (s: VmState | undefined) => s === 'running' || s === 'booting';
 const ovsOnHugepages = (config: unknown) => !!(config as { hugepageDir?: string } | undefined)?.hugepageDir;
 
 /** Applies one action as the backends would; throws what a backend would refuse. */
@@ -134,7 +136,7 @@ function apply(h: HostModel, a: Action, desired: Plan): void {
         case 'add-port': {
             const d = dp(a.datapath);
             if (!d.bridges.has(a.port.bridge)) refuse(`bridge ${a.port.bridge} is missing`);
-            if (h.vms.get(a.port.vm)?.state !== 'running') refuse(`vm ${a.port.vm} is not running`);
+            if (!isUp(h.vms.get(a.port.vm)?.state)) refuse(`vm ${a.port.vm} is not running`);
             if (d.ports.has(a.port.id)) refuse('it exists');
             d.ports.set(a.port.id, a.port);
             return;
@@ -178,7 +180,7 @@ function difference(h: HostModel, p: Plan): string {
     }
     for (const [name, { vm }] of want.vms) {
         const got = h.vms.get(name);
-        if (got?.state !== 'running') return `vm ${name} not running`;
+        if (!isUp(got?.state)) return `vm ${name} not running`;
         if (!isDeepStrictEqual(guestSide(got.vm), guestSide(vm))) return `vm ${name} runs with its old settings`;
     }
     for (const name of h.vms.keys()) if (!want.vms.has(name)) return `vm ${name} left running`;
@@ -205,6 +207,27 @@ const FAULTS: [string, (h: HostModel) => void][] = [
     }],
     ['embedded datapath gone', (h) => {
         delete h.dps.embedded;
+    }],
+    ['OvS-DPDK gone', (h) => {
+        delete h.dps.ovs;
+    }],
+    ['first guest still booting', (h) => {
+        const first = h.vms.values().next().value;
+        if (first) first.state = 'booting';
+    }],
+    ['a port missing from its datapath', (h) => {
+        for (const d of Object.values(h.dps)) {
+            const first = d?.ports.keys().next().value;
+            if (first !== undefined) return void d!.ports.delete(first);
+        }
+    }],
+    ['a NIC and a link missing', (h) => {
+        for (const d of Object.values(h.dps)) {
+            const nic = d?.nics.keys().next().value;
+            if (nic !== undefined) d!.nics.delete(nic);
+            const link = d?.links.keys().next().value;
+            if (link !== undefined) d!.links.delete(link);
+        }
     }],
 ];
 
