@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Datapath, OpError } from '../../src/datapath/datapath.js';
+import { rng } from '../rng.js';
 
 const BRIDGES = ['b0', 'b1', 'b2'];
 const LINKS = ['l0', 'l1'];
@@ -21,17 +22,6 @@ const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-ops-'));
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** mulberry32: small, seedable, good enough to pick operations. */
-function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
 
 interface Model {
     bridges: Map<string, number>;
