@@ -14,10 +14,12 @@ export class PatchPort extends Port {
             this.drop('link-down');
             return;
         }
-        if (++f.hops > MAX_HOPS) {
+        // Checked before counting: a drop must not leave the count raised for the rest of the flood.
+        if (f.hops >= MAX_HOPS) {
             this.drop('patch-loop');
             return;
         }
+        f.hops++;
         this.tx_packets++;
         this.tx_bytes += f.len;
         peer.rx_packets++;
