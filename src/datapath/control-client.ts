@@ -27,8 +27,10 @@ export function controlRequest<T = unknown>(socket: string, op: string, args: Re
         };
         const t = setTimeout(() => finish(new ControlError(`datapath at ${socket} did not answer '${op}' within ${timeoutMs} ms`, 'check the datapath log; restart it with vtopo deploy')), timeoutMs);
         s.on('connect', () => s.write(JSON.stringify({ id, op, ...args }) + '\n'));
-        s.on('data', (d) => {
-            buf += d.toString('utf8');
+        // Decoded across chunks: a character split between two must not become U+FFFD.
+        s.setEncoding('utf8');
+        s.on('data', (d: string) => {
+            buf += d;
             let nl: number;
             while ((nl = buf.indexOf('\n')) >= 0) {
                 const line = buf.slice(0, nl);

@@ -68,8 +68,10 @@ export function runDatapath(args: DatapathArgs): Promise<number> {
         let stopping = false;
         const server = net.createServer((conn) => {
             let buf = '';
-            conn.on('data', (d) => {
-                buf += d.toString('utf8');
+            // A decoder, not toString per chunk: a character split between chunks must not turn into U+FFFD.
+            conn.setEncoding('utf8');
+            conn.on('data', (d: string) => {
+                buf += d;
                 let nl: number;
                 while ((nl = buf.indexOf('\n')) >= 0) {
                     const line = buf.slice(0, nl);

@@ -18,7 +18,9 @@ export function openConsole(vm: string, socketPath: string): vscode.Terminal {
             sock = net.createConnection(socketPath);
             sock.on('connect', () => sock!.write('\r'));
             // Serial consoles send bare \n; a terminal needs \r\n to return to column 0.
-            sock.on('data', (b) => write.fire(b.toString('utf8').replace(/(?<!\r)\n/g, '\r\n')));
+            // Decoded across chunks, so a character the guest sent in two reads stays one character.
+            sock.setEncoding('utf8');
+            sock.on('data', (s: string) => write.fire(s.replace(/(?<!\r)\n/g, '\r\n')));
             sock.on('error', (e) => write.fire(`\r\n\x1b[31m[vtopo] console of ${vm}: ${e.message}\x1b[0m\r\n`));
             sock.on('close', () => write.fire(`\r\n\x1b[2m[vtopo] console of ${vm} closed\x1b[0m\r\n`));
         },

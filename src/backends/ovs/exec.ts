@@ -35,8 +35,11 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
         }
         let stdout = '';
         let stderr = '';
-        child.stdout?.on('data', (d: Buffer) => { stdout += d.toString(); });
-        child.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+        // Decoded across chunks (a message's character split between two reads stays whole).
+        child.stdout?.setEncoding('utf8');
+        child.stderr?.setEncoding('utf8');
+        child.stdout?.on('data', (d: string) => { stdout += d; });
+        child.stderr?.on('data', (d: string) => { stderr += d; });
         const timer = opts.timeoutMs
             ? setTimeout(() => { try { child.kill('SIGKILL'); } catch { /* gone */ } }, opts.timeoutMs)
             : undefined;
