@@ -14,6 +14,8 @@ export interface ExecContext {
     hugepages?: HugepageReservation;
     /** Persists the reservation as soon as it changes (a crash must not lose it). */
     saveHugepages(r: HugepageReservation | undefined): void;
+    /** Guests of the plan still booting (started by an earlier deploy that failed before they were up): waited for too. */
+    booting?: VmPlan[];
 }
 
 const STEP: Record<Action['kind'], string> = {
@@ -67,15 +69,20 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
         applied.push(toPlanned(a));
         ctx.progress({ step, phase: 'done', message: targetOf(a) });
     }
-    if (started.length) {
-        await waitAllReady(started, ctx);
-        await settlePorts(started, ctx);
-    }
+    const waiting = [...started, ...(ctx.booting ?? []).filter((v) => !started.some((s) => s.name === v.name))];
+    await waitForGuests(waiting, ctx);
     return applied;
 }
 
+/** Waits until the guests are up and their ports taken in; a deploy is done only then. */
+export async function waitForGuests(vms: VmPlan[], ctx: Pick<ExecContext, 'desired' | 'deps' | 'progress'>): Promise<void> {
+    if (!vms.length) return;
+    await waitAllReady(vms, ctx);
+    await settlePorts(vms, ctx);
+}
+
 /** Lets each datapath take in the started guests' ports (see DatapathBackend.settle). */
-async function settlePorts(vms: VmPlan[], ctx: ExecContext): Promise<void> {
+async function settlePorts(vms: VmPlan[], ctx: Pick<ExecContext, 'desired' | 'deps' | 'progress'>): Promise<void> {
     const byKind = new Map<DatapathKind, string[]>();
     for (const p of vms.flatMap((v) => v.ports)) {
         const ids = byKind.get(p.datapath);
@@ -89,7 +96,7 @@ async function settlePorts(vms: VmPlan[], ctx: ExecContext): Promise<void> {
     }
 }
 
-async function waitAllReady(vms: VmPlan[], ctx: ExecContext): Promise<void> {
+async function waitAllReady(vms: VmPlan[], ctx: Pick<ExecContext, 'deps' | 'progress'>): Promise<void> {
     const timeoutMs = ctx.deps.readyTimeoutMs ?? 180_000;
     ctx.progress({ step: 'ready', phase: 'start', message: `waiting for ${vms.map((v) => v.name).join(', ')} to boot (${vms[0].accel})` });
     const results = await Promise.allSettled(vms.map(async (vm) => {

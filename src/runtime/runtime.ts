@@ -11,7 +11,7 @@ import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyRes
 import { VtopoError } from './api.js';
 import { formatActions, toPlanned } from './actions.js';
 import type { RuntimeDeps } from './deps.js';
-import { execute } from './execute.js';
+import { execute, waitForGuests } from './execute.js';
 import { planFor, runDirFor } from './load.js';
 import { liveEvents, type LiveEvents } from './live-events.js';
 import { collectStatus, watchStatus } from './monitor.js';
@@ -189,8 +189,12 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         try {
             const state = readState(desired.runDir);
             const deployed = state?.deployed;
-            const actions = reconcile(desired, deployed, await observe(desired, deployed, deps));
+            const live = await observe(desired, deployed, deps);
+            const actions = reconcile(desired, deployed, live);
+            // Left booting by a deploy that failed before they were up: this one is done only when they are.
+            const booting = desired.vms.filter((v) => live.vms[v.name] === 'booting');
             if (actions.length === 0) {
+                await waitForGuests(booting, { desired, deps, progress });
                 if (state?.pending) writeState(desired.runDir, { deployed, hugepages: state.hugepages });
                 return { applied: [], status: await collectStatus(file, desired.topology, desired, deps) };
             }
@@ -209,7 +213,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
                     await deps.vms.prepareImages(starting, progress);
                     progress({ step: 'image', phase: 'done', message: 'guest images ready' });
                 }
-                applied = await execute(actions, { desired, deployed, deps, progress, hugepages, saveHugepages: save });
+                applied = await execute(actions, { desired, deployed, deps, progress, hugepages, saveHugepages: save, booting });
             } catch (err) {
                 if (!deployed) {
                     // A first deploy that fails leaves nothing behind.

@@ -11,6 +11,8 @@ export interface FakeWorld {
     vms: Map<string, VmState>;
     reserved: number;
     failBoot?: string;
+    /** The call (1-based, counted from now) that throws before it does anything: a backend failing mid-deploy. */
+    failAt?: number;
     /** Pushes a datapath event to every subscriber (the backends' subscribe). */
     emit(e: DatapathEvent): void;
     subscribers: number;
@@ -19,8 +21,22 @@ export interface FakeWorld {
 
 export function fakeWorld(runRoot: string): FakeWorld {
     const listeners = new Set<(e: DatapathEvent) => void>();
+    const calls: string[] = [];
+    // Every fake records its call first: recording is where an injected failure strikes.
+    const record = calls.push.bind(calls);
+    // (Not enumerable: the calls still compare equal to a plain array.)
+    Object.defineProperty(calls, 'push', {
+        enumerable: false,
+        value: (...items: string[]) => {
+            if (w.failAt !== undefined && --w.failAt === 0) {
+                w.failAt = undefined;
+                throw new Error(`injected failure: ${items.join(', ')}`);
+            }
+            return record(...items);
+        },
+    });
     const w: FakeWorld = {
-        calls: [], datapaths: new Map(), vms: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
+        calls, datapaths: new Map(), vms: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
         emit: (e) => { for (const l of listeners) l(e); },
         get subscribers() { return listeners.size; },
     };
