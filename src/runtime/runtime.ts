@@ -81,7 +81,12 @@ async function teardown(runDir: string, state: DeployState | undefined, deps: Ru
             failures.push(`${kind} datapath: ${err instanceof Error ? err.message : String(err)}`);
         }
     }
-    if (state?.hugepages) {
+    // Kept while a guest or a datapath may still have its memory on them; the
+    // next destroy gives them back (the state still records them: giving them
+    // back now and failing would make it give them back twice).
+    if (state?.hugepages && failures.length) {
+        failures.push(`hugepages: ${state.hugepages.added} kept until the above have stopped`);
+    } else if (state?.hugepages) {
         progress({ step: 'hugepages', phase: 'start', message: `giving back ${state.hugepages.added} hugepages` });
         try {
             deps.hugepages.release(state.hugepages);

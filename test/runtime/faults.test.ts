@@ -3,7 +3,8 @@
  * call a deploy makes (hugepages, datapath, bridges, links, NICs, guests,
  * ports) is made to fail in turn, before it does anything. A failed first
  * deploy must leave nothing behind; a failed update must leave a state that
- * the next deploy completes and destroy clears, with nothing left over.
+ * the next deploy completes and destroy clears, with nothing left over; a
+ * destroy that fails part-way is finished by the next one.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -105,6 +106,27 @@ describe('a backend failing at any step', () => {
                 const left = empty(w);
                 if (left.length) failures.push(`call ${k}, then ${then}: destroy left ${left.join(', ')}`);
             }
+        }
+        expect(failures).toEqual([]);
+    });
+
+    it('of a destroy: a second destroy clears what the first left', async () => {
+        const probe = lab(B);
+        await probe.rt.deploy(probe.file);
+        probe.w.calls.length = 0;
+        await probe.rt.destroy(probe.file);
+        const n = probe.w.calls.length;
+        expect(n).toBeGreaterThan(3);
+        const failures: string[] = [];
+        for (let k = 1; k <= n; k++) {
+            const { file, w, rt, dir } = lab(B);
+            await rt.deploy(file);
+            w.failAt = k;
+            await rt.destroy(file).catch(() => undefined);
+            await rt.destroy(file).catch((e: Error) => failures.push(`call ${k}: the second destroy failed: ${e.message}`));
+            const left = empty(w);
+            if (left.length) failures.push(`call ${k}: two destroys left ${left.join(', ')}`);
+            if (existsSync(path.join(dir, 'run', 't'))) failures.push(`call ${k}: two destroys left the run dir`);
         }
         expect(failures).toEqual([]);
     });
