@@ -14,6 +14,8 @@ export interface ExecContext {
     hugepages?: HugepageReservation;
     /** Persists the reservation as soon as it changes (a crash must not lose it). */
     saveHugepages(r: HugepageReservation | undefined): void;
+    /** Called as each guest starts or stops, so the state says what runs if the deploy stops part-way. */
+    onGuest?(vm: VmPlan, running: boolean): void;
     /** Guests of the plan still booting (started by an earlier deploy that failed before they were up): waited for too. */
     booting?: VmPlan[];
 }
@@ -60,8 +62,13 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
             case 'remove-nic': await (await deps.backend(a.datapath)).removeNic(old, a.name); break;
             case 'add-port': await (await deps.backend(a.datapath)).addVmPort(desired, a.port); break;
             case 'remove-port': await (await deps.backend(a.datapath)).removeVmPort(old, a.id); break;
-            case 'stop-vm': await deps.vms.stop(a.vm); break;
+            case 'stop-vm':
+                await deps.vms.stop(a.vm);
+                ctx.onGuest?.(a.vm, false);
+                break;
             case 'start-vm':
+                // Recorded first: a QEMU that fails half-way may still be running.
+                ctx.onGuest?.(a.vm, true);
                 await deps.vms.start(a.vm);
                 started.push(a.vm);
                 break;

@@ -57,7 +57,7 @@ async function teardown(runDir: string, state: DeployState | undefined, deps: Ru
     const plans = [state?.pending, state?.deployed].filter((p): p is Plan => !!p);
     const failures: string[] = [];
     const seen = new Set<string>();
-    const vms = plans.flatMap((p) => p.vms).filter((v) => {
+    const vms = [...(state?.guests ?? []), ...plans.flatMap((p) => p.vms)].filter((v) => {
         const key = `${v.name}:${v.pidFile}:${v.qmpSocket}`;
         return seen.has(key) ? false : (seen.add(key), true);
     });
@@ -193,22 +193,32 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         }
         try {
             const state = readState(desired.runDir);
-            const deployed = state?.deployed;
+            // After a deploy that stopped part-way, its guests are what runs, not the deployed plan's.
+            const last = state?.deployed ?? state?.pending;
+            const deployed = state?.guests && last ? { ...last, vms: state.guests } : state?.deployed;
             const live = await observe(desired, deployed, deps);
             const actions = reconcile(desired, deployed, live);
             // Left booting by a deploy that failed before they were up: this one is done only when they are.
             const booting = desired.vms.filter((v) => live.vms[v.name] === 'booting');
             if (actions.length === 0) {
                 await waitForGuests(booting, { desired, deps, progress });
-                if (state?.pending) writeState(desired.runDir, { deployed, hugepages: state.hugepages });
+                // Nothing to do: what runs is the file's plan (a deploy that stopped part-way may have finished it).
+                if (state?.pending || state?.guests) writeState(desired.runDir, { deployed: desired, hugepages: state.hugepages });
                 return { applied: [], status: await collectStatus(file, desired.topology, desired, deps) };
             }
             await preflight(desired, actions, deps);
-            writeState(desired.runDir, { deployed, pending: desired, hugepages: state?.hugepages });
             let hugepages = state?.hugepages;
+            const guests = new Map((deployed?.vms ?? []).map((v) => [v.name, v]));
+            const persist = () => writeState(desired.runDir, { deployed: state?.deployed, pending: desired, hugepages, guests: [...guests.values()] });
+            persist();
             const save = (hp: typeof hugepages) => {
                 hugepages = hp;
-                writeState(desired.runDir, { deployed, pending: desired, hugepages: hp });
+                persist();
+            };
+            const onGuest = (vm: VmPlan, running: boolean) => {
+                if (running) guests.set(vm.name, vm);
+                else guests.delete(vm.name);
+                persist();
             };
             let applied;
             try {
@@ -218,14 +228,14 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
                     await deps.vms.prepareImages(starting, progress);
                     progress({ step: 'image', phase: 'done', message: 'guest images ready' });
                 }
-                applied = await execute(actions, { desired, deployed, deps, progress, hugepages, saveHugepages: save, booting });
+                applied = await execute(actions, { desired, deployed, deps, progress, hugepages, saveHugepages: save, onGuest, booting });
             } catch (err) {
-                if (!deployed) {
+                if (!state?.deployed) {
                     // A first deploy that fails leaves nothing behind.
                     progress({ step: 'rollback', phase: 'start', message: 'deploy failed: removing what it started' });
                     const kept = keepLogs(err, desired.runDir, desired.topology);
                     try {
-                        await teardown(desired.runDir, { version: 1, pending: desired, hugepages, updatedAt: '' }, deps, progress);
+                        await teardown(desired.runDir, { version: 1, pending: desired, hugepages, guests: [...guests.values()], updatedAt: '' }, deps, progress);
                     } catch (e2) {
                         progress({ step: 'rollback', phase: 'info', message: e2 instanceof Error ? e2.message : String(e2) });
                     }

@@ -6,7 +6,7 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Plan } from '../plan/types.js';
+import type { Plan, VmPlan } from '../plan/types.js';
 import { VtopoError } from './api.js';
 import { writing } from './fs-errors.js';
 import { alive, startTicks } from './procs.js';
@@ -27,6 +27,12 @@ export interface DeployState {
     /** A deploy in progress (or one that crashed): destroy tears down its parts too. */
     pending?: Plan;
     hugepages?: HugepageReservation;
+    /**
+     * The guests as they run, each with the settings it was started with,
+     * while a deploy is pending: one that stopped part-way may have started
+     * or restarted some of them, so `deployed` no longer says what runs.
+     */
+    guests?: VmPlan[];
     updatedAt: string;
 }
 

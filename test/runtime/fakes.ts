@@ -9,6 +9,8 @@ export interface FakeWorld {
     calls: string[];
     datapaths: Map<DatapathKind, DatapathInventory>;
     vms: Map<string, VmState>;
+    /** The settings each guest was last started with. */
+    started: Map<string, VmPlan>;
     reserved: number;
     failBoot?: string;
     /** The call (1-based, counted from now) that throws before it does anything: a backend failing mid-deploy. */
@@ -36,7 +38,7 @@ export function fakeWorld(runRoot: string): FakeWorld {
         },
     });
     const w: FakeWorld = {
-        calls, datapaths: new Map(), vms: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
+        calls, datapaths: new Map(), vms: new Map(), started: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
         emit: (e) => { for (const l of listeners) l(e); },
         get subscribers() { return listeners.size; },
     };
@@ -73,7 +75,7 @@ export function fakeWorld(runRoot: string): FakeWorld {
     });
     const vms: VmLayer = {
         prepareImages: async () => { w.calls.push('prepare-images'); },
-        start: async (vm: VmPlan) => { w.calls.push(`start-vm ${vm.name}`); w.vms.set(vm.name, 'booting'); },
+        start: async (vm: VmPlan) => { w.calls.push(`start-vm ${vm.name}`); w.vms.set(vm.name, 'booting'); w.started.set(vm.name, vm); },
         waitReady: async (vm: VmPlan) => {
             if (w.failBoot === vm.name) { w.vms.set(vm.name, 'crashed'); throw new Error('QEMU exited with status 1'); }
             w.vms.set(vm.name, 'running');

@@ -3,7 +3,8 @@
  * call a deploy makes (hugepages, datapath, bridges, links, NICs, guests,
  * ports) is made to fail in turn, before it does anything. A failed first
  * deploy must leave nothing behind; a failed update must leave a state that
- * the next deploy completes and destroy clears, with nothing left over; a
+ * the next deploy completes (or, with the edit undone, takes back) and
+ * destroy clears, with nothing left over; a
  * destroy that fails part-way is finished by the next one.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -90,7 +91,7 @@ describe('a backend failing at any step', () => {
         expect(n).toBeGreaterThan(5);
         const failures: string[] = [];
         for (let k = 1; k <= n; k++) {
-            for (const then of ['deploy', 'destroy'] as const) {
+            for (const then of ['deploy', 'revert', 'destroy'] as const) {
                 const { file, w, rt } = lab(A);
                 await rt.deploy(file);
                 writeFileSync(file, B);
@@ -101,6 +102,14 @@ describe('a backend failing at any step', () => {
                     await rt.deploy(file).catch((e: Error) => failures.push(`call ${k}: the next deploy failed: ${e.message}`));
                     const bad = matchesB(w);
                     if (bad.length) failures.push(`call ${k}: after the next deploy: ${bad.join('; ')}`);
+                } else if (then === 'revert') {
+                    // The user gives up on the edit: what the failed update started must go too.
+                    writeFileSync(file, A);
+                    await rt.deploy(file).catch((e: Error) => failures.push(`call ${k}: deploying the old file failed: ${e.message}`));
+                    const extra = [...w.vms.keys()].filter((v) => v !== 'a' && v !== 'b');
+                    if (extra.length) failures.push(`call ${k}: back on the old file, guests ${extra} still run`);
+                    // vm a has 1 vCPU in the old file, 2 in the edit.
+                    if (w.started.get('a')?.cpus !== 1) failures.push(`call ${k}: back on the old file, vm a still runs with the edit's ${w.started.get('a')?.cpus} vCPUs`);
                 }
                 await rt.destroy(file).catch((e: Error) => failures.push(`call ${k}, then ${then}: destroy failed: ${e.message}`));
                 const left = empty(w);
