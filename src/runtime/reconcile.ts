@@ -46,7 +46,12 @@ export function vmChanges(old: VmPlan, now: VmPlan): string {
     return out.length ? out.join(', ') : 'changed';
 }
 
-export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveView): Action[] {
+/**
+ * `uncertain`: bridges, NICs and ports (`bridge:NAME`, `nic:NAME`, `port:ID`)
+ * whose settings are unknown because a deploy stopped part-way while
+ * changing them: they are made anew if they exist.
+ */
+export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveView, uncertain: ReadonlySet<string> = new Set()): Action[] {
     const teardownPorts: Action[] = [];
     const stopVms: Action[] = [];
     const teardownNet: Action[] = [];
@@ -129,7 +134,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
         const dirty = new Set<string>();
         for (const b of bridges) {
             const old = deployedBridges.get(b.name);
-            if (inv.bridges.includes(b.name) && old && !same(old, b)) dirty.add(b.name);
+            if (inv.bridges.includes(b.name) && ((old && !same(old, b)) || uncertain.has(`bridge:${b.name}`))) dirty.add(b.name);
         }
         const touchesDirty = (...names: string[]) => names.some((n) => dirty.has(n));
 
@@ -138,7 +143,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
             const old = deployedPorts.get(id);
             if (!want) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'removed or moved' });
             else if (restarting.has(want.vm)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: `vm ${want.vm} restarts` });
-            else if ((old && !same(old, want)) || touchesDirty(want.bridge)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'changed' });
+            else if ((old && !same(old, want)) || uncertain.has(`port:${id}`) || touchesDirty(want.bridge)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'changed' });
         }
         const portGone = new Set(teardownPorts.filter((a) => a.kind === 'remove-port' && a.datapath === kind).map((a) => (a as { id: string }).id));
         for (const p of desiredPorts.filter((x) => x.datapath === kind)) {
@@ -159,7 +164,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
             const want = nics.find((n) => n.name === name);
             const old = deployedNics.get(name);
             if (!want) teardownNet.push({ kind: 'remove-nic', datapath: kind, name, reason: 'removed or moved' });
-            else if ((old && !same(old, want)) || touchesDirty(want.bridge)) teardownNet.push({ kind: 'remove-nic', datapath: kind, name, reason: 'changed' });
+            else if ((old && !same(old, want)) || uncertain.has(`nic:${name}`) || touchesDirty(want.bridge)) teardownNet.push({ kind: 'remove-nic', datapath: kind, name, reason: 'changed' });
         }
         for (const name of inv.bridges) {
             if (!bridges.some((b) => b.name === name)) teardownNet.push({ kind: 'remove-bridge', datapath: kind, name, reason: 'removed or moved' });
@@ -193,4 +198,22 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
         ...teardownPorts, ...stopVms, ...teardownNet, ...stopDatapaths, ...hugeDown,
         ...hugeUp, ...startDatapaths, ...buildNet, ...startVms, ...addPorts,
     ];
+}
+
+/**
+ * What a deploy that stopped part-way leaves in doubt: the bridges, NICs
+ * and ports it was adding or changing (its plan differs from the deployed
+ * one there), which may now run with either plan's settings.
+ */
+export function partsInDoubt(deployed: Plan | undefined, pending: Plan | undefined): Set<string> {
+    const out = new Set<string>();
+    if (!pending) return out;
+    const was = <T>(xs: T[] | undefined, key: (x: T) => string) => new Map((xs ?? []).map((x) => [key(x), x]));
+    const bridges = was(deployed?.bridges, (b) => b.name);
+    for (const b of pending.bridges) if (!same(bridges.get(b.name), b)) out.add(`bridge:${b.name}`);
+    const nics = was(deployed?.nics, (n) => n.name);
+    for (const n of pending.nics) if (!same(nics.get(n.name), n)) out.add(`nic:${n.name}`);
+    const ports = was(deployed?.vms.flatMap((v) => v.ports), (p) => p.id);
+    for (const p of pending.vms.flatMap((v) => v.ports)) if (!same(ports.get(p.id), p)) out.add(`port:${p.id}`);
+    return out;
 }

@@ -16,7 +16,7 @@ import { planFor, runDirFor } from './load.js';
 import { liveEvents, type LiveEvents } from './live-events.js';
 import { collectStatus, watchStatus } from './monitor.js';
 import { preflight } from './preflight.js';
-import { reconcile, type LiveView } from './reconcile.js';
+import { partsInDoubt, reconcile, type LiveView } from './reconcile.js';
 import { acquireLock, ensureRunDir, readState, readStateLenient, writeState, type DeployState } from './state.js';
 import type { Status } from './status-types.js';
 import { verifyPlan } from './verify.js';
@@ -53,6 +53,17 @@ async function observe(desired: Plan, deployed: Plan | undefined, deps: RuntimeD
  * much as possible is gone; throws at the end if anything could not be
  * removed, keeping the state so a later destroy can retry.
  */
+/**
+ * What a deploy reconciles against. After one that stopped part-way, its
+ * recorded guests are what runs (not the deployed plan's), and the parts it
+ * was changing may run with either plan's settings.
+ */
+function baseline(state: DeployState | undefined): { deployed: Plan | undefined; doubt: Set<string> } {
+    const last = state?.deployed ?? state?.pending;
+    const deployed = state?.guests && last ? { ...last, vms: state.guests } : state?.deployed;
+    return { deployed, doubt: partsInDoubt(state?.deployed, state?.pending) };
+}
+
 async function teardown(runDir: string, state: DeployState | undefined, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<void> {
     const plans = [state?.pending, state?.deployed].filter((p): p is Plan => !!p);
     const failures: string[] = [];
@@ -167,7 +178,8 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
     async function plan(file: string, opts: RuntimeOptions = {}): Promise<PlanResult> {
         const desired = await planFor(file, factsWith(opts));
         const state = readStateLenient(desired.runDir);
-        const actions = reconcile(desired, state?.deployed, await observe(desired, state?.deployed, deps));
+        const { deployed, doubt } = baseline(state);
+        const actions = reconcile(desired, deployed, await observe(desired, deployed, deps), doubt);
         const notes = desired.notes;
         const warnings = desired.warnings ?? [];
         const section = (title: string, lines: string[]) => (lines.length ? `\n${title}:\n${lines.map((n) => `  - ${n}`).join('\n')}\n` : '');
@@ -193,11 +205,9 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         }
         try {
             const state = readState(desired.runDir);
-            // After a deploy that stopped part-way, its guests are what runs, not the deployed plan's.
-            const last = state?.deployed ?? state?.pending;
-            const deployed = state?.guests && last ? { ...last, vms: state.guests } : state?.deployed;
+            const { deployed, doubt } = baseline(state);
             const live = await observe(desired, deployed, deps);
-            const actions = reconcile(desired, deployed, live);
+            const actions = reconcile(desired, deployed, live, doubt);
             // Left booting by a deploy that failed before they were up: this one is done only when they are.
             const booting = desired.vms.filter((v) => live.vms[v.name] === 'booting');
             if (actions.length === 0) {

@@ -1,6 +1,6 @@
 /** In-memory stand-ins for the datapath backends and the QEMU layer, recording every call. */
 import type { DatapathBackend, DatapathEvent, DatapathInventory } from '../../src/backends/types.js';
-import type { DatapathKind, HostFacts, Plan, VmPlan } from '../../src/plan/types.js';
+import type { DatapathKind, HostFacts, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/plan/types.js';
 import type { RuntimeDeps, VmLayer } from '../../src/runtime/deps.js';
 import type { HugepageReservation } from '../../src/runtime/state.js';
 import type { VmState } from '../../src/runtime/status-types.js';
@@ -11,6 +11,8 @@ export interface FakeWorld {
     vms: Map<string, VmState>;
     /** The settings each guest was last started with. */
     started: Map<string, VmPlan>;
+    /** The settings each port and NIC was last added with. */
+    added: Map<string, VmPortPlan | NicPlan>;
     reserved: number;
     failBoot?: string;
     /** The call (1-based, counted from now) that throws before it does anything: a backend failing mid-deploy. */
@@ -38,7 +40,7 @@ export function fakeWorld(runRoot: string): FakeWorld {
         },
     });
     const w: FakeWorld = {
-        calls, datapaths: new Map(), vms: new Map(), started: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
+        calls, datapaths: new Map(), vms: new Map(), started: new Map(), added: new Map(), reserved: 0, deps: undefined as unknown as RuntimeDeps,
         emit: (e) => { for (const l of listeners) l(e); },
         get subscribers() { return listeners.size; },
     };
@@ -57,9 +59,9 @@ export function fakeWorld(runRoot: string): FakeWorld {
         removeBridge: async (_p, n) => { w.calls.push(`remove-bridge ${n}`); inv(kind).bridges = inv(kind).bridges.filter((x) => x !== n); },
         addLink: async (_p, l) => { w.calls.push(`add-link ${l.id}`); inv(kind).links.push(l.id); },
         removeLink: async (_p, id) => { w.calls.push(`remove-link ${id}`); inv(kind).links = inv(kind).links.filter((x) => x !== id); },
-        addVmPort: async (_p, port) => { w.calls.push(`add-port ${port.id}`); inv(kind).vmPorts.push(port.id); },
+        addVmPort: async (_p, port) => { w.calls.push(`add-port ${port.id}`); inv(kind).vmPorts.push(port.id); w.added.set(port.id, port); },
         removeVmPort: async (_p, id) => { w.calls.push(`remove-port ${id}`); inv(kind).vmPorts = inv(kind).vmPorts.filter((x) => x !== id); },
-        addNic: async (_p, n) => { w.calls.push(`add-nic ${n.name}`); inv(kind).nics.push(n.name); },
+        addNic: async (_p, n) => { w.calls.push(`add-nic ${n.name}`); inv(kind).nics.push(n.name); w.added.set(n.name, n); },
         removeNic: async (_p, n) => { w.calls.push(`remove-nic ${n}`); inv(kind).nics = inv(kind).nics.filter((x) => x !== n); },
         subscribe: async (_p, onEvent) => {
             listeners.add(onEvent);

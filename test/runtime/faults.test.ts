@@ -15,7 +15,10 @@ import { fakeWorld, type FakeWorld } from './fakes.js';
 import { TWO } from './helpers.js';
 
 const A = TWO('link br0 br1\n  nic up { driver tap  bridge br1 }').replace('poll-cores 1', 'poll-cores 1  hugepages 512M');
-const B = TWO('vm c { port eth0 { bridge br0  ip 10.0.0.3/24 } }\n  nic up { driver tap  queues 2  bridge br1 }', 2, 2).replace('poll-cores 1', 'poll-cores 1  hugepages 1G');
+// The edit: a guest added and one restarted, a port moved to the other bridge, the NIC's queues, the link gone, more hugepages.
+const B = TWO('vm c { port eth0 { bridge br0  ip 10.0.0.3/24 } }\n  nic up { driver tap  queues 2  bridge br1 }', 2, 2)
+    .replace('poll-cores 1', 'poll-cores 1  hugepages 1G')
+    .replace('port eth0 { bridge br0  ip 10.0.0.2/24 }', 'port eth0 { bridge br1  ip 10.0.0.2/24 }');
 
 let dirs: string[] = [];
 afterEach(() => {
@@ -108,8 +111,10 @@ describe('a backend failing at any step', () => {
                     await rt.deploy(file).catch((e: Error) => failures.push(`call ${k}: deploying the old file failed: ${e.message}`));
                     const extra = [...w.vms.keys()].filter((v) => v !== 'a' && v !== 'b');
                     if (extra.length) failures.push(`call ${k}: back on the old file, guests ${extra} still run`);
-                    // vm a has 1 vCPU in the old file, 2 in the edit.
+                    // vm a has 1 vCPU in the old file, 2 in the edit; b.eth0 is on br0, br1 in the edit; the NIC has 1 queue, 2 in the edit.
                     if (w.started.get('a')?.cpus !== 1) failures.push(`call ${k}: back on the old file, vm a still runs with the edit's ${w.started.get('a')?.cpus} vCPUs`);
+                    if ((w.added.get('b.eth0') as { bridge?: string } | undefined)?.bridge !== 'br0') failures.push(`call ${k}: back on the old file, port b.eth0 is still on the edit's bridge`);
+                    if ((w.added.get('up') as { queues?: number } | undefined)?.queues !== 1) failures.push(`call ${k}: back on the old file, nic up still has the edit's queues`);
                 }
                 await rt.destroy(file).catch((e: Error) => failures.push(`call ${k}, then ${then}: destroy failed: ${e.message}`));
                 const left = empty(w);
