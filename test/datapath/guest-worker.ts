@@ -16,6 +16,8 @@ export interface GuestWorkerData {
     guests: { memFd: number; kick: [number, number]; mac: number[]; peer: number[] }[];
     frames: number;
     seed: number;
+    /** VIRTIO_RING_F_EVENT_IDX negotiated: kick when the index passes the device's avail_event, not by flag. */
+    eventIdx: boolean;
     /** [0] sent by guest 0, [1] by guest 1, [2] received by 0, [3] by 1, [4] bad frames, [5] done, [6] stalls. */
     counters: SharedArrayBuffer;
 }
@@ -30,7 +32,7 @@ const TX = 0x10000;
 const POOL = 0x40000;
 
 
-function guest(g: GuestWorkerData['guests'][number], counters: Int32Array, me: number) {
+function guest(g: GuestWorkerData['guests'][number], counters: Int32Array, me: number, eventIdx: boolean) {
     const m = mapShared(g.memFd, MEM, 0);
     const u16 = new Uint16Array(m.buffer);
     const u32 = new Uint32Array(m.buffer);
@@ -55,10 +57,14 @@ function guest(g: GuestWorkerData['guests'][number], counters: Int32Array, me: n
         u32[o + 3] = flags;
     };
     const rxBuf = (slot: number) => POOL + (NUM + slot) * BUF;
-    /** Publishes avail idx, then kicks unless the device says it polls (the order a driver must use). */
+    /** Publishes avail idx, then kicks if the device asked for it (the order a driver must use). */
     const publish = (ring: number, idx: number, kick: number) => {
-        Atomics.store(u16, ((ring + 0x1000) >> 1) + 1, idx);
-        if ((Atomics.load(u16, (ring + 0x2000) >> 1) & 1) === 0) signalEventfd(kick);
+        const old = Atomics.exchange(u16, ((ring + 0x1000) >> 1) + 1, idx);
+        if (eventIdx) {
+            // vring_need_event: the device's avail_event lies in [old, idx).
+            const event = Atomics.load(u16, ((ring + 0x2000) >> 1) + 2 + 4 * NUM);
+            if (((idx - event - 1) & 0xffff) < ((idx - old) & 0xffff)) signalEventfd(kick);
+        } else if ((Atomics.load(u16, (ring + 0x2000) >> 1) & 1) === 0) signalEventfd(kick);
     };
     const postRx = (off: number) => {
         const s = rxAvail & (NUM - 1);
@@ -128,7 +134,7 @@ if (parentPort) {
     const w = workerData as GuestWorkerData;
     const counters = new Int32Array(w.counters);
     const r = rng(w.seed);
-    const gs = w.guests.map((g, i) => guest(g, counters, i));
+    const gs = w.guests.map((g, i) => guest(g, counters, i, w.eventIdx));
     const nap = new Int32Array(new SharedArrayBuffer(4));
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
+import { bit, F } from '../../src/datapath/vhost-user/messages.js';
 import { FakeFrontend } from './fake-frontend.js';
 import type { GuestWorkerData } from './guest-worker.js';
 import { sleep } from './peers.js';
@@ -26,8 +27,8 @@ afterEach(async () => {
 });
 
 describe('wake-ups between a guest on another thread and the switch', () => {
-    for (const seed of [31, 32]) {
-        it(`seed ${seed}: ${FRAMES} frames each way, in bursts and pauses, all arrive in order`, async () => {
+    for (const [seed, eventIdx] of [[31, false], [32, true]] as const) {
+        it(`seed ${seed}, ${eventIdx ? 'event-idx' : 'flag'} notifications: ${FRAMES} frames each way, in bursts and pauses, all arrive in order`, async () => {
             const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-wake-'));
             // A short idle limit: queues fall asleep between most bursts, so kicks race with going to sleep all the time.
             const dp = new Datapath(() => {}, 0.02);
@@ -41,6 +42,7 @@ describe('wake-ups between a guest on another thread and the switch', () => {
             for (const i of [0, 1]) {
                 await dp.op({ op: 'add-vhost-port', port: `p${i}`, bridge: 'br', socket: path.join(dir, `p${i}.sock`), mode: 'server', queues: 1 });
                 const fe = new FakeFrontend(path.join(dir, `p${i}.sock`));
+                if (eventIdx) fe.features |= bit(F.RING_EVENT_IDX);
                 await fe.connect();
                 await fe.setup();
                 fes.push(fe);
@@ -51,6 +53,7 @@ describe('wake-ups between a guest on another thread and the switch', () => {
                 guests: fes.map((fe, i) => ({ memFd: fe.memFd, kick: [fe.kick[0], fe.kick[1]], mac: mac(i + 1), peer: mac(2 - i) })),
                 frames: FRAMES,
                 seed,
+                eventIdx,
                 counters,
             };
             // Workers do not inherit the test's TypeScript loader: register tsx first.
