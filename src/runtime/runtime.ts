@@ -48,12 +48,6 @@ async function observe(desired: Plan, deployed: Plan | undefined, deps: RuntimeD
 }
 
 /**
- * Stops everything the state names (pending and deployed plans), gives back
- * hugepages and removes the run directory. Keeps going past failures so as
- * much as possible is gone; throws at the end if anything could not be
- * removed, keeping the state so a later destroy can retry.
- */
-/**
  * What a deploy reconciles against. After one that stopped part-way, its
  * recorded guests are what runs (not the deployed plan's), and the parts it
  * was changing may run with either plan's settings.
@@ -64,6 +58,13 @@ function baseline(state: DeployState | undefined): { deployed: Plan | undefined;
     return { deployed, doubt: partsInDoubt(state?.deployed, state?.pending) };
 }
 
+/**
+ * Stops everything the state names (pending and deployed plans, the guests
+ * a stopped deploy recorded), gives back hugepages and removes the run
+ * directory. Keeps going past failures so as much as possible is gone;
+ * throws at the end if anything could not be removed, keeping the state so
+ * a later destroy can retry.
+ */
 async function teardown(runDir: string, state: DeployState | undefined, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<void> {
     const plans = [state?.pending, state?.deployed].filter((p): p is Plan => !!p);
     const failures: string[] = [];
