@@ -44,10 +44,9 @@ export function toPlanned(a: Action): PlannedAction {
 /** Terraform-like lines: `+` creates, `-` removes. */
 export function formatActions(actions: Action[]): string {
     if (actions.length === 0) return 'no changes: everything runs as declared\n';
-    const lines = actions.map((a) => {
-        const sign = /^(add|start|reserve)-/.test(a.kind) ? '+' : '-';
-        return `  ${sign} ${a.kind.padEnd(17)} ${targetOf(a).padEnd(22)} ${a.reason}`.trimEnd();
-    });
-    const adds = actions.filter((a) => /^(add|start|reserve)-/.test(a.kind)).length;
-    return `${lines.join('\n')}\n\n${adds} to create/start, ${actions.length - adds} to remove/stop\n`;
+    const signOf = (a: Action) => (/^(add|start|reserve)-/.test(a.kind) ? '+' : a.kind === 'resize-hugepages' ? '~' : '-');
+    const lines = actions.map((a) => `  ${signOf(a)} ${a.kind.padEnd(17)} ${targetOf(a).padEnd(22)} ${a.reason}`.trimEnd());
+    const count = (sign: string) => actions.filter((a) => signOf(a) === sign).length;
+    const changed = count('~') ? `, ${count('~')} to change in place` : '';
+    return `${lines.join('\n')}\n\n${count('+')} to create/start, ${count('-')} to remove/stop${changed}\n`;
 }

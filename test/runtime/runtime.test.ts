@@ -104,6 +104,9 @@ describe('runtime over fake backends', () => {
         expect(w.reserved).toBe(256);
         w.calls.length = 0;
         writeFileSync(file, TWO().replace('poll-cores 1', 'poll-cores 1  hugepages 1G'));
+        const plan = (await rt.plan(file)).text;
+        expect(plan).toMatch(/~ resize-hugepages +hugepages 512 x 2M +256 → 512 pages/);
+        expect(plan).toMatch(/0 to create\/start, 0 to remove\/stop, 1 to change in place/);
         await rt.deploy(file);
         expect(w.reserved).toBe(512);
         // Released and reserved again, the mount would go from under the running guests.
