@@ -17,6 +17,8 @@ export interface FakeWorld {
     failBoot?: string;
     /** The call (1-based, counted from now) that throws before it does anything: a backend failing mid-deploy. */
     failAt?: number;
+    /** Called as the injected failure strikes, before anything handles it (to take the world as a crash would leave it). */
+    onFail?: () => void;
     /** Pushes a datapath event to every subscriber (the backends' subscribe). */
     emit(e: DatapathEvent): void;
     subscribers: number;
@@ -34,6 +36,7 @@ export function fakeWorld(runRoot: string): FakeWorld {
         value: (...items: string[]) => {
             if (w.failAt !== undefined && --w.failAt === 0) {
                 w.failAt = undefined;
+                w.onFail?.();
                 throw new Error(`injected failure: ${items.join(', ')}`);
             }
             return record(...items);

@@ -7,7 +7,7 @@
  * destroy clears, with nothing left over; a
  * destroy that fails part-way is finished by the next one.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntime } from '../../src/runtime/runtime.js';
@@ -141,6 +141,46 @@ describe('a backend failing at any step', () => {
             const left = empty(w);
             if (left.length) failures.push(`call ${k}: two destroys left ${left.join(', ')}`);
             if (existsSync(path.join(dir, 'run', 't'))) failures.push(`call ${k}: two destroys left the run dir`);
+        }
+        expect(failures).toEqual([]);
+    });
+
+    it('of a first deploy killed at that step (no rollback): the next deploy or destroy recovers', async () => {
+        const n = await callsOf(A);
+        const failures: string[] = [];
+        for (let k = 1; k <= n; k++) {
+            for (const then of ['deploy', 'destroy'] as const) {
+                const { file, w, rt, dir } = lab(A);
+                const stateFile = path.join(dir, 'run', 't', 'state', 'state.json');
+                // What a kill -9 at call k leaves: the world and the state file as they are then.
+                let crash: { state: string; world: Pick<FakeWorld, 'vms' | 'datapaths' | 'started' | 'added' | 'reserved'> } | undefined;
+                w.failAt = k;
+                w.onFail = () => {
+                    crash = {
+                        state: existsSync(stateFile) ? readFileSync(stateFile, 'utf8') : '',
+                        world: structuredClone({ vms: w.vms, datapaths: w.datapaths, started: w.started, added: w.added, reserved: w.reserved }),
+                    };
+                };
+                await rt.deploy(file).catch(() => undefined);
+                if (!crash) {
+                    failures.push(`call ${k}: no failure struck`);
+                    continue;
+                }
+                mkdirSync(path.dirname(stateFile), { recursive: true });
+                if (crash.state) writeFileSync(stateFile, crash.state);
+                for (const key of ['vms', 'datapaths', 'started', 'added'] as const) {
+                    (w[key] as Map<string, unknown>).clear();
+                    for (const [a, b] of crash.world[key] as Map<string, unknown>) (w[key] as Map<string, unknown>).set(a, b);
+                }
+                w.reserved = crash.world.reserved;
+                if (then === 'deploy') {
+                    await rt.deploy(file).catch((e: Error) => failures.push(`call ${k}: the deploy after the crash failed: ${e.message}`));
+                    if ([...w.vms.values()].some((s) => s !== 'running') || w.vms.size !== 2) failures.push(`call ${k}: after the crash and a deploy, guests ${[...w.vms]}`);
+                }
+                await rt.destroy(file).catch((e: Error) => failures.push(`call ${k}, then ${then}: destroy failed: ${e.message}`));
+                const left = empty(w);
+                if (left.length) failures.push(`call ${k}, then ${then}: destroy left ${left.join(', ')}`);
+            }
         }
         expect(failures).toEqual([]);
     });
