@@ -41,7 +41,7 @@ export function toPlanned(a: Action): PlannedAction {
     return { kind: a.kind, target: targetOf(a), reason: a.reason };
 }
 
-/** Terraform-like lines: `+` creates, `-` removes. */
+/** Terraform-like lines: `+` creates, `-` removes, `~` changes in place. */
 export function formatActions(actions: Action[]): string {
     if (actions.length === 0) return 'no changes: everything runs as declared\n';
     const signOf = (a: Action) => (/^(add|start|reserve)-/.test(a.kind) ? '+' : a.kind === 'resize-hugepages' ? '~' : '-');
