@@ -6,7 +6,7 @@ export type Action =
     | { kind: 'reserve-hugepages'; hugepages: NonNullable<HostPlan['hugepages']>; reason: string }
     | { kind: 'release-hugepages'; reason: string }
     /** Same page size and mount, another count: nr_hugepages moves, the mount and the guests on it stay. */
-    | { kind: 'resize-hugepages'; hugepages: NonNullable<HostPlan['hugepages']>; from: number; reason: string }
+    | { kind: 'resize-hugepages'; hugepages: NonNullable<HostPlan['hugepages']>; reason: string }
     | { kind: 'start-datapath'; datapath: DatapathKind; reason: string }
     | { kind: 'stop-datapath'; datapath: DatapathKind; reason: string }
     | { kind: 'add-bridge'; datapath: DatapathKind; bridge: BridgePlan; reason: string }

@@ -24,7 +24,8 @@ function guestSide(p: VmPortPlan) {
     const { bridge: _b, datapath: _d, queueCores: _q, ...rest } = p;
     return rest;
 }
-function guestSideOfVm(v: VmPlan) {
+/** What QEMU sees of a VM: a change here needs a restart. */
+export function guestSideOfVm(v: VmPlan) {
     return { ...v, ports: v.ports.map(guestSide) };
 }
 
@@ -94,7 +95,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
     const resize = !!hpOld && !!hpNew && hpOld.pageSizeBytes === hpNew.pageSizeBytes && hpOld.mountDir === hpNew.mountDir;
     const remount = !!hpOld && !resize && !same(hpOld, hpNew);
     if (resize && hpOld.count !== hpNew.count) {
-        hugeUp.push({ kind: 'resize-hugepages', hugepages: hpNew, from: hpOld.count, reason: `${hpOld.count} → ${hpNew.count} pages` });
+        hugeUp.push({ kind: 'resize-hugepages', hugepages: hpNew, reason: `${hpOld.count} → ${hpNew.count} pages` });
     } else if (!resize) {
         if (hpOld && !same(hpOld, hpNew)) hugeDown.push({ kind: 'release-hugepages', reason: hpNew ? 'page size changed' : 'no longer declared' });
         if (hpNew && !same(hpOld, hpNew)) hugeUp.push({ kind: 'reserve-hugepages', hugepages: hpNew, reason: hpOld ? 'page size changed' : 'declared' });

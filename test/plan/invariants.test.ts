@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { pmdCores } from '../../src/backends/ovs/index.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
 import { MAX_SOCKET_PATH } from '../../src/plan/paths.js';
@@ -28,7 +29,6 @@ function violations(plan: Plan, facts: HostFacts): string[] {
     const ports = plan.vms.flatMap((v) => v.ports);
     for (const m of dupes(ports.map((p) => p.mac.toLowerCase()))) out.push(`MAC ${m} used twice`);
     for (const id of dupes(ports.map((p) => p.id))) out.push(`port id ${id} used twice`);
-    const ovsCores = (mask?: string) => (mask ? [...BigInt(mask).toString(2)].reverse().flatMap((b, i) => (b === '1' ? [i] : [])) : []);
     for (const v of plan.vms) {
         // (An explicit `accel kvm` stays kvm: the plan notes it and deploy refuses it, naming the fix.)
         if (!facts.kvmUsable && v.accel !== 'tcg' && v.accelRequested !== 'kvm') out.push(`vm ${v.name} gets ${v.accel} on a host without KVM`);
@@ -39,7 +39,7 @@ function violations(plan: Plan, facts: HostFacts): string[] {
             if (p.vectors !== want) out.push(`port ${p.id} vectors ${p.vectors} under ${v.accel} (want ${want})`);
             if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(p.mac) || parseInt(p.mac.slice(0, 2), 16) & 1) out.push(`port ${p.id} MAC ${p.mac} is not unicast`);
             if (p.queueCores.length !== p.queues) out.push(`port ${p.id} has ${p.queues} queues but ${p.queueCores.length} serving cores`);
-            const polling = p.datapath === 'ovs' && plan.datapaths.ovs?.mode === 'private' ? ovsCores(plan.datapaths.ovs.pmdCpuMask) : p.datapath === 'embedded' ? plan.datapaths.embedded?.pollCores ?? [] : undefined;
+            const polling = p.datapath === 'ovs' && plan.datapaths.ovs?.mode === 'private' ? [...pmdCores(plan)] : p.datapath === 'embedded' ? plan.datapaths.embedded?.pollCores ?? [] : undefined;
             if (polling?.length && p.queueCores.some((c) => !polling.includes(c))) out.push(`port ${p.id} queue cores ${p.queueCores} outside the poll cores ${polling}`);
         }
     }

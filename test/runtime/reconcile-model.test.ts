@@ -18,7 +18,7 @@ import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import type { BridgePlan, DatapathKind, HostPlan, LinkPlan, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/plan/types.js';
 import { targetOf, type Action } from '../../src/runtime/actions.js';
-import { reconcile, type LiveView } from '../../src/runtime/reconcile.js';
+import { guestSideOfVm, reconcile, type LiveView } from '../../src/runtime/reconcile.js';
 import type { VmState } from '../../src/runtime/status-types.js';
 import { edits as userEdits, KEPT_FILES, variants } from '../mutations.js';
 
@@ -158,8 +158,6 @@ function apply(h: HostModel, a: Action, desired: Plan): void {
     }
 }
 
-/** What QEMU sees of a VM: a change outside it (the bridge a port is on) needs no restart. */
-const guestSide = (vm: VmPlan) => ({ ...vm, ports: vm.ports.map(({ bridge: _b, datapath: _d, queueCores: _q, ...rest }) => rest) });
 
 /** How the model differs from `p` fully deployed ('' when it does not). */
 function difference(h: HostModel, p: Plan): string {
@@ -181,7 +179,7 @@ function difference(h: HostModel, p: Plan): string {
     for (const [name, { vm }] of want.vms) {
         const got = h.vms.get(name);
         if (!isUp(got?.state)) return `vm ${name} not running`;
-        if (!isDeepStrictEqual(guestSide(got.vm), guestSide(vm))) return `vm ${name} runs with its old settings`;
+        if (!isDeepStrictEqual(guestSideOfVm(got.vm), guestSideOfVm(vm))) return `vm ${name} runs with its old settings`;
     }
     for (const name of h.vms.keys()) if (!want.vms.has(name)) return `vm ${name} left running`;
     if (!isDeepStrictEqual(h.hugepages, p.host.hugepages)) return 'hugepages differ';

@@ -295,7 +295,8 @@ async function livePmdMask(c: OvsdbClient): Promise<string | null> {
     return toRecord(rows[0]?.other_config)['pmd-cpu-mask'] ?? null;
 }
 
-function pmdCores(plan: Plan): Set<number> {
+/** The cores OvS-DPDK's PMD threads poll on: its pmd-cpu-mask, else the host's poll-cores. */
+export function pmdCores(plan: Plan): Set<number> {
     const mask = plan.datapaths.ovs?.pmdCpuMask;
     return mask ? maskCores(mask) : new Set(plan.host.pollCores);
 }
