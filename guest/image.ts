@@ -14,8 +14,8 @@ import {
 } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { VtopoError } from '../src/runtime/api.js';
-import { projectRoot } from '../src/runtime/self-exec.js';
+import { VtopoError } from '../src/core/api.js';
+import { projectRoot } from '../src/host/self-exec.js';
 import { acquireDirLock } from './lock.js';
 import { resolveModules, ROOT_MODULES } from './modules.js';
 

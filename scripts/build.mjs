@@ -11,7 +11,7 @@ const common = {
     // koffi ships its native binary per platform: load it from node_modules
     // (the .vsix carries node_modules/koffi), never inline it.
     external: ['koffi', 'vscode'],
-    // src/runtime/self-exec.ts reads import.meta.url only when __filename is
+    // src/host/self-exec.ts reads import.meta.url only when __filename is
     // absent (ESM under tsx); in these CommonJS bundles __filename is there.
     logOverride: { 'empty-import-meta': 'silent' },
 };

@@ -2,8 +2,8 @@ import { startLanguageServer } from 'langium/lsp';
 import { NodeFileSystem } from 'langium/node';
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node.js';
 import { createVtopoServices } from '../src/language/vtopo-module.js';
-import { LiveServer } from '../src/language/lsp/live-server.js';
-import { loadRuntime } from './runtime-host.js';
+import { LiveServer } from './live/server.js';
+import { loadRuntime } from './live/runtime-host.js';
 
 // Deploys from the editor write the same runtime files as the CLI: owner-only.
 process.umask(0o077);

@@ -39,9 +39,9 @@ import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
 import { featureNames } from '../../src/datapath/vhost-user/messages.js';
 import { map, op } from '../../src/backends/ovs/ovsdb/values.js';
 import type { DatapathBackend } from '../../src/backends/types.js';
-import type { Plan, VmPortPlan } from '../../src/plan/types.js';
-import { releaseHugepages, reserveHugepages } from '../../src/runtime/hugepages.js';
-import type { HugepageReservation } from '../../src/runtime/state.js';
+import type { Plan, VmPortPlan } from '../../src/core/plan.js';
+import { releaseHugepages, reserveHugepages } from '../../src/host/hugepages.js';
+import type { HugepageReservation } from '../../src/host/state.js';
 import { onInterrupt } from '../interrupt.js';
 
 const argv = process.argv.slice(2);

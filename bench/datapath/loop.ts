@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
 import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
-import { releaseHugepages, reserveHugepages } from '../../src/runtime/hugepages.js';
-import type { HugepageReservation } from '../../src/runtime/state.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
+import { releaseHugepages, reserveHugepages } from '../../src/host/hugepages.js';
+import type { HugepageReservation } from '../../src/host/state.js';
 import { onInterrupt } from '../interrupt.js';
 
 const argv = process.argv.slice(2);

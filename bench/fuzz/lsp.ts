@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { lspCase, runLspFuzz, type LspRunFinding } from '../../src/fuzz/lsp-run.js';
+import { lspCase, runLspFuzz, type LspRunFinding } from '../../test/fuzz/lsp-run.js';
 
 interface Job { seed: number; start: number; end: number }
 type Msg = { type: 'case'; index: number; ms: number; slowest: string } | { type: 'finding'; finding: LspRunFinding } | { type: 'done' };

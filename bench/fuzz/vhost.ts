@@ -15,9 +15,9 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLivePair, type LivePair } from '../../src/fuzz/live-pair.js';
-import { DatapathUnderTest } from '../../src/fuzz/peers.js';
-import { runVhostFuzz, type VhostFinding } from '../../src/fuzz/vhost-run.js';
+import { startLivePair, type LivePair } from '../../test/fuzz/live-pair.js';
+import { DatapathUnderTest } from '../../test/fuzz/peers.js';
+import { runVhostFuzz, type VhostFinding } from '../../test/fuzz/vhost-run.js';
 
 const { values } = parseArgs({
     options: {

@@ -3,8 +3,8 @@
  * touches a datapath does not pay for koffi or an OVSDB client. Adding a
  * backend is one line in LOADERS.
  */
-import type { DatapathKind } from '../plan/types.js';
-import { VtopoError } from '../runtime/api.js';
+import type { DatapathKind } from '../core/plan.js';
+import { VtopoError } from '../core/api.js';
 import type { DatapathBackend } from './types.js';
 
 const LOADERS: Partial<Record<DatapathKind, () => Promise<DatapathBackend>>> = {

@@ -4,8 +4,8 @@
  * after any crash: nothing is kept in memory between calls that cannot be
  * found again from the plan (pidfiles, sockets, the datapath's own state).
  */
-import type { BridgePlan, DatapathKind, LinkPlan, NicPlan, Plan, VmPortPlan } from '../plan/types.js';
-import type { DatapathStatus, PortStatus } from '../runtime/status-types.js';
+import type { BridgePlan, DatapathKind, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
+import type { DatapathStatus, PortStatus } from '../core/status.js';
 
 export interface DatapathSnapshot {
     datapath: DatapathStatus;

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node.js';
 import type { RequestType } from 'vscode-languageserver-protocol';
-import type { Outcome, RuntimeFailure } from './protocol.js';
+import type { Outcome, RuntimeFailure } from '../core/lsp-protocol.js';
 
 export function createClient(context: vscode.ExtensionContext): LanguageClient {
     const module = context.asAbsolutePath(path.join('out', 'server.cjs'));

@@ -13,7 +13,7 @@ import { showGraph } from './graph-panel.js';
 import {
     CaptureStartRequest, CaptureStopRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
     ProgressNotification, StatusRequest, VerifyRequest, type ExportFormat, type Range, type TopologyView,
-} from './protocol.js';
+} from '../core/lsp-protocol.js';
 import { formatStatusText, formatVerifyText } from './text.js';
 import type { TreeNode } from './tree-model.js';
 import type { ViewsStore } from './views-store.js';

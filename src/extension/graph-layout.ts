@@ -4,7 +4,7 @@
  */
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { buildGraph, elkInput, type GraphEdge, type GraphNode, type TopologyGraph } from './graph-model.js';
-import type { TopologyView } from './protocol.js';
+import type { TopologyView } from '../core/lsp-protocol.js';
 
 export interface Point { x: number; y: number }
 export interface PlacedNode extends GraphNode { x: number; y: number }

@@ -4,8 +4,8 @@
  * its declaration and live link state. Pure; graph-panel.ts runs elkjs on it
  * and the webview draws the result.
  */
-import type { Status } from '../runtime/status-types.js';
-import type { Range, TopologyView } from './protocol.js';
+import type { Status } from '../core/status.js';
+import type { Range, TopologyView } from '../core/lsp-protocol.js';
 
 export type LiveState = 'up' | 'down' | 'unknown';
 

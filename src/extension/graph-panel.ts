@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { graphHtml } from './graph-html.js';
 import { layoutView, type LaidOutGraph } from './graph-layout.js';
-import type { TopologyView } from './protocol.js';
+import type { TopologyView } from '../core/lsp-protocol.js';
 import type { ViewsStore } from './views-store.js';
 
 export type Reveal = (uri: string, range: { start: { line: number; character: number }; end: { line: number; character: number } }) => Promise<void>;

@@ -1,5 +1,5 @@
 /** The status bar's text, pure so it is unit-tested without VS Code. */
-import type { TopologyView } from './protocol.js';
+import type { TopologyView } from '../core/lsp-protocol.js';
 
 export function statusText(views: TopologyView[], activeUri: string | undefined): { text: string; tooltip: string; error: boolean } | undefined {
     const mine = activeUri ? views.filter((v) => v.model.uri === activeUri) : [];

@@ -1,6 +1,6 @@
 /** Plain-text renderings of Status and VerifyResult for editor documents. */
-import type { VerifyResult } from '../runtime/api.js';
-import type { Status } from '../runtime/status-types.js';
+import type { VerifyResult } from '../core/api.js';
+import type { Status } from '../core/status.js';
 
 function pad(rows: string[][]): string {
     const w = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));

@@ -3,8 +3,8 @@
  * VMs → ports, with live state icons and counters from Status. Pure, so it
  * is unit-tested without VS Code; tree.ts only maps it onto TreeItems.
  */
-import type { PortStatus, Status, VmStatus } from '../runtime/status-types.js';
-import type { Range, TopologyView } from './protocol.js';
+import type { PortStatus, Status, VmStatus } from '../core/status.js';
+import type { Range, TopologyView } from '../core/lsp-protocol.js';
 
 export type NodeKind = 'topology' | 'bridge' | 'vm' | 'port' | 'nic' | 'link';
 

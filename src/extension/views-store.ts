@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node.js';
-import { StatusNotification, TopologiesChangedNotification, TopologiesRequest, type TopologyView } from './protocol.js';
+import { StatusNotification, TopologiesChangedNotification, TopologiesRequest, type TopologyView } from '../core/lsp-protocol.js';
 
 export class ViewsStore implements vscode.Disposable {
     private views: TopologyView[] = [];

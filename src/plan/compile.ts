@@ -11,13 +11,13 @@ import {
     portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
 } from '../language/defaults.js';
 import { isValidIfname, parseCoreList, parseOvsdbRemote } from '../language/units.js';
-import { VtopoError } from '../runtime/api.js';
+import { VtopoError } from '../core/api.js';
 import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
 import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
     NicPlan, OvsDatapathPlan, Plan, VmPlan, VmPortPlan,
-} from './types.js';
+} from '../core/plan.js';
 
 /** The one topology of a model; runtime commands work on one topology per file. */
 export function topologyOf(model: Model, file: string): Topology {

@@ -1,6 +1,6 @@
 /** Where everything of a topology lives under its run directory. Pure. */
 import * as path from 'node:path';
-import { VtopoError } from '../runtime/api.js';
+import { VtopoError } from '../core/api.js';
 
 /** sockaddr_un.sun_path is 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH = 107;

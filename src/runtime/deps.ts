@@ -3,10 +3,10 @@
  * backends in production, fakes in unit tests (test/runtime).
  */
 import type { DatapathBackend } from '../backends/types.js';
-import type { DatapathKind, HostFacts, HostPlan, VmPlan } from '../plan/types.js';
-import type { ProgressEvent } from './api.js';
-import type { HugepageReservation } from './state.js';
-import type { VmStatus } from './status-types.js';
+import type { DatapathKind, HostFacts, HostPlan, VmPlan } from '../core/plan.js';
+import type { ProgressEvent } from '../core/api.js';
+import type { HugepageReservation } from '../host/state.js';
+import type { VmStatus } from '../core/status.js';
 
 export interface PingResult { ok: boolean; rtt_ms?: number; error?: string }
 

@@ -1,10 +1,10 @@
 /** Performs reconcile's actions through the backends, reporting progress per step. */
-import type { DatapathKind, Plan, VmPlan } from '../plan/types.js';
-import type { ProgressEvent, PlannedAction } from './api.js';
-import { VtopoError } from './api.js';
+import type { DatapathKind, Plan, VmPlan } from '../core/plan.js';
+import type { ProgressEvent, PlannedAction } from '../core/api.js';
+import { VtopoError } from '../core/api.js';
 import { targetOf, toPlanned, type Action } from './actions.js';
 import type { RuntimeDeps } from './deps.js';
-import type { HugepageReservation } from './state.js';
+import type { HugepageReservation } from '../host/state.js';
 
 export interface ExecContext {
     desired: Plan;

@@ -1,8 +1,8 @@
 /** Human renderings of Status, verify results and errors for the CLI. */
-import type { ProgressEvent, VerifyResult } from './api.js';
-import { fsFailure } from './fs-errors.js';
-import { VtopoError } from './api.js';
-import type { Status } from './status-types.js';
+import type { ProgressEvent, VerifyResult } from '../core/api.js';
+import { fsFailure } from '../host/fs-errors.js';
+import { VtopoError } from '../core/api.js';
+import type { Status } from '../core/status.js';
 
 function table(header: string[], rows: string[][]): string {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

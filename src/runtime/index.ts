@@ -7,19 +7,19 @@ import * as path from 'node:path';
 import { guestCacheRoot, resolveBootImage } from '../backends/qemu/index.js';
 import { backendFor } from '../backends/registry.js';
 import { exportPlan, type ExportFormat } from '../plan/export/index.js';
-import type { RuntimeOptions, VtopoRuntime } from './api.js';
+import type { RuntimeOptions, VtopoRuntime } from '../core/api.js';
 import type { RuntimeDeps } from './deps.js';
-import { gatherHostFacts } from './facts.js';
-import { releaseHugepages, reserveHugepages, resizeHugepages } from './hugepages.js';
+import { gatherHostFacts } from '../host/facts.js';
+import { releaseHugepages, reserveHugepages, resizeHugepages } from '../host/hugepages.js';
 import { createRuntime } from './runtime.js';
-import type { Status } from './status-types.js';
+import type { Status } from '../core/status.js';
 import { qemuVmLayer } from './vm-layer.js';
 
 export type { ExportFormat } from '../plan/export/index.js';
-import { VtopoError } from './api.js';
+import { VtopoError } from '../core/api.js';
 export { VtopoError };
-export type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
-export type { Status } from './status-types.js';
+export type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from '../core/api.js';
+export type { Status } from '../core/status.js';
 
 let factsCache: { file: string; at: number; facts: ReturnType<typeof gatherHostFacts> } | undefined;
 

@@ -4,9 +4,9 @@
  * sentences annotate the port until it comes up. Follows redeploys: the
  * subscription is renewed whenever the deployed plan changes.
  */
-import type { DatapathKind, Plan } from '../plan/types.js';
+import type { DatapathKind, Plan } from '../core/plan.js';
 import type { RuntimeDeps } from './deps.js';
-import type { Status } from './status-types.js';
+import type { Status } from '../core/status.js';
 
 export interface LiveEvents {
     /** Subscribes for `plan` (or drops the subscription when undefined); idempotent per plan. */

@@ -4,8 +4,8 @@ import type { Topology } from '../language/generated/ast.js';
 import { formatDiagnostic, loadTopology, TopologyLoadError } from '../language/load.js';
 import { compilePlan, topologyOf } from '../plan/compile.js';
 import { runDirOf } from '../plan/paths.js';
-import type { HostFacts, Plan } from '../plan/types.js';
-import { VtopoError } from './api.js';
+import type { HostFacts, Plan } from '../core/plan.js';
+import { VtopoError } from '../core/api.js';
 
 async function load(file: string) {
     try {

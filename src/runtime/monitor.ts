@@ -1,7 +1,7 @@
 /** Status from the backends' snapshots and the guests' state; watch polls and pushes changes. */
-import type { DatapathKind, Plan } from '../plan/types.js';
+import type { DatapathKind, Plan } from '../core/plan.js';
 import type { RuntimeDeps } from './deps.js';
-import type { DatapathStatus, PortStatus, Status, VmStatus } from './status-types.js';
+import type { DatapathStatus, PortStatus, Status, VmStatus } from '../core/status.js';
 
 function downPort(p: { id: string; vm?: string; port: string; bridge: string; datapath: DatapathKind }): PortStatus {
     return { ...p, link: 'down', rx_packets: 0, tx_packets: 0, rx_bytes: 0, tx_bytes: 0, drops: 0, queues: [] };

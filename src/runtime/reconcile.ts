@@ -5,8 +5,8 @@
  * vanished datapath is brought back by the next deploy.
  */
 import type { DatapathInventory } from '../backends/types.js';
-import type { DatapathKind, Plan, VmPlan, VmPortPlan } from '../plan/types.js';
-import type { VmState } from './status-types.js';
+import type { DatapathKind, Plan, VmPlan, VmPortPlan } from '../core/plan.js';
+import type { VmState } from '../core/status.js';
 import type { Action } from './actions.js';
 
 export interface LiveView {

@@ -6,19 +6,19 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:f
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ovsdbSocket } from '../plan/compile.js';
-import type { DatapathKind, HostFacts, Plan, VmPlan } from '../plan/types.js';
-import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from './api.js';
-import { VtopoError } from './api.js';
+import type { DatapathKind, HostFacts, Plan, VmPlan } from '../core/plan.js';
+import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from '../core/api.js';
+import { VtopoError } from '../core/api.js';
 import { formatActions, toPlanned } from './actions.js';
 import type { RuntimeDeps } from './deps.js';
 import { execute, waitForGuests } from './execute.js';
 import { planFor, runDirFor } from './load.js';
 import { liveEvents, type LiveEvents } from './live-events.js';
 import { collectStatus, watchStatus } from './monitor.js';
-import { preflight } from './preflight.js';
+import { preflight } from '../host/preflight.js';
 import { partsInDoubt, reconcile, type LiveView } from './reconcile.js';
-import { acquireLock, ensureRunDir, readState, readStateLenient, writeState, type DeployState } from './state.js';
-import type { Status } from './status-types.js';
+import { acquireLock, ensureRunDir, readState, readStateLenient, writeState, type DeployState } from '../host/state.js';
+import type { Status } from '../core/status.js';
 import { verifyPlan } from './verify.js';
 
 const KINDS: DatapathKind[] = ['embedded', 'ovs'];

@@ -1,5 +1,5 @@
 /** L2 segments of a plan: bridges joined by links form one broadcast domain. */
-import type { Plan } from '../plan/types.js';
+import type { Plan } from '../core/plan.js';
 
 export interface PingTarget {
     /** VM that sends the pings. */

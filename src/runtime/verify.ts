@@ -1,6 +1,6 @@
 /** Connectivity check: every guest pings every peer address on its L2 segment via the guest agent. */
-import type { Plan } from '../plan/types.js';
-import type { ProgressEvent, VerifyPair, VerifyResult } from './api.js';
+import type { Plan } from '../core/plan.js';
+import type { ProgressEvent, VerifyPair, VerifyResult } from '../core/api.js';
 import type { RuntimeDeps } from './deps.js';
 import { pingTargets } from './segments.js';
 

@@ -1,7 +1,7 @@
 /** The runtime's guests over src/backends/qemu. */
 import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
-import type { VmPlan } from '../plan/types.js';
+import type { VmPlan } from '../core/plan.js';
 import {
     agentPing, buildQemuArgv, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
 } from '../backends/qemu/index.js';

@@ -3,8 +3,8 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedBackend, startCapture, stopCapture } from '../../src/backends/embedded/index.js';
-import type { Plan, VmPortPlan } from '../../src/plan/types.js';
-import { alive, readPidFile } from '../../src/runtime/procs.js';
+import type { Plan, VmPortPlan } from '../../src/core/plan.js';
+import { alive, readPidFile } from '../../src/host/procs.js';
 import { tempDir, Testpmd, uniquePrefix, until } from './peers.js';
 
 function vmPort(dir: string, vm: string, mac: string, mode: 'client' | 'server'): VmPortPlan {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
 import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
 import type { PortReport } from '../../src/datapath/switch/port.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -9,8 +9,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Status } from '../../src/runtime/status-types.js';
-import { alive, sleep } from '../../src/runtime/procs.js';
+import type { Status } from '../../src/core/status.js';
+import { alive, sleep } from '../../src/host/procs.js';
 import { type CliResult, runVtopo, runVtopoJson } from '../runtime/cli-run.js';
 import { leftovers, mountsUnder } from '../runtime/leaks.js';
 

@@ -4,11 +4,11 @@ import { parseHelper } from 'langium/test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/language/generated/ast.js';
 import { createVtopoServices } from '../../src/language/vtopo-module.js';
-import { documentModels } from '../../src/language/lsp/live-model.js';
-import { liveDiagnostics } from '../../src/language/lsp/live-diagnostics.js';
-import { liveHover } from '../../src/language/lsp/live-hover.js';
-import type { TopologyModel } from '../../src/extension/protocol.js';
-import type { PortStatus, Status } from '../../src/runtime/status-types.js';
+import { documentModels } from '../../server/live/model.js';
+import { liveDiagnostics } from '../../server/live/diagnostics.js';
+import { liveHover } from '../../server/live/hover.js';
+import type { TopologyModel } from '../../src/core/lsp-protocol.js';
+import type { PortStatus, Status } from '../../src/core/status.js';
 
 const text = readFileSync('test/fixtures/design-example.vtopo', 'utf8');
 const lines = text.split('\n');

@@ -14,10 +14,10 @@ import type { Diagnostic } from 'vscode-languageserver-types';
 import type { PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVtopoServices } from '../../src/language/vtopo-module.js';
-import { LiveServer, type LiveRuntime } from '../../src/language/lsp/live-server.js';
-import { VtopoError } from '../../src/runtime/api.js';
-import type { Status } from '../../src/runtime/status-types.js';
-import { DeployRequest, ExportRequest, ProgressNotification, StatusNotification, TopologiesRequest } from '../../src/extension/protocol.js';
+import { LiveServer, type LiveRuntime } from '../../server/live/server.js';
+import { VtopoError } from '../../src/core/api.js';
+import type { Status } from '../../src/core/status.js';
+import { DeployRequest, ExportRequest, ProgressNotification, StatusNotification, TopologiesRequest } from '../../src/core/lsp-protocol.js';
 
 const URI = 'file:///nonexistent/vtopo-live/lab.vtopo';
 const text = readFileSync('test/fixtures/design-example.vtopo', 'utf8');

@@ -4,14 +4,14 @@ import { parseHelper } from 'langium/test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Model } from '../../src/language/generated/ast.js';
 import { createVtopoServices } from '../../src/language/vtopo-module.js';
-import { documentModels } from '../../src/language/lsp/live-model.js';
+import { documentModels } from '../../server/live/model.js';
 import { buildTree, type TreeNode } from '../../src/extension/tree-model.js';
 import { buildGraph } from '../../src/extension/graph-model.js';
 import { layoutGraph } from '../../src/extension/graph-layout.js';
 import { statusText } from '../../src/extension/status-bar-text.js';
 import { graphHtml } from '../../src/extension/graph-html.js';
-import type { TopologyModel } from '../../src/extension/protocol.js';
-import type { Status } from '../../src/runtime/status-types.js';
+import type { TopologyModel } from '../../src/core/lsp-protocol.js';
+import type { Status } from '../../src/core/status.js';
 
 let model: TopologyModel;
 

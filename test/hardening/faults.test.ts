@@ -10,12 +10,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRequest } from '../../src/backends/qemu/agent.js';
-import { until } from '../../src/fuzz/peers.js';
-import type { Plan } from '../../src/plan/types.js';
-import { sleep } from '../../src/runtime/procs.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
-import type { DeployState } from '../../src/runtime/state.js';
-import type { Status } from '../../src/runtime/status-types.js';
+import { until } from '../fuzz/peers.js';
+import type { Plan } from '../../src/core/plan.js';
+import { sleep } from '../../src/host/procs.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
+import type { DeployState } from '../../src/host/state.js';
+import type { Status } from '../../src/core/status.js';
 import { type CliResult, runVtopo } from '../runtime/cli-run.js';
 import { leftovers, processesMentioning } from '../runtime/leaks.js';
 import { tempDir } from './helpers.js';

@@ -11,7 +11,7 @@ import { EmptyFileSystem, URI } from 'langium';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createVtopoServices } from '../../src/language/vtopo-module.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-lspfind-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -7,11 +7,11 @@
  */
 import { URI } from 'langium';
 import { describe, expect, it } from 'vitest';
-import { LspFuzzer, rangeProblem } from '../../src/fuzz/lsp-case.js';
-import { loadSeedCorpus } from '../../src/fuzz/lsp-corpus.js';
-import { runLspFuzz } from '../../src/fuzz/lsp-run.js';
-import { Rng } from '../../src/fuzz/rng.js';
-import { mutate, tokenize } from '../../src/fuzz/vtopo-mutator.js';
+import { LspFuzzer, rangeProblem } from '../fuzz/lsp-case.js';
+import { loadSeedCorpus } from '../fuzz/lsp-corpus.js';
+import { runLspFuzz } from '../fuzz/lsp-run.js';
+import { Rng } from '../fuzz/rng.js';
+import { mutate, tokenize } from '../fuzz/vtopo-mutator.js';
 
 const CASES = 300;
 

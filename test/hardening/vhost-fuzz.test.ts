@@ -9,15 +9,15 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
-import { closeAll, openFd, type FdKind } from '../../src/fuzz/fd-zoo.js';
-import { GuestMem } from '../../src/fuzz/guest-ring.js';
-import { startLivePair, type LivePair } from '../../src/fuzz/live-pair.js';
-import { DatapathUnderTest, until } from '../../src/fuzz/peers.js';
-import { Rng } from '../../src/fuzz/rng.js';
-import { beyondEofAttack, closeDevice, establish, newDevice, txRingAttack, type Device } from '../../src/fuzz/vhost-cases.js';
-import { Frontend } from '../../src/fuzz/vhost-frontend.js';
-import { runVhostFuzz } from '../../src/fuzz/vhost-run.js';
-import { memTable, message, Req, u64, vringAddr } from '../../src/fuzz/vhost-wire.js';
+import { closeAll, openFd, type FdKind } from '../fuzz/fd-zoo.js';
+import { GuestMem } from '../fuzz/guest-ring.js';
+import { startLivePair, type LivePair } from '../fuzz/live-pair.js';
+import { DatapathUnderTest, until } from '../fuzz/peers.js';
+import { Rng } from '../fuzz/rng.js';
+import { beyondEofAttack, closeDevice, establish, newDevice, txRingAttack, type Device } from '../fuzz/vhost-cases.js';
+import { Frontend } from '../fuzz/vhost-frontend.js';
+import { runVhostFuzz } from '../fuzz/vhost-run.js';
+import { memTable, message, Req, u64, vringAddr } from '../fuzz/vhost-wire.js';
 import { tempDir } from './helpers.js';
 
 describe('hostile vhost-user frontend', () => {

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
 import { expectedCodes } from './helpers.js';
 
 const LINE = /^(.+):(\d+):(\d+) (error|warning|info|hint) ([a-z0-9-]+) (.+)$/;

@@ -15,8 +15,8 @@ import { checkText } from '../../src/language/load.js';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { EXPORT_FORMATS, exportPlan } from '../../src/plan/export/index.js';
-import type { VmPlan } from '../../src/plan/types.js';
-import { VtopoError } from '../../src/runtime/api.js';
+import type { VmPlan } from '../../src/core/plan.js';
+import { VtopoError } from '../../src/core/api.js';
 import { KEPT_FILES, variants } from '../mutations.js';
 import { lsp, parse } from './helpers.js';
 

@@ -9,9 +9,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ovsPaths } from '../../src/backends/ovs/paths.js';
-import type { Plan } from '../../src/plan/types.js';
-import { sleep } from '../../src/runtime/procs.js';
-import type { Status } from '../../src/runtime/status-types.js';
+import type { Plan } from '../../src/core/plan.js';
+import { sleep } from '../../src/host/procs.js';
+import type { Status } from '../../src/core/status.js';
 import { type CliResult, runVtopo } from '../runtime/cli-run.js';
 import { leftovers } from '../runtime/leaks.js';
 

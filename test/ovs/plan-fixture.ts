@@ -1,7 +1,7 @@
 /** A hand-built Plan for an OvS topology: the backend only reads plan data. */
 import { mkdtempSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BridgePlan, Plan, VmPortPlan } from '../../src/plan/types.js';
+import type { BridgePlan, Plan, VmPortPlan } from '../../src/core/plan.js';
 
 export function ovsTestPlan(topology: string): Plan {
     // Short paths: unix socket paths are limited to 107 bytes.

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { dpdkDevargs, nicInterface, rxqAffinity } from '../../src/backends/ovs/index.js';
 import { dpdkSettings, NO_HUGE_MEMORY_MB } from '../../src/backends/ovs/instance.js';
-import type { NicPlan, OvsDatapathPlan, Plan } from '../../src/plan/types.js';
+import type { NicPlan, OvsDatapathPlan, Plan } from '../../src/core/plan.js';
 
 function plan(ovs: Partial<OvsDatapathPlan> = {}, nics: NicPlan[] = [], pollCores = [1]): Plan {
     return {

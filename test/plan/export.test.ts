@@ -6,7 +6,7 @@ import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.j
 import { loadTopology } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { exportPlan, type ExportFormat } from '../../src/plan/export/index.js';
-import type { Plan, VmPlan } from '../../src/plan/types.js';
+import type { Plan, VmPlan } from '../../src/core/plan.js';
 import { expectGolden } from '../golden.js';
 
 const GUEST = { kernel: '/var/cache/vtopo/guest/vmlinuz', initrd: '/var/cache/vtopo/guest/initrd.img' };

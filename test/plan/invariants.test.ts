@@ -14,7 +14,7 @@ import { pmdCores } from '../../src/backends/ovs/index.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
 import { MAX_SOCKET_PATH } from '../../src/plan/paths.js';
-import type { HostFacts, Plan } from '../../src/plan/types.js';
+import type { HostFacts, Plan } from '../../src/core/plan.js';
 import { edits, KEPT_FILES, variants } from '../mutations.js';
 
 function violations(plan: Plan, facts: HostFacts): string[] {

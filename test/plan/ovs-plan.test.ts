@@ -8,8 +8,8 @@ import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
-import type { HostFacts, Plan } from '../../src/plan/types.js';
-import { VtopoError, type ProgressEvent } from '../../src/runtime/api.js';
+import type { HostFacts, Plan } from '../../src/core/plan.js';
+import { VtopoError, type ProgressEvent } from '../../src/core/api.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { fakeWorld, type FakeWorld } from '../runtime/fakes.js';
 

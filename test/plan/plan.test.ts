@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadTopology } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { deriveMac, deriveTapName } from '../../src/plan/derive.js';
-import type { HostFacts, Plan } from '../../src/plan/types.js';
-import { VtopoError } from '../../src/runtime/api.js';
+import type { HostFacts, Plan } from '../../src/core/plan.js';
+import { VtopoError } from '../../src/core/api.js';
 import { checkText } from '../../src/language/load.js';
 import { expectGolden } from '../golden.js';
 

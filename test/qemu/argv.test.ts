@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
-import type { VmPlan } from '../../src/plan/types.js';
+import type { VmPlan } from '../../src/core/plan.js';
 import { expectGolden } from '../golden.js';
 import { makeVm } from './fixtures.js';
 

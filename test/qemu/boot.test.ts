@@ -8,9 +8,9 @@ import { connect } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as qemu from '../../src/backends/qemu/index.js';
-import type { VmPlan } from '../../src/plan/types.js';
+import type { VmPlan } from '../../src/core/plan.js';
 import { makeVm } from './fixtures.js';
-import { readPidFile } from '../../src/runtime/procs.js';
+import { readPidFile } from '../../src/host/procs.js';
 import { startTestpmd, type Testpmd } from './testpmd.js';
 
 async function waitUntil(cond: () => boolean, ms = 5000): Promise<void> {

@@ -1,4 +1,4 @@
-import type { VmPlan, VmPortPlan } from '../../src/plan/types.js';
+import type { VmPlan, VmPortPlan } from '../../src/core/plan.js';
 
 /** A VmPlan as compilePlan would produce it, with run-dir paths under `dir`. */
 export function makeVm(over: Partial<VmPlan> & { name?: string; dir?: string } = {}, ports: Partial<VmPortPlan>[] = []): VmPlan {

@@ -9,9 +9,9 @@ import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as qemu from '../../src/backends/qemu/index.js';
-import { alive, readPidFile, waitGone } from '../../src/runtime/procs.js';
-import { VtopoError } from '../../src/runtime/api.js';
-import type { VmPlan } from '../../src/plan/types.js';
+import { alive, readPidFile, waitGone } from '../../src/host/procs.js';
+import { VtopoError } from '../../src/core/api.js';
+import type { VmPlan } from '../../src/core/plan.js';
 import { makeVm } from './fixtures.js';
 
 const dir = mkdtempSync('/tmp/vtopo-ql-');

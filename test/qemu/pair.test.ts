@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as qemu from '../../src/backends/qemu/index.js';
-import type { VmPlan } from '../../src/plan/types.js';
+import type { VmPlan } from '../../src/core/plan.js';
 import { makeVm } from './fixtures.js';
 import { startTestpmd, type Testpmd } from './testpmd.js';
 

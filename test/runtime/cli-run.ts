@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
 
 export interface CliResult { code: number; stdout: string; stderr: string }
 

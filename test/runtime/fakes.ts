@@ -1,9 +1,9 @@
 /** In-memory stand-ins for the datapath backends and the QEMU layer, recording every call. */
 import type { DatapathBackend, DatapathEvent, DatapathInventory } from '../../src/backends/types.js';
-import type { DatapathKind, HostFacts, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/plan/types.js';
+import type { DatapathKind, HostFacts, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/core/plan.js';
 import type { RuntimeDeps, VmLayer } from '../../src/runtime/deps.js';
-import type { HugepageReservation } from '../../src/runtime/state.js';
-import type { VmState } from '../../src/runtime/status-types.js';
+import type { HugepageReservation } from '../../src/host/state.js';
+import type { VmState } from '../../src/core/status.js';
 
 export interface FakeWorld {
     calls: string[];

@@ -1,6 +1,6 @@
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import type { HostFacts, Plan } from '../../src/plan/types.js';
+import type { HostFacts, Plan } from '../../src/core/plan.js';
 
 export async function planFromText(text: string, over: Partial<HostFacts> = {}): Promise<Plan> {
     const r = await checkText(text, 't.vtopo');

@@ -2,9 +2,9 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { VtopoError } from '../../src/runtime/api.js';
-import { isMounted, releaseHugepages, reserveHugepages, resizeHugepages, type PageCount } from '../../src/runtime/hugepages.js';
-import type { HugepageReservation } from '../../src/runtime/state.js';
+import { VtopoError } from '../../src/core/api.js';
+import { isMounted, releaseHugepages, reserveHugepages, resizeHugepages, type PageCount } from '../../src/host/hugepages.js';
+import type { HugepageReservation } from '../../src/host/state.js';
 
 const NR = '/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages';
 const nr = () => Number(readFileSync(NR, 'utf8'));

@@ -2,10 +2,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { HostFacts, Plan } from '../../src/plan/types.js';
+import type { HostFacts, Plan } from '../../src/core/plan.js';
 import type { Action } from '../../src/runtime/actions.js';
-import { VtopoError } from '../../src/runtime/api.js';
-import { preflight } from '../../src/runtime/preflight.js';
+import { VtopoError } from '../../src/core/api.js';
+import { preflight } from '../../src/host/preflight.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { fakeWorld, type FakeWorld } from './fakes.js';
 import { planFromText } from './helpers.js';

@@ -11,11 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGuestImage } from '../../src/backends/qemu/index.js';
-import { VtopoError } from '../../src/runtime/api.js';
-import { alive, readPidFile, sleep } from '../../src/runtime/procs.js';
+import { VtopoError } from '../../src/core/api.js';
+import { alive, readPidFile, sleep } from '../../src/host/procs.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
 import { realDeps } from '../../src/runtime/index.js';
-import { selfExecArgv } from '../../src/runtime/self-exec.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
 import { leftovers } from './leaks.js';
 
 const root = mkdtempSync('/tmp/vtq-');

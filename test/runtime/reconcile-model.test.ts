@@ -16,10 +16,10 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import type { BridgePlan, DatapathKind, HostPlan, LinkPlan, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/plan/types.js';
+import type { BridgePlan, DatapathKind, HostPlan, LinkPlan, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/core/plan.js';
 import { targetOf, type Action } from '../../src/runtime/actions.js';
 import { guestSideOfVm, reconcile, type LiveView } from '../../src/runtime/reconcile.js';
-import type { VmState } from '../../src/runtime/status-types.js';
+import type { VmState } from '../../src/core/status.js';
 import { edits as userEdits, KEPT_FILES, variants } from '../mutations.js';
 
 const KINDS: DatapathKind[] = ['embedded', 'ovs'];

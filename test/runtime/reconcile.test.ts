@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { toPlanned, type Action } from '../../src/runtime/actions.js';
 import { reconcile, type LiveView } from '../../src/runtime/reconcile.js';
-import type { Plan } from '../../src/plan/types.js';
+import type { Plan } from '../../src/core/plan.js';
 import { planFromText, TWO } from './helpers.js';
 
 const lines = (as: Action[]) => as.map((a) => { const p = toPlanned(a); return `${p.kind} ${p.target}`; });

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VtopoError } from '../../src/runtime/api.js';
+import { VtopoError } from '../../src/core/api.js';
 import { createRuntime } from '../../src/runtime/runtime.js';
-import { acquireLock } from '../../src/runtime/state.js';
-import type { Status } from '../../src/runtime/status-types.js';
+import { acquireLock } from '../../src/host/state.js';
+import type { Status } from '../../src/core/status.js';
 import { fakeWorld, type FakeWorld } from './fakes.js';
 
 async function until(cond: () => boolean, ms = 3000): Promise<void> {

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import type { Plan } from '../../src/plan/types.js';
+import type { Plan } from '../../src/core/plan.js';
 import { pingTargets, segmentsOf, type PingTarget } from '../../src/runtime/segments.js';
 
 const TEXT = `

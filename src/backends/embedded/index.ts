@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { ControlError, controlRequest } from '../../datapath/control-client.js';
 import type { DatapathStatusReport } from '../../datapath/datapath.js';
 import type { PortReport } from '../../datapath/switch/port.js';
-import type { BridgePlan, EmbeddedDatapathPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../plan/types.js';
-import { VtopoError } from '../../runtime/api.js';
-import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../runtime/procs.js';
-import { selfExecArgv } from '../../runtime/self-exec.js';
-import type { DatapathStatus, PortStatus, QueueStatus } from '../../runtime/status-types.js';
+import type { BridgePlan, EmbeddedDatapathPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
+import { VtopoError } from '../../core/api.js';
+import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
+import { selfExecArgv } from '../../host/self-exec.js';
+import type { DatapathStatus, PortStatus, QueueStatus } from '../../core/status.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
 
 function dpPlan(plan: Plan): EmbeddedDatapathPlan {

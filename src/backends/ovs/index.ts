@@ -5,10 +5,10 @@
  */
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BridgePlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../plan/types.js';
-import { VtopoError } from '../../runtime/api.js';
-import type { PortStatus } from '../../runtime/status-types.js';
-import { uptimeSeconds } from '../../runtime/procs.js';
+import type { BridgePlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
+import { VtopoError } from '../../core/api.js';
+import type { PortStatus } from '../../core/status.js';
+import { uptimeSeconds } from '../../host/procs.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
 import { run } from './exec.js';
 import { instanceState, startInstance, stopInstance, withClient } from './instance.js';

@@ -11,9 +11,9 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { Plan } from '../../plan/types.js';
-import { VtopoError } from '../../runtime/api.js';
-import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../runtime/procs.js';
+import type { Plan } from '../../core/plan.js';
+import { VtopoError } from '../../core/api.js';
+import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
 import { run, runOk } from './exec.js';
 import { bumpAndWait, VSWITCH_DB } from './ovsdb/cfg.js';
 import { OvsdbClient } from './ovsdb/client.js';

@@ -4,8 +4,8 @@
  * ovs-vswitchd writes them (statistics arrive every stats-update-interval,
  * 5 s by default), and flags a port that stays down too long.
  */
-import type { Plan } from '../../plan/types.js';
-import type { PortStatus } from '../../runtime/status-types.js';
+import type { Plan } from '../../core/plan.js';
+import type { PortStatus } from '../../core/status.js';
 import { K_TOPOLOGY } from './names.js';
 import { VSWITCH_DB } from './ovsdb/cfg.js';
 import { OvsdbClient, type RowChange } from './ovsdb/client.js';

@@ -5,7 +5,7 @@
  * OvS, and a vtopo-id that maps back to the plan's identity.
  */
 import { createHash } from 'node:crypto';
-import type { LinkPlan, NicPlan, Plan, VmPortPlan } from '../../plan/types.js';
+import type { LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
 
 export const K_TOPOLOGY = 'vtopo-topology';
 export const K_KIND = 'vtopo-kind';

@@ -1,7 +1,7 @@
 /** Where a topology's OvS lives: every path derives from the plan alone. */
 import * as path from 'node:path';
-import type { OvsDatapathPlan, Plan } from '../../plan/types.js';
-import { VtopoError } from '../../runtime/api.js';
+import type { OvsDatapathPlan, Plan } from '../../core/plan.js';
+import { VtopoError } from '../../core/api.js';
 
 export const VSWITCHD_DPDK = '/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk';
 export const VSWITCH_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';

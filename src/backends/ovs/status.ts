@@ -3,7 +3,7 @@
  * datapath reports. OvS counts from the switch's side: rx_* is what the
  * switch received from the guest; so do we (the embedded datapath too).
  */
-import type { PortStatus, QueueStatus, VhostState } from '../../runtime/status-types.js';
+import type { PortStatus, QueueStatus, VhostState } from '../../core/status.js';
 import { K_BRIDGE, K_ID, K_KIND } from './names.js';
 import { optional, toNumberRecord, toRecord, type Row } from './ovsdb/values.js';
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import type { VmPlan } from '../../plan/types.js';
+import type { VmPlan } from '../../core/plan.js';
 
 export interface AgentInterface {
     name: string;

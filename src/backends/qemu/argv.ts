@@ -3,7 +3,7 @@
  * and `vtopo export --format qemu` both use it, and golden files pin it.
  * Every element is one argv word: nothing here ever goes through a shell.
  */
-import type { VmPlan, VmPortPlan } from '../../plan/types.js';
+import type { VmPlan, VmPortPlan } from '../../core/plan.js';
 import type { BootImage } from './boot.js';
 
 /** virtio-serial port name the default guest's agent listens on. */

@@ -1,4 +1,4 @@
-import type { VmPlan } from '../../plan/types.js';
+import type { VmPlan } from '../../core/plan.js';
 
 export type BootImage =
     | { kind: 'kernel'; kernel: string; initrd?: string; append?: string; agent: boolean }

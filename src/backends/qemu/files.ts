@@ -3,7 +3,7 @@
  * happened to it: the supervisor writes them, status/stop read them.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import type { VmPlan } from '../../plan/types.js';
+import type { VmPlan } from '../../core/plan.js';
 
 export interface VmFiles {
     /** The launch spec handed to `vtopo vm-supervise`. */

@@ -1,6 +1,6 @@
 /** Turning QEMU's and the guest's own words into reasons a user can act on. */
 import { constants } from 'node:os';
-import type { VmPlan } from '../../plan/types.js';
+import type { VmPlan } from '../../core/plan.js';
 import { readText } from './files.js';
 
 /** QEMU's own error lines ("qemu-system-x86_64: …") from its log, last first-most-relevant. */

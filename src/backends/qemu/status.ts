@@ -1,8 +1,8 @@
 /** vmStatus: what a fresh process can tell about a VM from the plan alone. */
 import { existsSync } from 'node:fs';
-import type { VmPlan } from '../../plan/types.js';
-import type { GuestRxFilter, VmStatus } from '../../runtime/status-types.js';
-import { alive, isOurs, readPidFile } from '../../runtime/procs.js';
+import type { VmPlan } from '../../core/plan.js';
+import type { GuestRxFilter, VmStatus } from '../../core/status.js';
+import { alive, isOurs, readPidFile } from '../../host/procs.js';
 import { agentHello } from './agent.js';
 import { readJson, readText, vmFiles, type ExitRecord } from './files.js';
 import { FAILED_MARKER, hasAgent, queryStatus, READY_MARKER } from './launcher.js';

@@ -7,9 +7,9 @@
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, openSync, rmSync, appendFileSync } from 'node:fs';
 import { promisify } from 'node:util';
-import type { VmPlan } from '../../plan/types.js';
-import type { GuestRxFilter } from '../../runtime/status-types.js';
-import { alive, sleep } from '../../runtime/procs.js';
+import type { VmPlan } from '../../core/plan.js';
+import type { GuestRxFilter } from '../../core/status.js';
+import { alive, sleep } from '../../host/procs.js';
 import { readJson, vmFiles, writeAtomic, type ExitRecord } from './files.js';
 import { QmpClient, type QmpEvent } from './qmp.js';
 

@@ -1,6 +1,6 @@
 /** `vtopo export` formats over a Plan. Pure. */
-import type { Plan, VmPlan } from '../types.js';
-import { VtopoError } from '../../runtime/api.js';
+import type { Plan, VmPlan } from '../../core/plan.js';
+import { VtopoError } from '../../core/api.js';
 import { exportLibvirt } from './libvirt.js';
 import { exportOvsVsctl } from './ovs-vsctl.js';
 import { exportQemu } from './qemu.js';

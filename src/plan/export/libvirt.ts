@@ -2,7 +2,7 @@
  * libvirt domain XML per VM: vhostuser interfaces with driver queues, shared
  * memory backing (vhost-user maps guest RAM) and a NUMA cell carrying it.
  */
-import type { Plan, VmPlan } from '../types.js';
+import type { Plan, VmPlan } from '../../core/plan.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 

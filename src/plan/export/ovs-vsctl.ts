@@ -1,5 +1,5 @@
 /** The OvS bridges of a plan as a runnable ovs-vsctl script (embedded bridges are skipped). */
-import type { Plan } from '../types.js';
+import type { Plan } from '../../core/plan.js';
 import { shq } from './shell.js';
 
 export function exportOvsVsctl(plan: Plan): string {

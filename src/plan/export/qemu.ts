@@ -1,5 +1,5 @@
 /** The QEMU command line of every VM, as a shell script. */
-import type { Plan, VmPlan } from '../types.js';
+import type { Plan, VmPlan } from '../../core/plan.js';
 import { formatCommand, shq } from './shell.js';
 
 export function exportQemu(plan: Plan, argv: (vm: VmPlan) => string[], guest?: { kernel: string; initrd: string }): string {

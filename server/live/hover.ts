@@ -2,7 +2,7 @@
  * Live hover text for a VM or port while its topology is deployed: state,
  * counters and one row per queue. Pure: (what is hovered, Status) → markdown.
  */
-import type { PortStatus, Status } from '../../runtime/status-types.js';
+import type { PortStatus, Status } from '../../src/core/status.js';
 
 export type HoverTarget = { kind: 'vm'; vm: string } | { kind: 'port'; id: string } | { kind: 'nic'; name: string };
 

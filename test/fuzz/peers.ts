@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { controlRequest } from '../datapath/control-client.js';
-import type { DatapathStatusReport } from '../datapath/datapath.js';
-import { selfExecArgv } from '../runtime/self-exec.js';
+import { controlRequest } from '../../src/datapath/control-client.js';
+import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
 import { sleep } from './vhost-frontend.js';
 
 export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, stepMs = 50): Promise<T> {

@@ -3,9 +3,9 @@
  * willing to send anything: raw bytes, any header, any fds. Non-blocking
  * throughout; replies are framed so that a request can wait for its own.
  */
-import { sendWithFds } from '../datapath/sys/frontend.js';
-import { watchReadable, type FdWatch } from '../datapath/sys/eventfd.js';
-import { closeFd, connectUnix, recvWithFds } from '../datapath/sys/unix-socket.js';
+import { sendWithFds } from '../support/frontend.js';
+import { watchReadable, type FdWatch } from '../../src/datapath/sys/eventfd.js';
+import { closeFd, connectUnix, recvWithFds } from '../../src/datapath/sys/unix-socket.js';
 import { FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, message, Req } from './vhost-wire.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { VtopoError } from './api.js';
+import { VtopoError } from '../core/api.js';
 
 const CAUSES: Record<string, string> = {
     EROFS: 'the file system is read-only',

@@ -7,9 +7,9 @@
  * carry zero or huge lengths or broken indirect tables, with avail indexes
  * running far ahead. Each generator returns what it did, for the report.
  */
-import { signalEventfd } from '../datapath/sys/eventfd.js';
-import { MAX_QUEUE_PAIRS } from '../datapath/vhost-user/device.js';
-import { VRING_NOFD } from '../datapath/vhost-user/messages.js';
+import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
+import { MAX_QUEUE_PAIRS } from '../../src/datapath/vhost-user/device.js';
+import { VRING_NOFD } from '../../src/datapath/vhost-user/messages.js';
 import { closeAll, openFd, randomFdKind } from './fd-zoo.js';
 import { DriverRing, GuestMem, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './guest-ring.js';
 import type { Rng } from './rng.js';

@@ -9,19 +9,19 @@ import { DocumentState, URI, type AstNode, type LangiumDocument } from 'langium'
 import type { LangiumSharedServices } from 'langium/lsp';
 import type { Connection, PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { Diagnostic } from 'vscode-languageserver-types';
-import type { Model } from '../generated/ast.js';
-import type { ProgressEvent, VtopoRuntime } from '../../runtime/api.js';
-import type { Status } from '../../runtime/status-types.js';
+import type { Model } from '../../src/language/generated/ast.js';
+import type { ProgressEvent, VtopoRuntime } from '../../src/core/api.js';
+import type { Status } from '../../src/core/status.js';
 import {
     CaptureStartRequest, CaptureStopRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
     ProgressNotification, StatusNotification, StatusRequest, TopologiesChangedNotification, TopologiesRequest, VerifyRequest,
     type CaptureStarted, type CaptureStopped, type ConsoleTarget, type ExportFormat, type ExportResult, type Outcome,
     type TopologyModel, type TopologyView,
-} from '../../extension/protocol.js';
-import { documentModels } from './live-model.js';
-import { liveDiagnostics } from './live-diagnostics.js';
-import { liveHover, type HoverTarget } from './live-hover.js';
-import { fsFailure } from '../../runtime/fs-errors.js';
+} from '../../src/core/lsp-protocol.js';
+import { documentModels } from './model.js';
+import { liveDiagnostics } from './diagnostics.js';
+import { liveHover, type HoverTarget } from './hover.js';
+import { fsFailure } from '../../src/host/fs-errors.js';
 
 /** The runtime plus the optional extras some commands need; absent extras answer with a VtopoError-style failure. */
 export interface LiveRuntime extends VtopoRuntime {

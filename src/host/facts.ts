@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectAccel } from '../backends/qemu/index.js';
 import { parseCoreList } from '../language/units.js';
-import type { HostFacts } from '../plan/types.js';
+import type { HostFacts } from '../core/plan.js';
 
 export const DEFAULT_RUN_ROOT = '/run/vtopo';
 

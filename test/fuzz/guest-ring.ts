@@ -5,8 +5,8 @@
  * but outside every region the table declares: the switch must never
  * write there), and split rings laid out the way a virtio driver does.
  */
-import { closeFd } from '../datapath/sys/unix-socket.js';
-import { mapShared, memfd, type Mapping } from '../datapath/sys/memory.js';
+import { closeFd } from '../../src/datapath/sys/unix-socket.js';
+import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
 
 export const CANARY_BYTE = 0xa5;
 

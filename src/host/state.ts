@@ -6,8 +6,8 @@
  */
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync, chmodSync } from 'node:fs';
 import * as path from 'node:path';
-import type { Plan, VmPlan } from '../plan/types.js';
-import { VtopoError } from './api.js';
+import type { Plan, VmPlan } from '../core/plan.js';
+import { VtopoError } from '../core/api.js';
 import { writing } from './fs-errors.js';
 import { alive, startTicks } from './procs.js';
 

@@ -3,14 +3,14 @@
  * (src/runtime/index.ts), plus the editor-only extras (export text, guest
  * console socket, packet capture) read from the deployed Plan.
  */
-import { exportTopology, runtime } from '../src/runtime/index.js';
-import { VtopoError } from '../src/runtime/api.js';
-import { runRoot } from '../src/runtime/facts.js';
-import { runDirFor } from '../src/runtime/load.js';
-import { readStateLenient } from '../src/runtime/state.js';
-import type { Plan } from '../src/plan/types.js';
-import type { ExportFormat } from '../src/extension/protocol.js';
-import type { LiveRuntime } from '../src/language/lsp/live-server.js';
+import { exportTopology, runtime } from '../../src/runtime/index.js';
+import { VtopoError } from '../../src/core/api.js';
+import { runRoot } from '../../src/host/facts.js';
+import { runDirFor } from '../../src/runtime/load.js';
+import { readStateLenient } from '../../src/host/state.js';
+import type { Plan } from '../../src/core/plan.js';
+import type { ExportFormat } from '../../src/core/lsp-protocol.js';
+import type { LiveRuntime } from './server.js';
 
 const LANGUAGE: Record<ExportFormat, string> = { 'ovs-vsctl': 'shellscript', qemu: 'shellscript', libvirt: 'xml' };
 
@@ -29,7 +29,7 @@ async function captureApi(plan: Plan, port: string) {
     const datapath = vmPort?.datapath ?? nic?.datapath;
     if (!datapath) throw new VtopoError(`topology ${plan.topology} has no port ${port}`, `pick one of: ${[...plan.vms.flatMap((v) => v.ports.map((p) => p.id)), ...plan.nics.map((n) => n.name)].join(', ')}`);
     if (datapath !== 'embedded') throw new VtopoError(`port ${port} is on the ${datapath} datapath; only the embedded datapath mirrors ports`, 'capture on a port of an embedded bridge, or use ovs-tcpdump inside the OvS namespace');
-    return import('../src/backends/embedded/index.js');
+    return import('../../src/backends/embedded/index.js');
 }
 
 export async function loadRuntime(): Promise<LiveRuntime> {

@@ -1,5 +1,5 @@
 /** vhost-user messages as a frontend writes them (QEMU docs/interop/vhost-user.rst). */
-import { F, FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, PF, Req, bit } from '../datapath/vhost-user/messages.js';
+import { F, FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, PF, Req, bit } from '../../src/datapath/vhost-user/messages.js';
 
 export { F, FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, PF, Req, bit };
 

@@ -5,8 +5,8 @@
  * travel as `Outcome` values so the user-facing `fix` survives the wire.
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
-import type { DeployResult, PlanResult, ProgressEvent, VerifyResult } from '../runtime/api.js';
-import type { Status } from '../runtime/status-types.js';
+import type { DeployResult, PlanResult, ProgressEvent, VerifyResult } from './api.js';
+import type { Status } from './status.js';
 
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }

@@ -4,9 +4,9 @@
  * graph and the live diagnostics all anchor runtime facts on these ranges.
  */
 import { GrammarUtils, type AstNode } from 'langium';
-import type { Model, Topology } from '../generated/ast.js';
-import { bridgeDatapath, DEFAULTS } from '../defaults.js';
-import type { ModelBridge, ModelLink, ModelNic, ModelVm, Range, TopologyModel } from '../../extension/protocol.js';
+import type { Model, Topology } from '../../src/language/generated/ast.js';
+import { bridgeDatapath, DEFAULTS } from '../../src/language/defaults.js';
+import type { ModelBridge, ModelLink, ModelNic, ModelVm, Range, TopologyModel } from '../../src/core/lsp-protocol.js';
 
 const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 

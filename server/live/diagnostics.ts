@@ -5,8 +5,8 @@
  * a diagnostic clears.
  */
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver-types';
-import type { PortStatus, QueueStatus, Status } from '../../runtime/status-types.js';
-import type { Range, TopologyModel } from '../../extension/protocol.js';
+import type { PortStatus, QueueStatus, Status } from '../../src/core/status.js';
+import type { Range, TopologyModel } from '../../src/core/lsp-protocol.js';
 
 export const LIVE_SOURCE = 'vtopo-live';
 

@@ -5,8 +5,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { HostPlan } from '../plan/types.js';
-import { VtopoError } from './api.js';
+import type { HostPlan } from '../core/plan.js';
+import { VtopoError } from '../core/api.js';
 import type { HugepageReservation } from './state.js';
 
 const sysDir = (kb: number) => `/sys/kernel/mm/hugepages/hugepages-${kb}kB`;

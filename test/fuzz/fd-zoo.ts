@@ -7,10 +7,10 @@
 import { closeSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { newEventfd } from '../datapath/sys/eventfd.js';
-import { memfd } from '../datapath/sys/memory.js';
-import { addSeals, sealableMemfd, SEAL } from '../datapath/sys/frontend.js';
-import { newStreamSocket } from '../datapath/sys/unix-socket.js';
+import { newEventfd } from '../../src/datapath/sys/eventfd.js';
+import { memfd } from '../../src/datapath/sys/memory.js';
+import { addSeals, sealableMemfd, SEAL } from '../support/frontend.js';
+import { newStreamSocket } from '../../src/datapath/sys/unix-socket.js';
 import type { Rng } from './rng.js';
 
 export const FD_KINDS = ['eventfd', 'socket', 'devnull', 'devzero', 'proc-ro', 'dir', 'empty-file', 'memfd-small', 'memfd-page', 'memfd-sparse-5g', 'memfd-sealed'] as const;

@@ -2,10 +2,10 @@
 import { existsSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { Plan } from '../plan/types.js';
-import { VtopoError } from './api.js';
-import type { Action } from './actions.js';
-import type { RuntimeDeps } from './deps.js';
+import type { Plan } from '../core/plan.js';
+import { VtopoError } from '../core/api.js';
+import type { Action } from '../runtime/actions.js';
+import type { RuntimeDeps } from '../runtime/deps.js';
 
 export function onPath(binary: string): boolean {
     if (binary.includes('/')) return existsSync(binary);

@@ -10,11 +10,11 @@
 import * as path from 'node:path';
 import { AstUtils, EmptyFileSystem, GrammarAST, URI, type LangiumDocument } from 'langium';
 import { CancellationToken, type Diagnostic, type Position, type Range, type TextEdit } from 'vscode-languageserver';
-import type { Model } from '../language/generated/ast.js';
-import { createVtopoServices, type VtopoServices } from '../language/vtopo-module.js';
-import { compilePlan, socketsOf, topologyOf } from '../plan/compile.js';
-import { MAX_IFNAME } from '../plan/derive.js';
-import { VtopoError } from '../runtime/api.js';
+import type { Model } from '../../src/language/generated/ast.js';
+import { createVtopoServices, type VtopoServices } from '../../src/language/vtopo-module.js';
+import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
+import { MAX_IFNAME } from '../../src/plan/derive.js';
+import { VtopoError } from '../../src/core/api.js';
 import { Rng } from './rng.js';
 
 export interface LspFinding {

@@ -10,7 +10,7 @@
  */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { signalEventfd } from '../datapath/sys/eventfd.js';
+import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { closeAll } from './fd-zoo.js';
 import { GuestMem } from './guest-ring.js';
 import type { DatapathUnderTest } from './peers.js';

@@ -5,7 +5,7 @@
  * Kept apart from unix-socket.ts so the switch's own FFI surface stays as
  * small as it is.
  */
-import { allocNative, c, E, errno, koffi, SysError } from './libc.js';
+import { allocNative, c, E, errno, koffi, SysError } from '../../src/datapath/sys/libc.js';
 
 const sendmsg = koffi.load('libc.so.6').func('long sendmsg(int, void *, int)');
 const fcntl = koffi.load('libc.so.6').func('fcntl', 'int', ['int', 'int', 'int']);

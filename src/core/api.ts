@@ -3,7 +3,7 @@
  * Both go through these functions and nothing else, so neither owns logic
  * the other lacks. Implemented in src/runtime/index.ts.
  */
-import type { Status } from './status-types.js';
+import type { Status } from './status.js';
 
 export interface ProgressEvent {
     /** Stable step id, e.g. 'check', 'image', 'datapath', 'bridge', 'port', 'vm', 'ready'. */
@@ -57,13 +57,7 @@ export interface VerifyResult {
     pairs: VerifyPair[];
 }
 
-/** A user-facing failure: `message` names the cause, `fix` what to do. */
-export class VtopoError extends Error {
-    constructor(message: string, readonly fix?: string, readonly code?: string) {
-        super(message);
-        this.name = 'VtopoError';
-    }
-}
+export { VtopoError } from './errors.js';
 
 export interface VtopoRuntime {
     plan(file: string, opts?: RuntimeOptions): Promise<PlanResult>;
