@@ -51,7 +51,8 @@ interface AptPackage {
 }
 
 export function guestCacheRoot(cacheDir?: string): string {
-    return path.join(cacheDir ?? process.env.VTOPO_CACHE_DIR ?? path.join(projectRoot(), '.cache'), 'guest');
+    // Absolute: the image is packed by a shell that changes directory first.
+    return path.resolve(cacheDir ?? process.env.VTOPO_CACHE_DIR ?? path.join(projectRoot(), '.cache'), 'guest');
 }
 
 export function guestScriptsDir(): string {
