@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node.js';
 import { createClient } from './client.js';
-import { registerCommands } from './commands.js';
+import { registerCommands } from './commands/index.js';
 import { createStatusBar } from './status-bar.js';
 import { TopologyTree } from './tree.js';
 import { ViewsStore } from './views-store.js';
