@@ -29,6 +29,44 @@ import {
 
 export const MAX_QUEUE_PAIRS = 8;
 
+/** The payload a request must carry: exactly `exact` bytes, or at least `min`. */
+export type PayloadSize = { exact: number } | { min: number };
+/**
+ * The fds a request may carry: none; exactly one; for SET_VRING_KICK/CALL/ERR
+ * one unless the payload sets VRING_NOFD, then none; one per memory region.
+ */
+export type FdRule = 'none' | 'one' | 'vring' | 'regions';
+
+export interface MessageHandler {
+    size: PayloadSize;
+    fds: FdRule;
+    /** Runs after the size and fd checks; a reply payload, or whether it succeeded (REPLY_ACK). */
+    run(d: VhostUserDevice, m: Message, dv: DataView): Uint8Array | boolean;
+}
+
+/** A message refused before its handler ran: logged as it is. */
+class Refused extends Error {}
+
+export function sizeError(size: PayloadSize, len: number): string | undefined {
+    if ('exact' in size) return len === size.exact ? undefined : `payload ${len} bytes, expected ${size.exact}`;
+    return len >= size.min ? undefined : `payload ${len} bytes, expected at least ${size.min}`;
+}
+
+/** How many fds a request with this (size-checked) payload must carry. */
+export function expectedFds(rule: FdRule, dv: DataView): number {
+    switch (rule) {
+        case 'none': return 0;
+        case 'one': return 1;
+        case 'vring': return dv.getUint32(0, true) & VRING_NOFD ? 0 : 1;
+        case 'regions': return dv.getUint32(0, true);
+    }
+}
+
+function fdsError(rule: FdRule, dv: DataView, got: number): string | undefined {
+    const want = expectedFds(rule, dv);
+    return got === want ? undefined : `${got} fds attached, expected ${want}`;
+}
+
 export class Vring {
     num = 0;
     /** Frontend user addresses from SET_VRING_ADDR. */
@@ -101,19 +139,63 @@ export class VhostUserDevice {
         this.owner.onRingsChanged();
     }
 
-    /** Handles one message; returns the reply bytes, if any. */
+    /**
+     * What each request carries and who handles it, in the shape of DPDK's
+     * VHOST_MESSAGE_HANDLERS and rust-vmm's typed messages: the payload
+     * size (exact, or a minimum for SET_MEM_TABLE, whose regions follow)
+     * and the fds it takes. A request missing here is refused.
+     */
+    static readonly handlers: ReadonlyMap<number, MessageHandler> = new Map<number, MessageHandler>([
+        [Req.GET_FEATURES, { size: { exact: 0 }, fds: 'none', run: () => u64Payload(SUPPORTED_FEATURES) }],
+        [Req.SET_FEATURES, { size: { exact: 8 }, fds: 'none', run: (d, _m, dv) => d.setFeatures(dv) }],
+        [Req.SET_OWNER, { size: { exact: 0 }, fds: 'none', run: () => true }],
+        [Req.RESET_OWNER, { size: { exact: 0 }, fds: 'none', run: (d) => (d.reset(), true) }],
+        [Req.SET_MEM_TABLE, { size: { min: 8 }, fds: 'regions', run: (d, m, dv) => d.setMemTable(m, dv) }],
+        // LOG_ALL (live migration dirty logging) is not offered: refused, fd closed.
+        [Req.SET_LOG_BASE, { size: { exact: 16 }, fds: 'one', run: () => false }],
+        [Req.SET_LOG_FD, { size: { exact: 0 }, fds: 'one', run: () => false }],
+        [Req.SET_VRING_NUM, { size: { exact: 8 }, fds: 'none', run: (d, _m, dv) => d.setVringNum(dv) }],
+        [Req.SET_VRING_ADDR, { size: { exact: 40 }, fds: 'none', run: (d, _m, dv) => d.setVringAddr(dv) }],
+        [Req.SET_VRING_BASE, { size: { exact: 8 }, fds: 'none', run: (d, _m, dv) => d.setVringBase(dv) }],
+        [Req.GET_VRING_BASE, { size: { exact: 8 }, fds: 'none', run: (d, _m, dv) => d.getVringBase(dv) }],
+        [Req.SET_VRING_KICK, { size: { exact: 8 }, fds: 'vring', run: (d, m, dv) => d.setVringFd(m, dv) }],
+        [Req.SET_VRING_CALL, { size: { exact: 8 }, fds: 'vring', run: (d, m, dv) => d.setVringFd(m, dv) }],
+        [Req.SET_VRING_ERR, { size: { exact: 8 }, fds: 'vring', run: (d, m, dv) => d.setVringFd(m, dv) }],
+        [Req.GET_PROTOCOL_FEATURES, { size: { exact: 0 }, fds: 'none', run: () => u64Payload(SUPPORTED_PROTOCOL_FEATURES) }],
+        [Req.SET_PROTOCOL_FEATURES, { size: { exact: 8 }, fds: 'none', run: (d, _m, dv) => d.setProtocolFeatures(dv) }],
+        [Req.GET_QUEUE_NUM, { size: { exact: 0 }, fds: 'none', run: (d) => u64Payload(BigInt(d.maxQueuePairs)) }],
+        [Req.SET_VRING_ENABLE, { size: { exact: 8 }, fds: 'none', run: (d, _m, dv) => d.setVringEnable(dv) }],
+        // Accepted and ignored: the switch learns MACs from traffic, the
+        // bridge sets the MTU, and VERSION_1 rings are little-endian.
+        [Req.SEND_RARP, { size: { exact: 8 }, fds: 'none', run: () => true }],
+        [Req.NET_SET_MTU, { size: { exact: 8 }, fds: 'none', run: () => true }],
+        [Req.SET_VRING_ENDIAN, { size: { exact: 8 }, fds: 'none', run: () => true }],
+    ]);
+
+    /**
+     * Handles one message; returns the reply bytes, if any. The payload
+     * size and the fds it carries are checked against the message's entry
+     * in MESSAGE_HANDLERS before its handler runs: a message without an
+     * entry, of the wrong size or with fds it does not take is refused
+     * here, never reaches a handler, and its fds are closed.
+     */
     handle(m: Message): Uint8Array | undefined {
         const name = reqName(m.request);
         this.seen.set(name, (this.seen.get(name) ?? 0) + 1);
         let reply: Uint8Array | undefined;
         let ok = true;
         try {
-            const r = this.dispatch(m);
+            const h = VhostUserDevice.handlers.get(m.request);
+            if (!h) throw new Refused(`unsupported request ${name} (${m.request}), ${m.payload.length} bytes: refused`);
+            const dv = new DataView(m.payload.buffer, m.payload.byteOffset, m.payload.byteLength);
+            const bad = sizeError(h.size, m.payload.length) ?? fdsError(h.fds, dv, m.fds.length);
+            if (bad) throw new Refused(`${name}: ${bad}: refused`);
+            const r = h.run(this, m, dv);
             if (r instanceof Uint8Array) reply = r;
             else ok = r;
         } catch (e) {
             ok = false;
-            this.owner.log(`${name}: ${(e as Error).message}`);
+            this.owner.log(e instanceof Refused ? e.message : `${name}: ${(e as Error).message}`);
         } finally {
             // Fds a message carried but we did not keep are closed (never leaked).
             for (const fd of m.fds) if (fd >= 0) closeFd(fd);
@@ -124,7 +206,7 @@ export class VhostUserDevice {
         return undefined;
     }
 
-    /** Takes ownership of fd i of the message. */
+    /** Takes ownership of fd i of the message (the table checked it is there). */
     private takeFd(m: Message, i = 0): number {
         const fd = m.fds[i];
         if (fd === undefined || fd < 0) throw new Error('expected a file descriptor');
@@ -132,130 +214,93 @@ export class VhostUserDevice {
         return fd;
     }
 
-    private dispatch(m: Message): Uint8Array | boolean {
-        const p = m.payload;
-        const dv = new DataView(p.buffer, p.byteOffset, p.byteLength);
-        const need = (n: number) => {
-            if (p.length < n) throw new Error(`payload ${p.length} bytes, expected ${n}`);
-        };
-        switch (m.request) {
-            case Req.GET_FEATURES:
-                return u64Payload(SUPPORTED_FEATURES);
-            case Req.SET_FEATURES: {
-                need(8);
-                const f = dv.getBigUint64(0, true);
-                if ((f & ~SUPPORTED_FEATURES) !== 0n) throw new Error(`unsupported features 0x${f.toString(16)}`);
-                this.features = f;
-                for (const v of this.vrings) if (v.ring) v.ring.eventIdx = has(f, F.RING_EVENT_IDX);
-                this.owner.onRingsChanged();
-                return true;
-            }
-            case Req.GET_PROTOCOL_FEATURES:
-                return u64Payload(SUPPORTED_PROTOCOL_FEATURES);
-            case Req.SET_PROTOCOL_FEATURES: {
-                need(8);
-                this.protocolFeatures = dv.getBigUint64(0, true) & SUPPORTED_PROTOCOL_FEATURES;
-                return true;
-            }
-            case Req.GET_QUEUE_NUM:
-                return u64Payload(BigInt(this.maxQueuePairs));
-            case Req.SET_OWNER:
-                return true;
-            case Req.RESET_OWNER:
-                this.reset();
-                return true;
-            case Req.SET_MEM_TABLE:
-                this.setMemTable(m, dv);
-                return true;
-            case Req.SET_VRING_NUM: {
-                const v = this.vring(dv, p);
-                const num = dv.getUint32(4, true);
-                if (num === 0 || num > 32768 || (num & (num - 1)) !== 0) throw new Error(`vring size ${num} is not a power of two ≤ 32768`);
-                v.num = num;
-                return true;
-            }
-            case Req.SET_VRING_ADDR: {
-                need(40);
-                const v = this.vring(dv, p);
-                v.descUva = Number(dv.getBigUint64(8, true));
-                v.usedUva = Number(dv.getBigUint64(16, true));
-                v.availUva = Number(dv.getBigUint64(24, true));
-                if (v.started) this.startRing(v);
-                return true;
-            }
-            case Req.SET_VRING_BASE: {
-                const v = this.vring(dv, p);
-                v.base = dv.getUint32(4, true) & 0xffff;
-                return true;
-            }
-            case Req.GET_VRING_BASE: {
-                const v = this.vring(dv, p);
-                const base = v.ring ? v.ring.lastAvail : v.base;
-                this.stopRing(v);
-                v.base = base;
-                this.owner.onRingsChanged();
-                return stateBytes(v.index, base);
-            }
-            case Req.SET_VRING_KICK:
-            case Req.SET_VRING_CALL:
-            case Req.SET_VRING_ERR: {
-                need(8);
-                const lo = dv.getUint32(0, true);
-                const idx = lo & 0xff;
-                const v = this.vrings[idx];
-                if (!v || idx >= 2 * this.maxQueuePairs) throw new Error(`vring index ${idx} out of range`);
-                if (!(lo & VRING_NOFD) && m.fds[0] !== undefined && m.fds[0] >= 0 && !isEventfd(m.fds[0])) throw new Error('the fd is not an eventfd');
-                const fd = lo & VRING_NOFD ? -1 : this.takeFd(m);
-                if (m.request === Req.SET_VRING_CALL) {
-                    closeFd(v.callFd);
-                    v.callFd = fd;
-                } else if (m.request === Req.SET_VRING_ERR) {
-                    closeFd(v.errFd);
-                    v.errFd = fd;
-                } else {
-                    v.kickWatch?.close();
-                    v.kickWatch = undefined;
-                    closeFd(v.kickFd);
-                    v.kickFd = fd;
-                    v.noKick = fd < 0;
-                    if (fd >= 0) v.kickWatch = watchReadable(fd, () => this.owner.onKick(idx));
-                    this.startRing(v);
-                    this.owner.onRingsChanged();
-                }
-                return true;
-            }
-            case Req.SET_VRING_ENABLE: {
-                const v = this.vring(dv, p);
-                v.enabled = dv.getUint32(4, true) !== 0;
-                this.owner.onRingsChanged();
-                return true;
-            }
-            case Req.SET_LOG_BASE:
-            case Req.SET_LOG_FD:
-                // LOG_ALL (live migration dirty logging) is not offered.
-                return false;
-            case Req.SEND_RARP:
-            case Req.NET_SET_MTU:
-            case Req.SET_VRING_ENDIAN:
-                return true;
-            default:
-                this.owner.log(`unsupported request ${reqName(m.request)} (${m.request}), ${p.length} bytes: refused`);
-                return false;
-        }
+    private setFeatures(dv: DataView): boolean {
+        const f = dv.getBigUint64(0, true);
+        if ((f & ~SUPPORTED_FEATURES) !== 0n) throw new Error(`unsupported features 0x${f.toString(16)}`);
+        this.features = f;
+        for (const v of this.vrings) if (v.ring) v.ring.eventIdx = has(f, F.RING_EVENT_IDX);
+        this.owner.onRingsChanged();
+        return true;
     }
 
-    private vring(dv: DataView, p: Uint8Array): Vring {
-        if (p.length < 8) throw new Error(`payload ${p.length} bytes, expected a vring state`);
+    private setProtocolFeatures(dv: DataView): boolean {
+        this.protocolFeatures = dv.getBigUint64(0, true) & SUPPORTED_PROTOCOL_FEATURES;
+        return true;
+    }
+
+    private setVringNum(dv: DataView): boolean {
+        const v = this.vring(dv);
+        const num = dv.getUint32(4, true);
+        if (num === 0 || num > 32768 || (num & (num - 1)) !== 0) throw new Error(`vring size ${num} is not a power of two ≤ 32768`);
+        v.num = num;
+        return true;
+    }
+
+    private setVringAddr(dv: DataView): boolean {
+        const v = this.vring(dv);
+        v.descUva = Number(dv.getBigUint64(8, true));
+        v.usedUva = Number(dv.getBigUint64(16, true));
+        v.availUva = Number(dv.getBigUint64(24, true));
+        if (v.started) this.startRing(v);
+        return true;
+    }
+
+    private setVringBase(dv: DataView): boolean {
+        this.vring(dv).base = dv.getUint32(4, true) & 0xffff;
+        return true;
+    }
+
+    private getVringBase(dv: DataView): Uint8Array {
+        const v = this.vring(dv);
+        const base = v.ring ? v.ring.lastAvail : v.base;
+        this.stopRing(v);
+        v.base = base;
+        this.owner.onRingsChanged();
+        return stateBytes(v.index, base);
+    }
+
+    /** SET_VRING_KICK, _CALL and _ERR: an eventfd, or none with VRING_NOFD. */
+    private setVringFd(m: Message, dv: DataView): boolean {
+        const lo = dv.getUint32(0, true);
+        const idx = lo & 0xff;
+        const v = this.vrings[idx];
+        if (!v || idx >= 2 * this.maxQueuePairs) throw new Error(`vring index ${idx} out of range`);
+        if (!(lo & VRING_NOFD) && !isEventfd(m.fds[0])) throw new Error('the fd is not an eventfd');
+        const fd = lo & VRING_NOFD ? -1 : this.takeFd(m);
+        if (m.request === Req.SET_VRING_CALL) {
+            closeFd(v.callFd);
+            v.callFd = fd;
+        } else if (m.request === Req.SET_VRING_ERR) {
+            closeFd(v.errFd);
+            v.errFd = fd;
+        } else {
+            v.kickWatch?.close();
+            v.kickWatch = undefined;
+            closeFd(v.kickFd);
+            v.kickFd = fd;
+            v.noKick = fd < 0;
+            if (fd >= 0) v.kickWatch = watchReadable(fd, () => this.owner.onKick(idx));
+            this.startRing(v);
+            this.owner.onRingsChanged();
+        }
+        return true;
+    }
+
+    private setVringEnable(dv: DataView): boolean {
+        this.vring(dv).enabled = dv.getUint32(4, true) !== 0;
+        this.owner.onRingsChanged();
+        return true;
+    }
+
+    private vring(dv: DataView): Vring {
         const idx = dv.getUint32(0, true);
         if (idx >= 2 * this.maxQueuePairs) throw new Error(`vring index ${idx} ≥ ${2 * this.maxQueuePairs}`);
         return this.vrings[idx];
     }
 
-    private setMemTable(m: Message, dv: DataView): void {
-        if (m.payload.length < 8) throw new Error('short SET_MEM_TABLE');
+    private setMemTable(m: Message, dv: DataView): boolean {
         const n = dv.getUint32(0, true);
-        if (n === 0 || n > 8 || m.payload.length < 8 + 32 * n) throw new Error(`SET_MEM_TABLE with ${n} regions`);
-        if (m.fds.length < n) throw new Error(`SET_MEM_TABLE: ${n} regions but ${m.fds.length} fds`);
+        if (n === 0 || n > 8 || m.payload.length < 8 + 32 * n) throw new Error(`SET_MEM_TABLE with ${n} regions in ${m.payload.length} bytes`);
         const regions: Region[] = [];
         try {
             for (let i = 0; i < n; i++) {
@@ -301,6 +346,7 @@ export class VhostUserDevice {
         }
         this.owner.log(`memory table: ${regions.map((r) => `gpa 0x${r.gpa.toString(16)} size 0x${r.size.toString(16)}`).join(', ')}`);
         this.owner.onRingsChanged();
+        return true;
     }
 
     private gpaOf(uva: number, len: number): number {
@@ -373,3 +419,6 @@ export class VhostUserDevice {
         return this.features & ~bit(F.PROTOCOL_FEATURES) | (this.features & bit(F.PROTOCOL_FEATURES));
     }
 }
+
+/** The handler table (message id → size, fds, handler); see VhostUserDevice.handlers. */
+export const MESSAGE_HANDLERS = VhostUserDevice.handlers;
