@@ -35,7 +35,6 @@ import { instanceState, withClient } from '../../src/backends/ovs/instance.js';
 import { VSWITCH_DB } from '../../src/backends/ovs/ovsdb/cfg.js';
 import { ovsPaths } from '../../src/backends/ovs/paths.js';
 import { controlRequest } from '../../src/datapath/control-client.js';
-import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
 import { featureNames } from '../../src/datapath/vhost-user/messages.js';
 import { map, op } from '../../src/backends/ovs/ovsdb/values.js';
 import type { DatapathBackend } from '../../src/backends/types.js';
@@ -195,7 +194,7 @@ interface Result {
 /** Evidence that the run measured known unicast, not flooding. */
 async function learning(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
     if (kind === 'embedded') {
-        const st = await controlRequest<DatapathStatusReport>(plan.datapaths.embedded!.controlSocket, 'status');
+        const st = await controlRequest(plan.datapaths.embedded!.controlSocket, 'status', {});
         const b = st.bridges[0];
         return `flooded ${((100 * b.flooded) / Math.max(1, b.flooded + b.forwarded)).toFixed(3)}%`;
     }
@@ -207,7 +206,7 @@ async function learning(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
 /** The virtio features the generator's driver negotiated with the switch: they pick testpmd's rx/tx paths. */
 async function negotiated(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
     if (kind === 'embedded') {
-        const st = await controlRequest<DatapathStatusReport>(plan.datapaths.embedded!.controlSocket, 'status');
+        const st = await controlRequest(plan.datapaths.embedded!.controlSocket, 'status', {});
         return (st.ports[0]?.features ?? []).join(' ');
     }
     const r = spawnSync('ovs-vsctl', [`--db=unix:${plan.datapaths.ovs!.dbSocket}`, '--columns=status', 'list', 'Interface'], { encoding: 'utf8' });

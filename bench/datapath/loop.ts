@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
-import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
+import type { ControlArgs, ControlOp, DatapathStatusReport } from '../../src/core/control.js';
 import { selfExecArgv } from '../../src/host/self-exec.js';
 import { releaseHugepages, reserveHugepages } from '../../src/host/hugepages.js';
 import type { HugepageReservation } from '../../src/host/state.js';
@@ -74,7 +74,7 @@ async function run(size: number, queues: number): Promise<void> {
         // One file for all of its memory: vhost-user passes at most 8 regions.
         const mem = huge ? ['--huge-dir', huge.mountDir, '--single-file-segments'] : ['--no-huge'];
         await waitFor('datapath', () => existsSync(ctl));
-        const req = <T>(op: string, a: Record<string, unknown> = {}) => controlRequest<T>(ctl, op, a);
+        const req = <Op extends ControlOp>(op: Op, a: ControlArgs[Op]) => controlRequest(ctl, op, a);
         await req('add-bridge', { name: 'br0', mtu: 9000 });
         const socks = [path.join(dir, 'p0.sock'), path.join(dir, 'p1.sock')];
         const q = `${queues > 1 ? `,queues=${queues},cq=1` : ''},in_order=${IN_ORDER}`;
@@ -88,8 +88,8 @@ async function run(size: number, queues: number): Promise<void> {
         // server=1 probes one port at a time, each blocking until we connect: add both now (we retry).
         for (let i = 0; i < 2; i++) await req('add-vhost-port', { port: `p${i}`, bridge: 'br0', socket: socks[i], mode: 'client', queues });
         await waitFor('testpmd prompt', () => out.includes('testpmd> '));
-        await waitFor('links', async () => (await req<DatapathStatusReport>('status')).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 0) >= 2 * queues));
-        const feats = (await req<DatapathStatusReport>('status')).ports[0].features ?? [];
+        await waitFor('links', async () => (await req('status', {})).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 0) >= 2 * queues));
+        const feats = (await req('status', {})).ports[0].features ?? [];
         console.log(`negotiated: ${feats.join(' ')}`);
         pmd.stdin!.write(`set txpkts ${size}\nstart tx_first ${BURSTS}\n`);
         await sleep(2000);
@@ -97,13 +97,13 @@ async function run(size: number, queues: number): Promise<void> {
         const rates: number[] = [];
         const cpus: number[] = [];
         const sum = (r: DatapathStatusReport) => r.ports.reduce((n, p) => n + p.rx_packets, 0);
-        let prev = await req<DatapathStatusReport>('status');
+        let prev = await req('status', {});
         const first = prev;
         let prevT = performance.now();
         let prevCpu = cpuTicks(dpPid);
         for (let s = 0; s < SECONDS; s++) {
             await sleep(1000);
-            const st = await req<DatapathStatusReport>('status');
+            const st = await req('status', {});
             const t = performance.now();
             const c = cpuTicks(dpPid);
             rates.push((sum(st) - sum(prev)) / ((t - prevT) / 1000));
@@ -129,7 +129,7 @@ async function run(size: number, queues: number): Promise<void> {
         for (const p of prev.ports) console.log(`  ${p.id}: ${p.queues.map((q) => `q${q.queue} rx ${q.rx_packets} tx ${q.tx_packets} backlogged ${q.backlogged ?? 0} ${q.mode}`).join(', ')}`);
         pmd.stdin!.write('stop\nquit\n');
         await sleep(500);
-        await req('shutdown').catch(() => undefined);
+        await req('shutdown', {}).catch(() => undefined);
         await waitFor('datapath exit', () => dp.exitCode !== null || dp.signalCode !== null, 10_000).catch(() => undefined);
     } finally {
         registered();

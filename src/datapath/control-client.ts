@@ -1,5 +1,6 @@
 /** Client side of the datapath control socket: one JSON line per request, one per reply. */
 import * as net from 'node:net';
+import type { ControlArgs, ControlOp, ControlResult } from '../core/control.js';
 
 export class ControlError extends Error {
     constructor(message: string, readonly fix?: string, readonly unreachable = false) {
@@ -11,7 +12,8 @@ export class ControlError extends Error {
 let nextId = 1;
 
 /** Sends `{id, op, ...args}` and resolves with `result`; rejects with ControlError. */
-export function controlRequest<T = unknown>(socket: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 10_000): Promise<T> {
+export function controlRequest<Op extends ControlOp>(socket: string, op: Op, args: ControlArgs[Op], timeoutMs = 10_000): Promise<ControlResult[Op]> {
+    type T = ControlResult[Op];
     return new Promise((resolve, reject) => {
         const id = nextId++;
         const s = net.createConnection(socket);

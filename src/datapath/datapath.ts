@@ -5,12 +5,24 @@
  * runtime can re-apply a plan after any crash.
  */
 import { performance } from 'node:perf_hooks';
+import {
+    CONTROL_OPS,
+    isControlOp,
+    type ControlArgs,
+    type ControlInventory,
+    type ControlOp,
+    type ControlRequest,
+    type ControlResult,
+    type DatapathStatusReport,
+    type Existed,
+    type VhostMode,
+} from '../core/control.js';
 import { NetdevPort } from './ports/netdev-port.js';
 import { PatchPort } from './ports/patch-port.js';
 import { VhostPort } from './ports/vhost-port.js';
 import { DEFAULT_IDLE_MS, Engine } from './switch/engine.js';
 import { PcapWriter } from './switch/pcap.js';
-import type { Port, PortReport } from './switch/port.js';
+import type { Port } from './switch/port.js';
 import { arenaReport } from './sys/arena.js';
 
 export class OpError extends Error {
@@ -19,9 +31,10 @@ export class OpError extends Error {
     }
 }
 
-type Args = Record<string, unknown>;
+/** A request as it came off the socket: parsed JSON whose fields are checked here, op by op. */
+type WireRequest = { readonly [k: string]: unknown };
 
-function str(a: Args, k: string): string {
+function str(a: WireRequest, k: string): string {
     const v = a[k];
     if (typeof v !== 'string' || v.length === 0) throw new OpError(`missing or empty '${k}'`, `pass ${k} as a non-empty string`);
     return v;
@@ -30,13 +43,22 @@ function str(a: Args, k: string): string {
  * The object's id: `port`/`link` keys, falling back to `id` (which is also
  * the request id of the line protocol; clients should use the explicit keys).
  */
-function objId(a: Args, k: 'port' | 'link'): string {
-    return typeof a[k] === 'string' && a[k] ? (a[k] as string) : str(a, 'id');
+function objId(a: WireRequest, k: 'port' | 'link'): string {
+    const v = a[k];
+    return typeof v === 'string' && v ? v : str(a, 'id');
 }
-function num(a: Args, k: string, dflt?: number): number {
+function num(a: WireRequest, k: string, dflt?: number): number {
     const v = a[k] ?? dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new OpError(`'${k}' must be a non-negative integer`);
     return v;
+}
+function optNum(a: WireRequest, k: string): number | undefined {
+    return a[k] === undefined ? undefined : num(a, k);
+}
+function vhostMode(a: WireRequest, id: string): VhostMode {
+    const m = a.mode ?? 'client';
+    if (m !== 'client' && m !== 'server') throw new OpError(`port ${id}: mode must be client or server`);
+    return m;
 }
 
 interface Link {
@@ -45,18 +67,64 @@ interface Link {
     b: PatchPort;
 }
 
-export interface DatapathStatusReport {
-    pid: number;
-    uptime_s: number;
-    mode: 'poll' | 'interrupt';
-    polling_queues: number;
-    rounds: number;
-    bridges: { name: string; mtu: number; ports: string[]; flooded: number; forwarded: number; macs: { mac: string; port: string; age_s: number }[] }[];
-    links: string[];
-    ports: PortReport[];
-    /** Guest memory arena (sys/arena.ts): guest regions and frame buffers mapped into one buffer. */
-    memory_arena: ReturnType<typeof arenaReport>;
+export type { DatapathStatusReport };
+
+type ServedOp = Exclude<ControlOp, 'shutdown'>;
+/** One op: its arguments checked off the wire, then run. */
+interface OpHandler<K extends ServedOp> {
+    args(a: WireRequest): ControlArgs[K];
+    run(dp: Datapath, args: ControlArgs[K]): ControlResult[K];
 }
+/** Every op but `shutdown`, which is the process's (main.ts), not the switch's. */
+type OpTable = { readonly [K in ServedOp]: OpHandler<K> };
+
+const noArgs = () => ({});
+
+const OPS: OpTable = {
+    'add-bridge': {
+        args: (a) => ({ name: str(a, 'name'), mtu: num(a, 'mtu', 1500), aging_s: optNum(a, 'aging_s') }),
+        run: (dp, a) => dp.addBridge(a.name, a.mtu ?? 1500, a.aging_s === undefined ? undefined : a.aging_s * 1000),
+    },
+    'remove-bridge': { args: (a) => ({ name: str(a, 'name') }), run: (dp, a) => dp.removeBridge(a.name) },
+    'add-link': { args: (a) => ({ link: objId(a, 'link'), a: str(a, 'a'), b: str(a, 'b') }), run: (dp, a) => dp.addLink(a.link, a.a, a.b) },
+    'remove-link': { args: (a) => ({ link: objId(a, 'link') }), run: (dp, a) => dp.removeLink(a.link) },
+    'add-vhost-port': {
+        args: (a) => {
+            const port = objId(a, 'port');
+            const bridge = str(a, 'bridge');
+            const socket = str(a, 'socket');
+            return { port, bridge, socket, mode: vhostMode(a, port), queues: num(a, 'queues', 1), mac: typeof a.mac === 'string' ? a.mac : undefined };
+        },
+        run: (dp, a) => dp.addVhostPort(a),
+    },
+    'add-tap': {
+        args: (a) => ({ port: objId(a, 'port'), bridge: str(a, 'bridge'), ifname: str(a, 'ifname'), queues: num(a, 'queues', 1), mtu: num(a, 'mtu', 1500) }),
+        run: (dp, a) => dp.addNic(a.port, a.bridge, 'tap', a.ifname, a.queues ?? 1, a.mtu ?? 1500),
+    },
+    'add-af-packet': {
+        args: (a) => ({ port: objId(a, 'port'), bridge: str(a, 'bridge'), iface: str(a, 'iface'), queues: num(a, 'queues', 1), mtu: num(a, 'mtu', 1500) }),
+        run: (dp, a) => dp.addNic(a.port, a.bridge, 'af_packet', a.iface, a.queues ?? 1, a.mtu ?? 1500),
+    },
+    'remove-port': { args: (a) => ({ port: objId(a, 'port') }), run: (dp, a) => dp.removePort(a.port) },
+    inventory: { args: noArgs, run: (dp) => dp.inventory() },
+    status: { args: noArgs, run: (dp) => dp.status() },
+    'capture-start': { args: (a) => ({ port: str(a, 'port'), file: str(a, 'file') }), run: (dp, a) => dp.captureStart(a.port, a.file) },
+    'capture-stop': { args: (a) => ({ port: str(a, 'port') }), run: (dp, a) => dp.captureStop(a.port) },
+    'set-idle': {
+        args: (a) => ({ us: num(a, 'us') }),
+        run: (dp, a) => {
+            dp.engine.idleMs = a.us / 1000;
+            return {};
+        },
+    },
+    'flush-macs': {
+        args: noArgs,
+        run: (dp) => {
+            for (const b of dp.engine.bridges.values()) b.macs.flush();
+            return {};
+        },
+    },
+};
 
 export class Datapath {
     readonly engine: Engine;
@@ -68,47 +136,22 @@ export class Datapath {
         this.engine = new Engine(idleMs ?? DEFAULT_IDLE_MS, log);
     }
 
-    async op(req: Args): Promise<unknown> {
+    /** Runs one request of an in-process caller (tests, benches): typed by the op map. */
+    op<R extends ControlRequest>(req: R): Promise<ControlResult[R['op']]> {
+        return this.serve(req) as Promise<ControlResult[R['op']]>;
+    }
+
+    /** Runs one request off the control socket: its op's arguments are checked, then the op runs. */
+    async serve(req: WireRequest): Promise<unknown> {
         const op = req.op;
-        switch (op) {
-            case 'add-bridge':
-                return this.addBridge(str(req, 'name'), num(req, 'mtu', 1500), req.aging_s === undefined ? undefined : num(req, 'aging_s') * 1000);
-            case 'remove-bridge':
-                return this.removeBridge(str(req, 'name'));
-            case 'add-link':
-                return this.addLink(objId(req, 'link'), str(req, 'a'), str(req, 'b'));
-            case 'remove-link':
-                return this.removeLink(objId(req, 'link'));
-            case 'add-vhost-port':
-                return this.addVhostPort(req);
-            case 'remove-port':
-                return this.removePort(objId(req, 'port'));
-            case 'add-tap':
-                return this.addNic(objId(req, 'port'), str(req, 'bridge'), 'tap', str(req, 'ifname'), num(req, 'queues', 1), num(req, 'mtu', 1500));
-            case 'add-af-packet':
-                return this.addNic(objId(req, 'port'), str(req, 'bridge'), 'af_packet', str(req, 'iface'), num(req, 'queues', 1), num(req, 'mtu', 1500));
-            case 'inventory':
-                return {
-                    bridges: [...this.engine.bridges.keys()],
-                    links: [...this.links.keys()],
-                    vmPorts: [...this.vhost],
-                    nics: [...this.nics],
-                };
-            case 'status':
-                return this.status();
-            case 'capture-start':
-                return this.captureStart(str(req, 'port'), str(req, 'file'));
-            case 'capture-stop':
-                return this.captureStop(str(req, 'port'));
-            case 'set-idle':
-                this.engine.idleMs = num(req, 'us') / 1000;
-                return {};
-            case 'flush-macs':
-                for (const b of this.engine.bridges.values()) b.macs.flush();
-                return {};
-            default:
-                throw new OpError(`unknown op '${String(op)}'`, 'use one of add-bridge, remove-bridge, add-link, remove-link, add-vhost-port, add-tap, add-af-packet, remove-port, inventory, status, capture-start, capture-stop, shutdown');
-        }
+        if (!isControlOp(op) || op === 'shutdown') throw new OpError(`unknown op '${String(op)}'`, `use one of ${CONTROL_OPS.join(', ')}`);
+        // One op's handler with that op's arguments (the table's type pairs them).
+        const h = OPS[op] as OpHandler<ServedOp>;
+        return h.run(this, h.args(req) as never);
+    }
+
+    inventory(): ControlInventory {
+        return { bridges: [...this.engine.bridges.keys()], links: [...this.links.keys()], vmPorts: [...this.vhost], nics: [...this.nics] };
     }
 
     private bridge(name: string) {
@@ -117,7 +160,7 @@ export class Datapath {
         return b;
     }
 
-    addBridge(name: string, mtu: number, agingMs?: number): object {
+    addBridge(name: string, mtu: number, agingMs?: number): Existed {
         if (mtu < 68 || mtu > 65535) throw new OpError(`bridge ${name}: mtu ${mtu} out of range 68-65535`);
         const b = this.engine.bridges.get(name);
         if (b) {
@@ -130,7 +173,7 @@ export class Datapath {
         return { existed: false };
     }
 
-    removeBridge(name: string): object {
+    removeBridge(name: string): Existed {
         const b = this.engine.bridges.get(name);
         if (!b) return { existed: false };
         for (const l of [...this.links.values()]) if (l.a.bridge === b || l.b.bridge === b) this.removeLink(l.id);
@@ -140,7 +183,7 @@ export class Datapath {
         return { existed: true };
     }
 
-    addLink(id: string, a: string, b: string): object {
+    addLink(id: string, a: string, b: string): Existed {
         const l = this.links.get(id);
         if (l && l.a.bridge?.name === a && l.b.bridge?.name === b) return { existed: true };
         // Refused before the old link goes: a failed op leaves what runs as it was.
@@ -159,7 +202,7 @@ export class Datapath {
         return { existed: false };
     }
 
-    removeLink(id: string): object {
+    removeLink(id: string): Existed {
         const l = this.links.get(id);
         if (!l) return { existed: false };
         this.engine.removePort(l.a);
@@ -168,19 +211,17 @@ export class Datapath {
         return { existed: true };
     }
 
-    addVhostPort(req: Args): object {
-        const id = objId(req, 'port');
-        const bridge = this.bridge(str(req, 'bridge'));
-        const socket = str(req, 'socket');
+    addVhostPort(req: ControlArgs['add-vhost-port']): Existed {
+        const { port: id, socket, mac } = req;
+        const bridge = this.bridge(req.bridge);
         const mode = req.mode ?? 'client';
-        if (mode !== 'client' && mode !== 'server') throw new OpError(`port ${id}: mode must be client or server`);
-        const queues = num(req, 'queues', 1);
+        const queues = req.queues ?? 1;
         if (queues < 1 || queues > 8) throw new OpError(`port ${id}: queues ${queues} out of range 1-8`);
         const existing = this.engine.ports.get(id);
         if (existing instanceof VhostPort && existing.bridge === bridge && existing.opts.socket === socket && existing.opts.mode === mode && existing.opts.queues === queues) return { existed: true };
         if (existing) this.removePort(id);
         const slot = Math.max(2048, (bridge.maxFrame + 63) & ~63);
-        const p = new VhostPort(this.engine, { id, socket, mode, queues, mac: typeof req.mac === 'string' ? req.mac : undefined, slotSize: slot, log: this.log });
+        const p = new VhostPort(this.engine, { id, socket, mode, queues, mac, slotSize: slot, log: this.log });
         this.engine.addPort(p, bridge);
         try {
             p.open();
@@ -193,7 +234,7 @@ export class Datapath {
         return { existed: false };
     }
 
-    addNic(id: string, bridgeName: string, kind: 'tap' | 'af_packet', ifname: string, queues: number, mtu: number): object {
+    addNic(id: string, bridgeName: string, kind: 'tap' | 'af_packet', ifname: string, queues: number, mtu: number): Existed {
         const bridge = this.bridge(bridgeName);
         const existing = this.engine.ports.get(id);
         if (existing instanceof NetdevPort && existing.bridge === bridge && existing.kind === kind && existing.ifname === ifname) return { existed: true };
@@ -214,7 +255,7 @@ export class Datapath {
         return { existed: false };
     }
 
-    removePort(id: string): object {
+    removePort(id: string): Existed {
         const p = this.engine.ports.get(id);
         if (!p) return { existed: false };
         p.capture?.close();
@@ -232,7 +273,7 @@ export class Datapath {
         return p;
     }
 
-    captureStart(id: string, file: string): object {
+    captureStart(id: string, file: string): ControlResult['capture-start'] {
         const p = this.port(id);
         p.capture?.close();
         try {
@@ -244,7 +285,7 @@ export class Datapath {
         return { file };
     }
 
-    captureStop(id: string): object {
+    captureStop(id: string): ControlResult['capture-stop'] {
         const p = this.port(id);
         const c = p.capture;
         p.capture = undefined;

@@ -5,6 +5,7 @@
  */
 import { appendFileSync, chmodSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
+import type { ControlResult } from '../core/control.js';
 import { Datapath, OpError } from './datapath.js';
 import { setAffinity } from './sys/netdev.js';
 
@@ -84,14 +85,17 @@ export function runDatapath(args: DatapathArgs): Promise<number> {
         const handle = async (conn: net.Socket, line: string) => {
             let id: unknown = null;
             try {
-                const req = JSON.parse(line);
-                id = req.id ?? null;
-                if (req.op === 'shutdown') {
-                    conn.end(JSON.stringify({ id, ok: true, result: {} }) + '\n');
+                const req: unknown = JSON.parse(line);
+                if (typeof req !== 'object' || req === null || Array.isArray(req)) throw new OpError('a request is a JSON object {id, op, ...args}');
+                const wire = req as { readonly [k: string]: unknown };
+                id = wire.id ?? null;
+                if (wire.op === 'shutdown') {
+                    const result: ControlResult['shutdown'] = {};
+                    conn.end(JSON.stringify({ id, ok: true, result }) + '\n');
                     stop('shutdown requested');
                     return;
                 }
-                const result = await dp.op(req);
+                const result = await dp.serve(wire);
                 conn.write(JSON.stringify({ id, ok: true, result }) + '\n');
             } catch (e) {
                 const err = e as Error;

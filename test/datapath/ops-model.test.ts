@@ -122,7 +122,7 @@ describe('datapath operations against their model', () => {
                     const refusal = expected(m, o);
                     let err: unknown;
                     try {
-                        await dp.op(o);
+                        await dp.serve(o);
                     } catch (e) {
                         err = e;
                     }
@@ -137,7 +137,7 @@ describe('datapath operations against their model', () => {
                     if (bad) throw new Error(`${where}: ${bad}`);
                     // Idempotent: the same add again changes nothing.
                     if (!refusal && o.op.startsWith('add-')) {
-                        expect(await dp.op(o), where).toMatchObject({ existed: true });
+                        expect(await dp.serve(o), where).toMatchObject({ existed: true });
                         expect(mismatch(dp, m, (await dp.op({ op: 'inventory' })) as typeof inv), where).toBeUndefined();
                     }
                 }

@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
-import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
-import type { PortReport } from '../../src/datapath/switch/port.js';
+import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport, PortReport } from '../../src/core/control.js';
 import { selfExecArgv } from '../../src/host/self-exec.js';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -61,12 +60,12 @@ export class DatapathProc {
         await until('datapath control socket', () => existsSync(this.ctl) && existsSync(this.pidfile), 20_000);
     }
 
-    req<T = unknown>(op: string, args: Record<string, unknown> = {}): Promise<T> {
-        return controlRequest<T>(this.ctl, op, args);
+    req<Op extends ControlOp>(op: Op, args: ControlArgs[Op]): Promise<ControlResult[Op]> {
+        return controlRequest(this.ctl, op, args);
     }
 
     status(): Promise<DatapathStatusReport> {
-        return this.req<DatapathStatusReport>('status');
+        return this.req('status', {});
     }
 
     async port(id: string): Promise<PortReport> {
@@ -82,7 +81,7 @@ export class DatapathProc {
 
     async stop(): Promise<void> {
         if (!this.proc) return;
-        try { await this.req('shutdown'); } catch { /* already gone */ }
+        try { await this.req('shutdown', {}); } catch { /* already gone */ }
         const p = this.proc;
         await until('datapath exit', () => p.exitCode !== null || p.signalCode !== null, 5000).catch(() => killGroup(p));
         killGroup(p);

@@ -50,7 +50,7 @@ describe('UTF-8 cut between chunks', () => {
         await writeCut(sock, line, line.indexOf('ü'));
         expect(JSON.parse(await reply)).toMatchObject({ id: 1, ok: true });
         sock.destroy();
-        expect(await dp.req('inventory')).toMatchObject({ bridges: [name] });
+        expect(await dp.req('inventory', {})).toMatchObject({ bridges: [name] });
     });
 
     it('the control client reads a reply whose character is cut in two', async () => {
@@ -64,7 +64,7 @@ describe('UTF-8 cut between chunks', () => {
         });
         await new Promise<void>((r) => server.listen(socket, r));
         try {
-            expect(await controlRequest(socket, 'inventory')).toEqual({ name: 'brü' });
+            expect(await controlRequest(socket, 'inventory', {})).toEqual({ name: 'brü' });
         } finally {
             server.close();
         }

@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
-import type { DatapathStatusReport } from '../../src/datapath/datapath.js';
+import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport } from '../../src/core/control.js';
 import { selfExecArgv } from '../../src/host/self-exec.js';
 import { sleep } from './vhost-frontend.js';
 
@@ -73,12 +73,12 @@ export class DatapathUnderTest {
         return !!this.proc && this.exit === undefined;
     }
 
-    req<T = unknown>(op: string, args: Record<string, unknown> = {}): Promise<T> {
-        return controlRequest<T>(this.ctl, op, args);
+    req<Op extends ControlOp>(op: Op, args: ControlArgs[Op]): Promise<ControlResult[Op]> {
+        return controlRequest(this.ctl, op, args);
     }
 
     status(): Promise<DatapathStatusReport> {
-        return this.req<DatapathStatusReport>('status');
+        return this.req('status', {});
     }
 
     /** Open fds and the guest-memory mappings of a memfd name (leak checks). */

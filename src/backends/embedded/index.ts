@@ -7,9 +7,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
+import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport, PortReport } from '../../core/control.js';
 import { ControlError, controlRequest } from '../../datapath/control-client.js';
-import type { DatapathStatusReport } from '../../datapath/datapath.js';
-import type { PortReport } from '../../datapath/switch/port.js';
 import type { BridgePlan, EmbeddedDatapathPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
@@ -31,10 +30,10 @@ function logTail(file: string, lines = 15): string {
     }
 }
 
-async function req<T>(plan: Plan, op: string, args: Record<string, unknown> = {}, timeoutMs?: number): Promise<T> {
+async function req<Op extends ControlOp>(plan: Plan, op: Op, args: ControlArgs[Op], timeoutMs?: number): Promise<ControlResult[Op]> {
     const d = dpPlan(plan);
     try {
-        return await controlRequest<T>(d.controlSocket, op, args, timeoutMs);
+        return await controlRequest(d.controlSocket, op, args, timeoutMs);
     } catch (e) {
         if (e instanceof ControlError) {
             throw new VtopoError(
@@ -176,7 +175,7 @@ export const embeddedBackend: DatapathBackend = {
     },
 
     inventory(plan: Plan): Promise<DatapathInventory> {
-        return req<DatapathInventory>(plan, 'inventory');
+        return req(plan, 'inventory', {});
     },
 
     async addBridge(plan: Plan, bridge: BridgePlan): Promise<void> {
@@ -232,7 +231,7 @@ export const embeddedBackend: DatapathBackend = {
         const d = dpPlan(plan);
         let st: DatapathStatusReport;
         try {
-            st = await controlRequest<DatapathStatusReport>(d.controlSocket, 'status', {}, 5000);
+            st = await controlRequest(d.controlSocket, 'status', {}, 5000);
         } catch (e) {
             const pid = readPidFile(d.pidFile);
             const datapath: DatapathStatus = { kind: 'embedded', running: false, error: `${(e as Error).message}${logTail(d.logFile, 3) ? ` (log: ${d.logFile})` : ''}` };
@@ -252,7 +251,7 @@ export async function startCapture(plan: Plan, portId: string, file: string): Pr
 
 /** Stops a capture; returns the file and how many frames it holds. */
 export async function stopCapture(plan: Plan, portId: string): Promise<{ file?: string; frames: number }> {
-    return req<{ file?: string; frames: number }>(plan, 'capture-stop', { port: portId });
+    return req(plan, 'capture-stop', { port: portId });
 }
 
 export default embeddedBackend;

@@ -2,48 +2,10 @@
 import type { Frame } from '../virtio/frame.js';
 import type { PcapWriter } from './pcap.js';
 import type { Bridge } from './bridge.js';
+import type { PortReport, QueueCounters } from '../../core/control.js';
 
-export interface QueueCounters {
-    queue: number;
-    rx_packets: number;
-    tx_packets: number;
-    rx_bytes: number;
-    tx_bytes: number;
-    drops: number;
-    kicks: number;
-    calls: number;
-    mode: 'poll' | 'interrupt';
-    mode_switches: number;
-    avail_idx?: number;
-    used_idx?: number;
-    /** Egress backlog (pfifo) depth now. */
-    backlog?: number;
-    /** Frames that went through the backlog (guest RX ring full when they came), since the port was added. */
-    backlogged?: number;
-}
-
-/** The raw status the datapath process reports for a port. */
-export interface PortReport {
-    id: string;
-    kind: 'vhost' | 'tap' | 'af_packet' | 'patch';
-    bridge: string;
-    link: 'up' | 'down';
-    vhost?: 'connected' | 'connecting' | 'waiting' | 'disconnected' | 'failed';
-    socket?: string;
-    mode?: 'client' | 'server';
-    error?: string;
-    rx_packets: number;
-    tx_packets: number;
-    rx_bytes: number;
-    tx_bytes: number;
-    drops: number;
-    drops_by_reason: Record<string, number>;
-    queues: QueueCounters[];
-    features?: string[];
-    num_of_vrings?: number;
-    connects?: number;
-    capture?: string;
-}
+/** The report types are the control protocol's (core/control.ts). */
+export type { PortReport, QueueCounters };
 
 export abstract class Port {
     /** Index in the engine's port array (the MAC table stores it). */

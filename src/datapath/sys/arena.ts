@@ -13,6 +13,7 @@
  * mapped on its own as before (`mapShared`); nothing depends on the arena.
  */
 import { fstatSync } from 'node:fs';
+import type { ArenaReport } from '../../core/control.js';
 import { c, koffi, SysError, errno } from './libc.js';
 import { memfd, type Mapping } from './memory.js';
 import { closeFd } from './unix-socket.js';
@@ -235,7 +236,7 @@ export function guestArena(log?: (m: string) => void): Arena | null {
 }
 
 /** The process's arena as `status` reports it (null before first use or when unavailable). */
-export function arenaReport(): { size_bytes: number; used_bytes: number; frame_buffer_bytes: number; mappings: number } | null {
+export function arenaReport(): ArenaReport | null {
     if (!shared) return null;
     return { size_bytes: shared.size, used_bytes: shared.used, frame_buffer_bytes: shared.frameBufferBytes, mappings: shared.mappings };
 }

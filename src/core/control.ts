@@ -1,0 +1,136 @@
+/**
+ * The embedded datapath's control protocol: for each op, the arguments the
+ * client sends and the result the datapath answers. The client
+ * (datapath/control-client.ts) and the server (datapath/datapath.ts) are
+ * both typed from ControlOps, so a change on one side that the other does
+ * not follow is a compile error. On the wire: one JSON line per request,
+ * `{id, op, ...args}`, and one per reply, `{id, ok, result | error}`.
+ */
+
+export type VhostMode = 'client' | 'server';
+
+/** Adds are idempotent: adding what exists with the same shape answers existed: true. */
+export interface Existed {
+    existed: boolean;
+}
+
+export interface QueueCounters {
+    queue: number;
+    rx_packets: number;
+    tx_packets: number;
+    rx_bytes: number;
+    tx_bytes: number;
+    drops: number;
+    kicks: number;
+    calls: number;
+    mode: 'poll' | 'interrupt';
+    mode_switches: number;
+    avail_idx?: number;
+    used_idx?: number;
+    /** Egress backlog (pfifo) depth now. */
+    backlog?: number;
+    /** Frames that went through the backlog (guest RX ring full when they came), since the port was added. */
+    backlogged?: number;
+}
+
+/** The raw status the datapath process reports for a port. */
+export interface PortReport {
+    id: string;
+    kind: 'vhost' | 'tap' | 'af_packet' | 'patch';
+    bridge: string;
+    link: 'up' | 'down';
+    vhost?: 'connected' | 'connecting' | 'waiting' | 'disconnected' | 'failed';
+    socket?: string;
+    mode?: VhostMode;
+    error?: string;
+    rx_packets: number;
+    tx_packets: number;
+    rx_bytes: number;
+    tx_bytes: number;
+    drops: number;
+    drops_by_reason: Record<string, number>;
+    queues: QueueCounters[];
+    features?: string[];
+    num_of_vrings?: number;
+    connects?: number;
+    capture?: string;
+}
+
+/** Guest memory arena: guest regions and frame buffers mapped into one buffer (null when none is in use). */
+export interface ArenaReport {
+    size_bytes: number;
+    used_bytes: number;
+    frame_buffer_bytes: number;
+    mappings: number;
+}
+
+export interface DatapathStatusReport {
+    pid: number;
+    uptime_s: number;
+    mode: 'poll' | 'interrupt';
+    polling_queues: number;
+    rounds: number;
+    bridges: { name: string; mtu: number; ports: string[]; flooded: number; forwarded: number; macs: { mac: string; port: string; age_s: number }[] }[];
+    links: string[];
+    ports: PortReport[];
+    memory_arena: ArenaReport | null;
+}
+
+export interface ControlInventory {
+    bridges: string[];
+    links: string[];
+    vmPorts: string[];
+    nics: string[];
+}
+
+type NoArgs = Record<never, never>;
+
+/** Every op: its arguments and its result. */
+export interface ControlOps {
+    'add-bridge': { args: { name: string; mtu?: number; aging_s?: number }; result: Existed };
+    /** Its ports and links go too. */
+    'remove-bridge': { args: { name: string }; result: Existed };
+    'add-link': { args: { link: string; a: string; b: string }; result: Existed };
+    'remove-link': { args: { link: string }; result: Existed };
+    'add-vhost-port': { args: { port: string; bridge: string; socket: string; mode?: VhostMode; queues?: number; mac?: string; mtu?: number }; result: Existed };
+    'add-tap': { args: { port: string; bridge: string; ifname: string; queues?: number; mtu?: number }; result: Existed };
+    'add-af-packet': { args: { port: string; bridge: string; iface: string; queues?: number; mtu?: number }; result: Existed };
+    'remove-port': { args: { port: string }; result: Existed };
+    inventory: { args: NoArgs; result: ControlInventory };
+    status: { args: NoArgs; result: DatapathStatusReport };
+    'capture-start': { args: { port: string; file: string }; result: { file: string } };
+    'capture-stop': { args: { port: string }; result: { file?: string; frames: number } };
+    /** Busy-poll time before a queue sleeps on kicks. */
+    'set-idle': { args: { us: number }; result: NoArgs };
+    'flush-macs': { args: NoArgs; result: NoArgs };
+    /** Answers, then the process exits. */
+    shutdown: { args: NoArgs; result: NoArgs };
+}
+
+export type ControlOp = keyof ControlOps;
+export type ControlArgs = { [K in ControlOp]: ControlOps[K]['args'] };
+export type ControlResult = { [K in ControlOp]: ControlOps[K]['result'] };
+/** A request as the server receives it, for in-process callers: the op and its arguments. */
+export type ControlRequest = { [K in ControlOp]: { op: K } & ControlArgs[K] }[ControlOp];
+
+const opNames: Record<ControlOp, true> = {
+    'add-bridge': true,
+    'remove-bridge': true,
+    'add-link': true,
+    'remove-link': true,
+    'add-vhost-port': true,
+    'add-tap': true,
+    'add-af-packet': true,
+    'remove-port': true,
+    inventory: true,
+    status: true,
+    'capture-start': true,
+    'capture-stop': true,
+    'set-idle': true,
+    'flush-macs': true,
+    shutdown: true,
+};
+/** The op names (all of ControlOps: the record above makes a missing one a compile error). */
+export const CONTROL_OPS = Object.keys(opNames) as ControlOp[];
+
+export const isControlOp = (op: unknown): op is ControlOp => typeof op === 'string' && Object.hasOwn(opNames, op);
