@@ -2,10 +2,17 @@
 import { existsSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { Plan } from '../core/plan.js';
+import type { Action } from '../core/actions.js';
+import type { DatapathKind, HostFacts, Plan } from '../core/plan.js';
 import { VtopoError } from '../core/api.js';
-import type { Action } from '../runtime/actions.js';
-import type { RuntimeDeps } from '../runtime/deps.js';
+
+/** What preflight asks of the runtime's seam (src/runtime/deps.ts RuntimeDeps satisfies it). */
+export interface PreflightDeps {
+    vms: { qemuBinary(): string };
+    hostFacts(sourceFile: string): HostFacts;
+    /** Throws the backend's "not available" VtopoError. */
+    backend(kind: DatapathKind): Promise<unknown>;
+}
 
 export function onPath(binary: string): boolean {
     if (binary.includes('/')) return existsSync(binary);
@@ -23,7 +30,7 @@ function listening(sock: string): Promise<boolean> {
     });
 }
 
-export async function preflight(plan: Plan, actions: Action[], deps: RuntimeDeps): Promise<void> {
+export async function preflight(plan: Plan, actions: Action[], deps: PreflightDeps): Promise<void> {
     const starting = actions.flatMap((a) => (a.kind === 'start-vm' ? [a.vm] : []));
     if (starting.length) {
         const qemu = deps.vms.qemuBinary();
