@@ -26,7 +26,7 @@ async function typeChecks(socket: string): Promise<void> {
     // @ts-expect-error an op the datapath does not have
     await controlRequest(socket, 'add-vlan', {});
     // @ts-expect-error a field the result does not have
-    (await controlRequest(socket, 'add-bridge', { name: 'br' })).created;
+    void (await controlRequest(socket, 'add-bridge', { name: 'br' })).created;
     const dp = new Datapath(() => {});
     const existed: boolean = (await dp.op({ op: 'add-bridge', name: 'br' })).existed;
     void existed;
