@@ -7,6 +7,7 @@ import { GrammarUtils, type AstNode } from 'langium';
 import type { Model, Topology } from '../../src/language/generated/ast.js';
 import { bridgeDatapath, DEFAULTS } from '../../src/language/defaults.js';
 import type { ModelBridge, ModelLink, ModelNic, ModelVm, Range, TopologyModel } from '../../src/core/lsp-protocol.js';
+import { prop } from '../../src/language/props.js';
 
 const ZERO: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
 
@@ -33,7 +34,7 @@ export function topologyModel(topology: Topology, uri: string, file: string): To
                 if (el.name) bridges.push({ uri, range: nameRange(el), name: el.name, datapath: bridgeDatapath(el) });
                 break;
             case 'Nic':
-                if (el.name) nics.push({ uri, range: nameRange(el), name: el.name, bridge: el.bridge?.$refText, driver: el.driver?.kind, queues: el.queues ?? DEFAULTS.nicQueues });
+                if (el.name) nics.push({ uri, range: nameRange(el), name: el.name, bridge: prop(el, 'bridge')?.$refText, driver: prop(el, 'driver')?.kind, queues: prop(el, 'queues') ?? DEFAULTS.nicQueues });
                 break;
             case 'Link': {
                 const a = el.a?.$refText, b = el.b?.$refText;
@@ -43,10 +44,10 @@ export function topologyModel(topology: Topology, uri: string, file: string): To
             case 'Vm':
                 if (!el.name) break;
                 vms.push({
-                    uri, range: nameRange(el), name: el.name, cpus: el.cpus ?? DEFAULTS.vmCpus,
+                    uri, range: nameRange(el), name: el.name, cpus: prop(el, 'cpus') ?? DEFAULTS.vmCpus,
                     ports: el.ports.filter((p) => p.name).map((p) => ({
                         uri, range: nameRange(p), id: `${el.name}.${p.name}`, vm: el.name, name: p.name,
-                        bridge: p.bridge?.$refText, queues: p.queues ?? DEFAULTS.portQueues,
+                        bridge: prop(p, 'bridge')?.$refText, queues: prop(p, 'queues') ?? DEFAULTS.portQueues,
                     })),
                 });
                 break;

@@ -5,6 +5,7 @@
  */
 import type { Bridge, Host, Nic, Port, Topology, Vm } from './generated/ast.js';
 import { parseCoreList } from './units.js';
+import { prop } from './props.js';
 
 const MiB = 2 ** 20;
 
@@ -38,42 +39,42 @@ export const DATAPATH_RESERVE_BYTES = {
 };
 
 export function bridgeDatapath(b: Bridge | undefined): 'embedded' | 'ovs' {
-    return (b?.datapath as 'embedded' | 'ovs' | undefined) ?? DEFAULTS.datapath;
+    return (prop(b, 'datapath') as 'embedded' | 'ovs' | undefined) ?? DEFAULTS.datapath;
 }
 export function bridgeMtu(b: Bridge | undefined): number {
-    return b?.mtu ?? DEFAULTS.bridgeMtu;
+    return prop(b, 'mtu') ?? DEFAULTS.bridgeMtu;
 }
 export function vmCpus(vm: Vm): number {
-    return vm.cpus ?? DEFAULTS.vmCpus;
+    return prop(vm, 'cpus') ?? DEFAULTS.vmCpus;
 }
 export function vmMemory(vm: Vm): number {
-    return vm.memory ?? DEFAULTS.vmMemoryBytes;
+    return prop(vm, 'memory') ?? DEFAULTS.vmMemoryBytes;
 }
 export function portQueues(p: Port): number {
-    return p.queues ?? DEFAULTS.portQueues;
+    return prop(p, 'queues') ?? DEFAULTS.portQueues;
 }
 /** A port without `mtu` takes its bridge's MTU. */
 export function portMtu(p: Port): number {
-    return p.mtu ?? bridgeMtu(p.bridge?.ref);
+    return prop(p, 'mtu') ?? bridgeMtu(prop(p, 'bridge')?.ref);
 }
 export function portVhost(p: Port): 'client' | 'server' {
-    return (p.vhost as 'client' | 'server' | undefined) ?? DEFAULTS.vhost;
+    return (prop(p, 'vhost') as 'client' | 'server' | undefined) ?? DEFAULTS.vhost;
 }
 export function portMrgRxbuf(p: Port): boolean {
-    return p.mrgRxbuf === undefined ? DEFAULTS.mrgRxbuf : p.mrgRxbuf === 'on';
+    return prop(p, 'mrgRxbuf') === undefined ? DEFAULTS.mrgRxbuf : prop(p, 'mrgRxbuf') === 'on';
 }
 export function nicQueues(n: Nic): number {
-    return n.queues ?? DEFAULTS.nicQueues;
+    return prop(n, 'queues') ?? DEFAULTS.nicQueues;
 }
 export function nicMtu(n: Nic): number {
-    return n.mtu ?? bridgeMtu(n.bridge?.ref);
+    return prop(n, 'mtu') ?? bridgeMtu(prop(n, 'bridge')?.ref);
 }
 
 export interface HugepageInfo { pageSizeBytes: number; count: number; totalBytes: number }
 
 /** `hugepages 512M` → 256 × 2M; `hugepages 4 x 1G` → 4 × 1G. */
 export function hugepagesOf(host: Host | undefined): HugepageInfo | undefined {
-    const h = host?.hugepages;
+    const h = prop(host, 'hugepages');
     if (!h) return undefined;
     if (h.count !== undefined && h.pageSize !== undefined) {
         return { pageSizeBytes: h.pageSize, count: h.count, totalBytes: h.count * h.pageSize };
@@ -87,8 +88,10 @@ export function hostOf(t: Topology): Host | undefined {
     return t.elements.find((e): e is Host => e.$type === 'Host');
 }
 export function hostCores(host: Host | undefined): number[] | undefined {
-    return host?.cores === undefined ? undefined : parseCoreList(host.cores);
+    const cores = prop(host, 'cores');
+    return cores === undefined ? undefined : parseCoreList(cores);
 }
 export function hostPollCores(host: Host | undefined): number[] {
-    return (host?.pollCores === undefined ? undefined : parseCoreList(host.pollCores)) ?? [];
+    const poll = prop(host, 'pollCores');
+    return (poll === undefined ? undefined : parseCoreList(poll)) ?? [];
 }

@@ -18,6 +18,7 @@ import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
     NicPlan, OvsDatapathPlan, Plan, VmPlan, VmPortPlan,
 } from '../core/plan.js';
+import { prop } from '../language/props.js';
 
 /** The one topology of a model; runtime commands work on one topology per file. */
 export function topologyOf(model: Model, file: string): Topology {
@@ -57,20 +58,20 @@ function hostPlan(host: Host | undefined, vms: Vm[], runDir: string, facts: Host
     const guestBytes = vms.reduce((s, v) => s + vmMemory(v), 0);
     return {
         cores,
-        memoryBytes: host?.memory ?? guestBytes + (usesOvs ? DATAPATH_RESERVE_BYTES.ovs : DATAPATH_RESERVE_BYTES.embedded),
+        memoryBytes: prop(host, 'memory') ?? guestBytes + (usesOvs ? DATAPATH_RESERVE_BYTES.ovs : DATAPATH_RESERVE_BYTES.embedded),
         ...(hp && hp.count > 0 ? { hugepages: { pageSizeBytes: hp.pageSizeBytes, count: hp.count, mountDir: path.join(runDir, 'hugepages') } } : {}),
         pollCores: hostPollCores(host),
     };
 }
 
 function chooseAccel(vm: Vm, facts: HostFacts): { requested: 'auto' | 'kvm' | 'tcg'; accel: Accel } {
-    const requested = (vm.accel as 'auto' | 'kvm' | 'tcg' | undefined) ?? 'auto';
+    const requested = (prop(vm, 'accel') as 'auto' | 'kvm' | 'tcg' | undefined) ?? 'auto';
     if (requested === 'auto') return { requested, accel: facts.kvmUsable ? 'kvm' : 'tcg' };
     return { requested, accel: requested };
 }
 
 function imagePlan(vm: Vm, sourceDir: string): ImagePlan {
-    const img = vm.image;
+    const img = prop(vm, 'image');
     if (!img || img.$type === 'DefaultImage') return { kind: 'default' };
     if (img.$type === 'KernelImage') {
         return {
@@ -122,8 +123,8 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     }
 
     const nics: NicPlan[] = nicsAst.map((n) => {
-        const br = requireBridge(`nic ${n.name}`, n.bridge);
-        const d = n.driver;
+        const br = requireBridge(`nic ${n.name}`, prop(n, 'bridge'));
+        const d = prop(n, 'driver');
         // It reaches `ip link` and DPDK devargs: never let it carry options.
         if (d?.$type === 'AfPacketDriver' && !isValidIfname(d.iface)) {
             throw new VtopoError(`nic ${n.name}: "${d.iface}" is not a valid interface name`, 'name the host interface as `ip link` shows it, e.g. "eth1"', 'iface-invalid');
@@ -138,9 +139,15 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     });
 
     const usedMacs = new Set<string>();
-    for (const v of vmsAst) for (const p of v.ports) if (p.mac) usedMacs.add(p.mac.toLowerCase());
+    for (const v of vmsAst) {
+        for (const p of v.ports) {
+            const mac = prop(p, 'mac');
+            if (mac) usedMacs.add(mac.toLowerCase());
+        }
+    }
     const macFor = (vm: string, p: Port): string => {
-        if (p.mac) return p.mac.toLowerCase();
+        const mac = prop(p, 'mac');
+        if (mac) return mac.toLowerCase();
         for (let salt = 0; ; salt++) {
             const mac = deriveMac(name, vm, p.name, salt);
             if (!usedMacs.has(mac)) { usedMacs.add(mac); return mac; }
@@ -157,7 +164,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             ? { kind: 'file', dir: hp.hugepages.mountDir, pageSizeBytes: hp.hugepages.pageSizeBytes }
             : { kind: 'memfd' };
         const ports: VmPortPlan[] = v.ports.map((p) => {
-            const br = requireBridge(`port ${v.name}.${p.name}`, p.bridge);
+            const br = requireBridge(`port ${v.name}.${p.name}`, prop(p, 'bridge'));
             const datapath = bridgeDatapath(br);
             const queues = portQueues(p);
             const vectors = accel === 'kvm' ? 2 * queues + 2 : 0;
@@ -167,12 +174,13 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             }
             return {
                 id: `${v.name}.${p.name}`, vm: v.name, name: p.name, bridge: br.name, datapath,
-                mac: macFor(v.name, p), ...(p.ip ? { ip: p.ip } : {}), mtu: portMtu(p), queues,
+                mac: macFor(v.name, p), ...(prop(p, 'ip') ? { ip: prop(p, 'ip') } : {}), mtu: portMtu(p), queues,
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
                 vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)),
             };
         });
-        const pin = v.pin === undefined ? undefined : parseCoreList(v.pin);
+        const pinText = prop(v, 'pin');
+        const pin = pinText === undefined ? undefined : parseCoreList(pinText);
         return {
             name: v.name, cpus: vmCpus(v), memoryBytes: vmMemory(v), ...(pin ? { pin } : {}),
             accelRequested: requested, accel, image: imagePlan(v, sourceDir), memoryBackend,
@@ -222,7 +230,8 @@ function embeddedPlan(runDir: string, hp: HostPlan): EmbeddedDatapathPlan {
  */
 function existingOvsdb(host: Host | undefined, facts: HostFacts): string | undefined {
     if (facts.ovsdb !== undefined) return ovsdbSocket(facts.ovsdb, '--ovsdb');
-    return host?.ovsdb === undefined ? undefined : ovsdbSocket(host.ovsdb, 'host { ovsdb }');
+    const ovsdb = prop(host, 'ovsdb');
+    return ovsdb === undefined ? undefined : ovsdbSocket(ovsdb, 'host { ovsdb }');
 }
 
 /** `unix:/abs/path` → the socket path; a VtopoError naming `from` otherwise. */

@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkFiles } from '../../src/language/load.js';
 import { expectedCodes } from './helpers.js';
+import { prop } from '../../src/language/props.js';
 
 const EXAMPLES = readdirSync('examples').filter((f) => f.endsWith('.vtopo')).map((f) => `examples/${f}`);
 const INVALID = readdirSync('test/fixtures/invalid').filter((f) => f.endsWith('.vtopo')).map((f) => `test/fixtures/invalid/${f}`);
@@ -31,9 +32,9 @@ describe('examples', () => {
         const topo = r.model!.topologies[0];
         const vms = topo.elements.filter((e) => e.$type === 'Vm');
         const bridges = topo.elements.filter((e) => e.$type === 'Bridge');
-        expect(vms.map((v) => [v.cpus, v.memory])).toEqual([[1, 256 * 2 ** 20], [1, 256 * 2 ** 20]]);
-        expect(bridges.map((b) => b.datapath ?? 'embedded')).toEqual(['embedded']);
-        expect(vms.flatMap((v) => v.ports.map((p) => p.ip?.replace(/\.\d+\//, '.x/')))).toEqual(['10.0.0.x/24', '10.0.0.x/24']);
+        expect(vms.map((v) => [prop(v, 'cpus'), prop(v, 'memory')])).toEqual([[1, 256 * 2 ** 20], [1, 256 * 2 ** 20]]);
+        expect(bridges.map((b) => prop(b, 'datapath') ?? 'embedded')).toEqual(['embedded']);
+        expect(vms.flatMap((v) => v.ports.map((p) => prop(p, 'ip')?.replace(/\.\d+\//, '.x/')))).toEqual(['10.0.0.x/24', '10.0.0.x/24']);
     });
 });
 

@@ -4,6 +4,7 @@ import { parseHelper } from 'langium/test';
 import type { Model } from '../../src/language/generated/ast.js';
 import { createVtopoServices } from '../../src/language/vtopo-module.js';
 import { EmptyFileSystem } from 'langium';
+import { prop } from '../../src/language/props.js';
 
 const services = createVtopoServices(EmptyFileSystem).Vtopo;
 const parse = parseHelper<Model>(services);
@@ -18,8 +19,8 @@ describe('DESIGN.md normative example', () => {
         const topo = doc.parseResult.value.topologies[0];
         expect(topo.name).toBe('lab');
         const web = topo.elements.find((e) => e.$type === 'Vm' && e.name === 'web');
-        expect(web && web.$type === 'Vm' && web.ports[0].bridge?.ref?.name).toBe('br0');
-        expect(web && web.$type === 'Vm' && web.ports[0].mac).toBe('52:54:00:00:00:01');
-        expect(web && web.$type === 'Vm' && web.memory).toBe(256 * 2 ** 20);
+        expect(web && web.$type === 'Vm' && prop(web.ports[0], 'bridge')?.ref?.name).toBe('br0');
+        expect(web && web.$type === 'Vm' && prop(web.ports[0], 'mac')).toBe('52:54:00:00:00:01');
+        expect(web && web.$type === 'Vm' && prop(web, 'memory')).toBe(256 * 2 ** 20);
     });
 });

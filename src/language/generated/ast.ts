@@ -103,8 +103,8 @@ export function isAfPacketDriver(item: unknown): item is AfPacketDriver {
 export interface Bridge extends langium.AstNode {
     readonly $container: Topology;
     readonly $type: 'Bridge';
-    datapath?: Datapath;
-    mtu?: number;
+    datapath: Array<Datapath>;
+    mtu: Array<number>;
     name: Name;
 }
 
@@ -173,11 +173,11 @@ export function isElement(item: unknown): item is Element {
 export interface Host extends langium.AstNode {
     readonly $container: Topology;
     readonly $type: 'Host';
-    cores?: CoreList;
-    hugepages?: Hugepages;
-    memory?: number;
-    ovsdb?: string;
-    pollCores?: CoreList;
+    cores: Array<CoreList>;
+    hugepages: Array<Hugepages>;
+    memory: Array<number>;
+    ovsdb: Array<string>;
+    pollCores: Array<CoreList>;
 }
 
 export const Host = {
@@ -283,11 +283,11 @@ export function isName(item: unknown): item is Name {
 export interface Nic extends langium.AstNode {
     readonly $container: Topology;
     readonly $type: 'Nic';
-    bridge?: langium.Reference<Bridge>;
-    driver?: NicDriver;
-    mtu?: number;
+    bridge: Array<langium.Reference<Bridge>>;
+    driver: Array<NicDriver>;
+    mtu: Array<number>;
     name: Name;
-    queues?: number;
+    queues: Array<number>;
     rss: Array<RssField>;
 }
 
@@ -341,14 +341,14 @@ export function isPciDriver(item: unknown): item is PciDriver {
 export interface Port extends langium.AstNode {
     readonly $container: Vm;
     readonly $type: 'Port';
-    bridge?: langium.Reference<Bridge>;
-    ip?: string;
-    mac?: string;
-    mrgRxbuf?: OnOff;
-    mtu?: number;
+    bridge: Array<langium.Reference<Bridge>>;
+    ip: Array<string>;
+    mac: Array<string>;
+    mrgRxbuf: Array<OnOff>;
+    mtu: Array<number>;
     name: Name;
-    queues?: number;
-    vhost?: VhostMode;
+    queues: Array<number>;
+    vhost: Array<VhostMode>;
 }
 
 export const Port = {
@@ -414,12 +414,12 @@ export function isVhostMode(item: unknown): item is VhostMode {
 export interface Vm extends langium.AstNode {
     readonly $container: Topology;
     readonly $type: 'Vm';
-    accel?: Accel;
-    cpus?: number;
-    image?: Image;
-    memory?: number;
+    accel: Array<Accel>;
+    cpus: Array<number>;
+    image: Array<Image>;
+    memory: Array<number>;
     name: Name;
-    pin?: CoreList;
+    pin: Array<CoreList>;
     ports: Array<Port>;
 }
 
@@ -477,10 +477,12 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             name: Bridge.$type,
             properties: {
                 datapath: {
-                    name: Bridge.datapath
+                    name: Bridge.datapath,
+                    defaultValue: []
                 },
                 mtu: {
-                    name: Bridge.mtu
+                    name: Bridge.mtu,
+                    defaultValue: []
                 },
                 name: {
                     name: Bridge.name
@@ -519,19 +521,24 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             name: Host.$type,
             properties: {
                 cores: {
-                    name: Host.cores
+                    name: Host.cores,
+                    defaultValue: []
                 },
                 hugepages: {
-                    name: Host.hugepages
+                    name: Host.hugepages,
+                    defaultValue: []
                 },
                 memory: {
-                    name: Host.memory
+                    name: Host.memory,
+                    defaultValue: []
                 },
                 ovsdb: {
-                    name: Host.ovsdb
+                    name: Host.ovsdb,
+                    defaultValue: []
                 },
                 pollCores: {
-                    name: Host.pollCores
+                    name: Host.pollCores,
+                    defaultValue: []
                 }
             },
             superTypes: [Element.$type]
@@ -604,19 +611,23 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             properties: {
                 bridge: {
                     name: Nic.bridge,
+                    defaultValue: [],
                     referenceType: Bridge.$type
                 },
                 driver: {
-                    name: Nic.driver
+                    name: Nic.driver,
+                    defaultValue: []
                 },
                 mtu: {
-                    name: Nic.mtu
+                    name: Nic.mtu,
+                    defaultValue: []
                 },
                 name: {
                     name: Nic.name
                 },
                 queues: {
-                    name: Nic.queues
+                    name: Nic.queues,
+                    defaultValue: []
                 },
                 rss: {
                     name: Nic.rss,
@@ -648,28 +659,35 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             properties: {
                 bridge: {
                     name: Port.bridge,
+                    defaultValue: [],
                     referenceType: Bridge.$type
                 },
                 ip: {
-                    name: Port.ip
+                    name: Port.ip,
+                    defaultValue: []
                 },
                 mac: {
-                    name: Port.mac
+                    name: Port.mac,
+                    defaultValue: []
                 },
                 mrgRxbuf: {
-                    name: Port.mrgRxbuf
+                    name: Port.mrgRxbuf,
+                    defaultValue: []
                 },
                 mtu: {
-                    name: Port.mtu
+                    name: Port.mtu,
+                    defaultValue: []
                 },
                 name: {
                     name: Port.name
                 },
                 queues: {
-                    name: Port.queues
+                    name: Port.queues,
+                    defaultValue: []
                 },
                 vhost: {
-                    name: Port.vhost
+                    name: Port.vhost,
+                    defaultValue: []
                 }
             },
             superTypes: []
@@ -700,22 +718,27 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             name: Vm.$type,
             properties: {
                 accel: {
-                    name: Vm.accel
+                    name: Vm.accel,
+                    defaultValue: []
                 },
                 cpus: {
-                    name: Vm.cpus
+                    name: Vm.cpus,
+                    defaultValue: []
                 },
                 image: {
-                    name: Vm.image
+                    name: Vm.image,
+                    defaultValue: []
                 },
                 memory: {
-                    name: Vm.memory
+                    name: Vm.memory,
+                    defaultValue: []
                 },
                 name: {
                     name: Vm.name
                 },
                 pin: {
-                    name: Vm.pin
+                    name: Vm.pin,
+                    defaultValue: []
                 },
                 ports: {
                     name: Vm.ports,

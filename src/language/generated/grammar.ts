@@ -162,7 +162,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "cores",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -183,7 +183,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "memory",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -204,7 +204,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "hugepages",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -225,7 +225,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "pollCores",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -246,7 +246,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "ovsdb",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -366,7 +366,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "driver",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -387,7 +387,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "queues",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -430,7 +430,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "mtu",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -451,7 +451,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "bridge",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
@@ -681,7 +681,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "datapath",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -702,7 +702,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "mtu",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -845,7 +845,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "cpus",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -866,7 +866,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "memory",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -887,7 +887,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "pin",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -908,7 +908,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "accel",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -929,7 +929,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                   {
                     "$type": "Assignment",
                     "feature": "image",
-                    "operator": "=",
+                    "operator": "+=",
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
@@ -1191,7 +1191,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "bridge",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "CrossReference",
                           "type": {
@@ -1220,7 +1220,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "queues",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -1241,7 +1241,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "mac",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -1262,7 +1262,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "ip",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -1283,7 +1283,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "mtu",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -1304,7 +1304,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "vhost",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
@@ -1325,7 +1325,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       {
                         "$type": "Assignment",
                         "feature": "mrgRxbuf",
-                        "operator": "=",
+                        "operator": "+=",
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {

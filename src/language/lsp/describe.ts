@@ -7,6 +7,7 @@ import {
 } from '../defaults.js';
 import { formatSize, networkOf, parseCidr, parseCoreList, parseOvsdbRemote } from '../units.js';
 import { indexTopology } from '../validation/topology-index.js';
+import { prop } from '../props.js';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A list short enough for a hover: the first dozen, then how many more. */
@@ -45,14 +46,18 @@ export function resolvedValue(node: AstNode, property: string): string | undefin
 
 function hostValue(host: Host, property: string): string | undefined {
     switch (property) {
-        case 'cores': return cores(host.cores);
+        case 'cores': return cores(prop(host, 'cores'));
         case 'pollCores': {
             const poll = hostPollCores(host);
-            return poll.length ? `${host.pollCores} → ${plural(poll.length, 'poll core')} (${poll.join(', ')})` : 'none: the datapath uses one default core';
+            return poll.length ? `${prop(host, 'pollCores')} → ${plural(poll.length, 'poll core')} (${poll.join(', ')})` : 'none: the datapath uses one default core';
         }
-        case 'memory': return host.memory === undefined ? 'not set' : bytes(host.memory);
+        case 'memory': {
+            const memory = prop(host, 'memory');
+            return memory === undefined ? 'not set' : bytes(memory);
+        }
         case 'ovsdb': {
-            const socket = host.ovsdb === undefined ? undefined : parseOvsdbRemote(host.ovsdb);
+            const ovsdb = prop(host, 'ovsdb');
+            const socket = ovsdb === undefined ? undefined : parseOvsdbRemote(ovsdb);
             return socket ? `ovs bridges go on the existing OvS whose database listens on ${socket}` : 'not a unix:/absolute/path socket';
         }
         case 'hugepages': {
@@ -68,30 +73,31 @@ function hostValue(host: Host, property: string): string | undefined {
 
 function vmValue(vm: Vm, property: string): string | undefined {
     switch (property) {
-        case 'cpus': return plural(vmCpus(vm), 'vCPU') + (vm.cpus === undefined ? ' (default)' : '');
-        case 'memory': return `${bytes(vmMemory(vm))}${vm.memory === undefined ? ' (default)' : ''}; ${backing(vm)}`;
-        case 'pin': return cores(vm.pin);
-        case 'accel': return `accel ${vm.accel ?? DEFAULTS.accel}`;
-        case 'image': return `image ${vm.image?.kind ?? 'default'}`;
+        case 'cpus': return plural(vmCpus(vm), 'vCPU') + (prop(vm, 'cpus') === undefined ? ' (default)' : '');
+        case 'memory': return `${bytes(vmMemory(vm))}${prop(vm, 'memory') === undefined ? ' (default)' : ''}; ${backing(vm)}`;
+        case 'pin': return cores(prop(vm, 'pin'));
+        case 'accel': return `accel ${prop(vm, 'accel') ?? DEFAULTS.accel}`;
+        case 'image': return `image ${prop(vm, 'image')?.kind ?? 'default'}`;
         default: return undefined;
     }
 }
 
 function portValue(p: Port, property: string): string | undefined {
-    const b = p.bridge?.ref;
+    const b = prop(p, 'bridge')?.ref;
     switch (property) {
         case 'queues': {
             const poll = Math.max(hostPollCores(hostOf(p.$container.$container)).length, 1);
             const polling = b && bridgeDatapath(b) === 'embedded' ? 'the embedded datapath polls them from one loop' : `the datapath polls on ${plural(poll, 'core')}`;
-            return `${plural(portQueues(p), 'queue pair')}${p.queues === undefined ? ' (default)' : ''}; ${describeVmShort(p.$container)}; ${polling}`;
+            return `${plural(portQueues(p), 'queue pair')}${prop(p, 'queues') === undefined ? ' (default)' : ''}; ${describeVmShort(p.$container)}; ${polling}`;
         }
-        case 'mtu': return `MTU ${portMtu(p)}${p.mtu === undefined ? ` (from bridge ${b?.name ?? '?'})` : ''}`;
-        case 'vhost': return `vhost ${portVhost(p)}${p.vhost === undefined ? ' (default)' : ''}: ${portVhost(p) === 'client' ? 'QEMU serves the socket, the switch connects' : 'the switch serves the socket, QEMU connects'}`;
-        case 'mrgRxbuf': return `mergeable rx buffers ${portMrgRxbuf(p) ? 'on' : 'off'}${p.mrgRxbuf === undefined ? ' (default)' : ''}`;
-        case 'mac': return p.mac ? `${p.mac} (set explicitly)` : 'derived from the names at plan time';
+        case 'mtu': return `MTU ${portMtu(p)}${prop(p, 'mtu') === undefined ? ` (from bridge ${b?.name ?? '?'})` : ''}`;
+        case 'vhost': return `vhost ${portVhost(p)}${prop(p, 'vhost') === undefined ? ' (default)' : ''}: ${portVhost(p) === 'client' ? 'QEMU serves the socket, the switch connects' : 'the switch serves the socket, QEMU connects'}`;
+        case 'mrgRxbuf': return `mergeable rx buffers ${portMrgRxbuf(p) ? 'on' : 'off'}${prop(p, 'mrgRxbuf') === undefined ? ' (default)' : ''}`;
+        case 'mac': return prop(p, 'mac') ? `${prop(p, 'mac')} (set explicitly)` : 'derived from the names at plan time';
         case 'ip': {
-            const c = p.ip ? parseCidr(p.ip) : undefined;
-            if (!c) return p.ip ? `${p.ip} (invalid)` : 'none';
+            const ip = prop(p, 'ip');
+            const c = ip ? parseCidr(ip) : undefined;
+            if (!c) return ip ? `${ip} (invalid)` : 'none';
             const net = networkOf(c);
             const bcast = (net | (c.prefix === 0 ? 0xffffffff : (2 ** (32 - c.prefix) - 1))) >>> 0;
             const dot = (n: number) => [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.');
@@ -104,10 +110,13 @@ function portValue(p: Port, property: string): string | undefined {
 
 function nicValue(n: Nic, property: string): string | undefined {
     switch (property) {
-        case 'queues': return `${plural(nicQueues(n), 'queue')}${n.queues === undefined ? ' (default)' : ''}`;
-        case 'mtu': return `MTU ${nicMtu(n)}${n.mtu === undefined ? ' (from its bridge)' : ''}`;
+        case 'queues': return `${plural(nicQueues(n), 'queue')}${prop(n, 'queues') === undefined ? ' (default)' : ''}`;
+        case 'mtu': return `MTU ${nicMtu(n)}${prop(n, 'mtu') === undefined ? ' (from its bridge)' : ''}`;
         case 'rss': return n.rss.length ? `hash on ${n.rss.join(', ')}` : 'no rss fields';
-        case 'driver': return n.driver ? `driver ${n.driver.kind}` : 'no driver';
+        case 'driver': {
+            const driver = prop(n, 'driver');
+            return driver ? `driver ${driver.kind}` : 'no driver';
+        }
         default: return undefined;
     }
 }
@@ -123,9 +132,10 @@ export function describeDeclaration(node: AstNode): string | undefined {
             const h = node as Host;
             const hp = hugepagesOf(h);
             const poll = hostPollCores(h);
-            return `**host** — ${h.cores === undefined ? 'cores not limited' : `cores ${cores(h.cores)}`}, memory ${h.memory === undefined ? 'not limited' : formatSize(h.memory)}` +
+            const hCores = prop(h, 'cores'), hMemory = prop(h, 'memory');
+            return `**host** — ${hCores === undefined ? 'cores not limited' : `cores ${cores(hCores)}`}, memory ${hMemory === undefined ? 'not limited' : formatSize(hMemory)}` +
                 `, ${hp ? `hugepages ${hp.count} × ${formatSize(hp.pageSizeBytes)}` : 'no hugepages'}, ${poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores'}` +
-                `${h.ovsdb !== undefined ? `, OvS database ${h.ovsdb}` : ''}.`;
+                `${prop(h, 'ovsdb') !== undefined ? `, OvS database ${prop(h, 'ovsdb')}` : ''}.`;
         }
         case 'Link': {
             const l = node as Link;
@@ -141,23 +151,23 @@ export function describeDeclaration(node: AstNode): string | undefined {
         }
         case 'Vm': {
             const vm = node as Vm;
-            const ports = vm.ports.map((p) => `${p.name} → ${p.bridge?.ref?.name ?? '?'} (${plural(portQueues(p), 'queue')}${p.ip ? `, ${p.ip}` : ''})`);
-            return `**vm ${vm.name}** — QEMU guest with ${plural(vmCpus(vm), 'vCPU')}, ${formatSize(vmMemory(vm))} RAM ${backing(vm)}; accel ${vm.accel ?? DEFAULTS.accel}, image ${vm.image?.kind ?? 'default'}.` +
+            const ports = vm.ports.map((p) => `${p.name} → ${prop(p, 'bridge')?.ref?.name ?? '?'} (${plural(portQueues(p), 'queue')}${prop(p, 'ip') ? `, ${prop(p, 'ip')}` : ''})`);
+            return `**vm ${vm.name}** — QEMU guest with ${plural(vmCpus(vm), 'vCPU')}, ${formatSize(vmMemory(vm))} RAM ${backing(vm)}; accel ${prop(vm, 'accel') ?? DEFAULTS.accel}, image ${prop(vm, 'image')?.kind ?? 'default'}.` +
                 (ports.length ? `\n\nPorts: ${ports.join('; ')}` : '\n\nNo ports.');
         }
         case 'Port': {
             const p = node as Port;
-            const b = p.bridge?.ref;
+            const b = prop(p, 'bridge')?.ref;
             return `**port ${p.$container.name}.${p.name}** — virtio-net device on a vhost-user socket to bridge ${b?.name ?? '?'} (${b ? bridgeDatapath(b) : '?'}): ` +
                 `${plural(portQueues(p), 'queue pair')}, MTU ${portMtu(p)}, vhost ${portVhost(p)}, mrg-rxbuf ${portMrgRxbuf(p) ? 'on' : 'off'}` +
-                `${p.mac ? `, MAC ${p.mac}` : ''}${p.ip ? `, IP ${p.ip}` : ''}.`;
+                `${prop(p, 'mac') ? `, MAC ${prop(p, 'mac')}` : ''}${prop(p, 'ip') ? `, IP ${prop(p, 'ip')}` : ''}.`;
         }
         case 'Bridge': {
             const b = node as Bridge;
             const topo = b.$container;
             const idx = topo ? indexTopology(topo) : undefined;
-            const ports = idx?.ports.filter((p) => p.bridge?.ref === b).map((p) => `${p.$container.name}.${p.name}`) ?? [];
-            const nics = idx?.nics.filter((n) => n.bridge?.ref === b).map((n) => `nic ${n.name}`) ?? [];
+            const ports = idx?.ports.filter((p) => prop(p, 'bridge')?.ref === b).map((p) => `${p.$container.name}.${p.name}`) ?? [];
+            const nics = idx?.nics.filter((n) => prop(n, 'bridge')?.ref === b).map((n) => `nic ${n.name}`) ?? [];
             const links = idx?.links.filter((l) => l.a?.ref === b || l.b?.ref === b).map((l) => (l.a?.ref === b ? l.b?.ref?.name : l.a?.ref?.name) ?? '?') ?? [];
             const attached = [...ports, ...nics];
             return `**bridge ${b.name}** — L2 learning bridge on the ${bridgeDatapath(b)} datapath, MTU ${bridgeMtu(b)}.` +
@@ -165,8 +175,9 @@ export function describeDeclaration(node: AstNode): string | undefined {
         }
         case 'Nic': {
             const n = node as Nic;
-            const drv = n.driver ? (n.driver.kind === 'af_packet' ? `af_packet "${n.driver.iface}"` : n.driver.kind === 'pci' ? `pci "${n.driver.address}"` : 'tap') : 'no driver';
-            return `**nic ${n.name}** — ${drv} on bridge ${n.bridge?.ref?.name ?? '?'}: ${plural(nicQueues(n), 'queue')}, ` +
+            const driver = prop(n, 'driver');
+            const drv = driver ? (driver.kind === 'af_packet' ? `af_packet "${driver.iface}"` : driver.kind === 'pci' ? `pci "${driver.address}"` : 'tap') : 'no driver';
+            return `**nic ${n.name}** — ${drv} on bridge ${prop(n, 'bridge')?.ref?.name ?? '?'}: ${plural(nicQueues(n), 'queue')}, ` +
                 `${n.rss.length ? `RSS on ${n.rss.join(' ')}` : 'no RSS fields'}, MTU ${nicMtu(n)}.`;
         }
         default: return undefined;

@@ -4,6 +4,7 @@ import { CompletionItemKind, SymbolKind, type DocumentSymbol } from 'vscode-lang
 import type { Bridge, Host, Link, Nic, Port, Vm } from '../generated/ast.js';
 import { bridgeDatapath, nicQueues, portQueues, vmCpus, vmMemory } from '../defaults.js';
 import { formatSize } from '../units.js';
+import { prop } from '../props.js';
 
 const SYMBOL_KIND: Record<string, SymbolKind> = {
     Topology: SymbolKind.Namespace,
@@ -54,7 +55,8 @@ function detailOf(node: AstNode): string | undefined {
     switch (node.$type) {
         case 'Host': {
             const h = node as Host;
-            return [h.cores !== undefined && `cores ${h.cores}`, h.memory !== undefined && formatSize(h.memory)].filter(Boolean).join(', ') || undefined;
+            const cores = prop(h, 'cores'), memory = prop(h, 'memory');
+            return [cores !== undefined && `cores ${cores}`, memory !== undefined && formatSize(memory)].filter(Boolean).join(', ') || undefined;
         }
         case 'Vm': {
             const vm = node as Vm;
@@ -62,11 +64,11 @@ function detailOf(node: AstNode): string | undefined {
         }
         case 'Port': {
             const p = node as Port;
-            return [p.bridge?.$refText, portQueues(p) > 1 && `${portQueues(p)} queues`, p.ip].filter(Boolean).join(', ') || undefined;
+            return [prop(p, 'bridge')?.$refText, portQueues(p) > 1 && `${portQueues(p)} queues`, prop(p, 'ip')].filter(Boolean).join(', ') || undefined;
         }
         case 'Nic': {
             const n = node as Nic;
-            return [n.driver?.kind, nicQueues(n) > 1 && `${nicQueues(n)} queues`].filter(Boolean).join(', ') || undefined;
+            return [prop(n, 'driver')?.kind, nicQueues(n) > 1 && `${nicQueues(n)} queues`].filter(Boolean).join(', ') || undefined;
         }
         case 'Bridge': return bridgeDatapath(node as Bridge);
         default: return undefined;

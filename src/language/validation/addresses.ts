@@ -3,16 +3,18 @@ import type { Port, Topology, VtopoAstType } from '../generated/ast.js';
 import { networkOf, parseCidr, parseMac } from '../units.js';
 import { describe, lineOf, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
+import { prop } from '../props.js';
 
 const hex = (n: number) => n.toString(16).padStart(2, '0');
 
 export const addressChecks: ValidationChecks<VtopoAstType> = {
     Port(port: Port, accept) {
-        if (port.mac !== undefined) {
-            const bytes = parseMac(port.mac);
+        const mac = prop(port, 'mac'), ip = prop(port, 'ip');
+        if (mac !== undefined) {
+            const bytes = parseMac(mac);
             if (!bytes) {
                 report(accept, 'mac-malformed',
-                    `MAC '${port.mac}' of ${describe(port)} is malformed: write six two-digit hex octets, e.g. 52:54:00:12:34:56 (or drop \`mac\` to derive one).`,
+                    `MAC '${mac}' of ${describe(port)} is malformed: write six two-digit hex octets, e.g. 52:54:00:12:34:56 (or drop \`mac\` to derive one).`,
                     port, { property: 'mac' });
             } else if (bytes.every((b) => b === 0)) {
                 report(accept, 'mac-malformed',
@@ -21,22 +23,22 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
             } else if (bytes[0] & 1) {
                 const fixed = [bytes[0] & 0xfe, ...bytes.slice(1)].map(hex).join(':');
                 report(accept, 'mac-multicast',
-                    `MAC ${port.mac} of ${describe(port)} has the multicast bit set (first octet is odd); a NIC address must be unicast. Use ${fixed}.`,
+                    `MAC ${mac} of ${describe(port)} has the multicast bit set (first octet is odd); a NIC address must be unicast. Use ${fixed}.`,
                     port, { property: 'mac', fixes: replaceFix(port, 'mac', fixed, `Clear the multicast bit (${fixed})`) });
             }
         }
-        if (port.ip !== undefined) {
-            const cidr = parseCidr(port.ip);
+        if (ip !== undefined) {
+            const cidr = parseCidr(ip);
             if (!cidr) {
                 report(accept, 'ip-malformed',
-                    `IP '${port.ip}' of ${describe(port)} is not a valid IPv4 CIDR: octets go to 255 and the prefix to 32, e.g. 10.0.0.1/24.`,
+                    `IP '${ip}' of ${describe(port)} is not a valid IPv4 CIDR: octets go to 255 and the prefix to 32, e.g. 10.0.0.1/24.`,
                     port, { property: 'ip' });
             } else if (cidr.prefix <= 30) {
                 const host = ((cidr.octets[0] << 24 | cidr.octets[1] << 16 | cidr.octets[2] << 8 | cidr.octets[3]) >>> 0) - networkOf(cidr);
                 const all = 2 ** (32 - cidr.prefix) - 1;
                 if (host === 0 || host === all) {
                     report(accept, 'ip-reserved',
-                        `${port.ip} on ${describe(port)} is the ${host === 0 ? 'network' : 'broadcast'} address of its /${cidr.prefix} subnet; ` +
+                        `${ip} on ${describe(port)} is the ${host === 0 ? 'network' : 'broadcast'} address of its /${cidr.prefix} subnet; ` +
                         `guests cannot use it as a host address. Pick another address in the subnet.`,
                         port, { property: 'ip' });
                 }
@@ -50,16 +52,17 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
         // segment → "network/prefix" → ports
         const subnets = new Map<number, Map<string, Port[]>>();
         for (const port of idx.ports) {
-            if (port.mac && parseMac(port.mac)) {
-                const first = macs.get(port.mac);
+            const mac = prop(port, 'mac'), ip = prop(port, 'ip');
+            if (mac && parseMac(mac)) {
+                const first = macs.get(mac);
                 if (first) {
                     report(accept, 'mac-duplicate',
-                        `MAC ${port.mac} of ${describe(port)} is already used by ${describe(first)} (line ${lineOf(first)}); ` +
+                        `MAC ${mac} of ${describe(port)} is already used by ${describe(first)} (line ${lineOf(first)}); ` +
                         `two NICs with one MAC confuse the bridge's learning. Change one, or drop \`mac\` to derive a unique one.`,
                         port, { property: 'mac' });
-                } else macs.set(port.mac, port);
+                } else macs.set(mac, port);
             }
-            const cidr = port.ip ? parseCidr(port.ip) : undefined;
+            const cidr = ip ? parseCidr(ip) : undefined;
             if (!cidr) continue;
             const first = ips.get(cidr.address);
             if (first) {
@@ -67,7 +70,7 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
                     `IP ${cidr.address} of ${describe(port)} is already used by ${describe(first)} (line ${lineOf(first)}); give each port its own address.`,
                     port, { property: 'ip' });
             } else ips.set(cidr.address, port);
-            const bridge = port.bridge?.ref;
+            const bridge = prop(port, 'bridge')?.ref;
             const seg = bridge ? idx.segmentOf.get(bridge) : undefined;
             if (seg === undefined) continue;
             const key = `${networkOf(cidr)}/${cidr.prefix}`;
@@ -85,7 +88,7 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
             for (const group of groups.slice(1)) {
                 for (const port of group) {
                     report(accept, 'subnet-mismatch',
-                        `${describe(port)} (${port.ip}) shares an L2 segment with ${describe(ref)} (${ref.ip}) but is in a different subnet, ` +
+                        `${describe(port)} (${prop(port, 'ip')}) shares an L2 segment with ${describe(ref)} (${prop(ref, 'ip')}) but is in a different subnet, ` +
                         `so they cannot talk without a router. Put them in one subnet, or on bridges that are not linked.`,
                         port, { property: 'ip' });
                 }

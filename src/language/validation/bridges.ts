@@ -3,9 +3,10 @@ import type { Bridge, Link, Nic, Port, Topology, VtopoAstType } from '../generat
 import { bridgeDatapath, bridgeMtu, DEFAULTS, nicMtu, portMrgRxbuf, portMtu, portVhost } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
+import { prop } from '../props.js';
 
 function mtuRange(accept: ValidationAcceptor, node: Bridge | Port | Nic): boolean {
-    const mtu = node.mtu;
+    const mtu = prop(node, 'mtu');
     if (mtu === undefined || (mtu >= DEFAULTS.minMtu && mtu <= DEFAULTS.maxMtu)) return true;
     report(accept, 'mtu-out-of-range',
         `MTU ${mtu} of ${describe(node)} is outside ${DEFAULTS.minMtu}..${DEFAULTS.maxMtu} (IPv4 minimum to the largest vhost-user frame); use e.g. 1500 or 9000.`,
@@ -14,8 +15,8 @@ function mtuRange(accept: ValidationAcceptor, node: Bridge | Port | Nic): boolea
 }
 
 function withinBridge(accept: ValidationAcceptor, node: Port | Nic, mtu: number): void {
-    const bridge = node.bridge?.ref;
-    if (!bridge || node.mtu === undefined || mtu <= bridgeMtu(bridge)) return;
+    const bridge = prop(node, 'bridge')?.ref;
+    if (!bridge || prop(node, 'mtu') === undefined || mtu <= bridgeMtu(bridge)) return;
     report(accept, 'mtu-exceeds-bridge',
         `MTU ${mtu} of ${describe(node)} is above the MTU ${bridgeMtu(bridge)} of ${describe(bridge)}; larger frames would be dropped at the bridge. ` +
         `Lower it to ${bridgeMtu(bridge)} or raise the bridge's mtu.`,
@@ -23,7 +24,7 @@ function withinBridge(accept: ValidationAcceptor, node: Port | Nic, mtu: number)
 }
 
 function bridgeRequired(accept: ValidationAcceptor, node: Port | Nic): void {
-    if (node.bridge) return;
+    if (prop(node, 'bridge')) return;
     report(accept, 'bridge-missing',
         `${describe(node)} names no bridge, so it would be connected to nothing; add \`bridge <name>\` inside it.`, node, { property: 'name' });
 }
@@ -34,7 +35,7 @@ export const bridgeChecks: ValidationChecks<VtopoAstType> = {
     },
     Port(port: Port, accept) {
         bridgeRequired(accept, port);
-        const bridge = port.bridge?.ref;
+        const bridge = prop(port, 'bridge')?.ref;
         if (bridge && bridgeDatapath(bridge) === 'ovs' && portVhost(port) === 'server') {
             report(accept, 'vhost-server-on-ovs',
                 `${describe(port)} uses \`vhost server\` on the OvS bridge ${bridge.name}: OvS then creates a deprecated dpdkvhostuser port, ` +
@@ -75,8 +76,10 @@ export const bridgeChecks: ValidationChecks<VtopoAstType> = {
                 `so broadcast frames would circle forever. Remove one link of the loop.`, link);
         }
         const used = new Set<Bridge>();
-        for (const p of idx.ports) if (p.bridge?.ref) used.add(p.bridge.ref);
-        for (const n of idx.nics) if (n.bridge?.ref) used.add(n.bridge.ref);
+        for (const x of [...idx.ports, ...idx.nics]) {
+            const bridge = prop(x, 'bridge')?.ref;
+            if (bridge) used.add(bridge);
+        }
         for (const l of idx.links) {
             if (l.a?.ref) used.add(l.a.ref);
             if (l.b?.ref) used.add(l.b.ref);

@@ -4,6 +4,7 @@ import { bridgeDatapath, nicQueues } from '../defaults.js';
 import { isValidIfname } from '../units.js';
 import { describe, lineOf, report } from './report.js';
 import { indexTopology } from './topology-index.js';
+import { prop } from '../props.js';
 
 type Driver = 'tap' | 'af_packet' | 'pci';
 
@@ -32,7 +33,7 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
         // a second af_packet socket set would steal half the frames, DPDK refuses a bound device.
         const devices = new Map<string, Nic>();
         for (const nic of indexTopology(topo).nics) {
-            const d = nic.driver;
+            const d = prop(nic, 'driver');
             // (A name the parser could not read is undefined: the parse error says so.)
             const key = d?.kind === 'af_packet' && d.iface !== undefined ? `interface "${d.iface}"` : d?.kind === 'pci' && d.address !== undefined ? `PCI device "${d.address}"` : undefined;
             if (!key) continue;
@@ -44,13 +45,13 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
         }
     },
     Nic(nic: Nic, accept) {
-        const driver = nic.driver;
+        const driver = prop(nic, 'driver');
         if (!driver) {
             report(accept, 'nic-driver-missing',
                 `${describe(nic)} has no driver, so vtopo cannot tell what to attach; add \`driver tap\`, \`driver af_packet "eth1"\` or \`driver pci "0000:03:00.0"\`.`,
                 nic, { property: 'name' });
         }
-        const dp = bridgeDatapath(nic.bridge?.ref);
+        const dp = bridgeDatapath(prop(nic, 'bridge')?.ref);
         if (driver?.kind === 'af_packet' && driver.iface !== undefined && !isValidIfname(driver.iface)) {
             report(accept, 'iface-invalid',
                 `interface name "${driver.iface}" of ${describe(nic)} is not a Linux interface name: at most 15 letters, digits, '_', '.' or '-', not starting with '-'; write it as \`ip link\` shows it, e.g. "eth1".`,
@@ -62,9 +63,10 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
                     `PCI address "${driver.address}" of ${describe(nic)} is not in domain:bus:device.function form; write it as lspci -D shows it, e.g. "0000:03:00.0".`,
                     driver, { property: 'address' });
             }
-            if (nic.bridge?.ref && dp === 'embedded') {
+            const bridge = prop(nic, 'bridge')?.ref;
+            if (bridge && dp === 'embedded') {
                 report(accept, 'nic-pci-on-embedded',
-                    `${describe(nic)} uses a pci device, but bridge ${nic.bridge.ref.name} is on the embedded datapath, which drives only tap and af_packet NICs. ` +
+                    `${describe(nic)} uses a pci device, but bridge ${bridge.name} is on the embedded datapath, which drives only tap and af_packet NICs. ` +
                     `Put the bridge on \`datapath ovs\` (OvS-DPDK binds the device) or use \`driver af_packet "<ifname>"\`.`, nic, { property: 'driver' });
             }
         }

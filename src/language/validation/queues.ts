@@ -3,11 +3,12 @@ import type { Nic, Port, Topology, VtopoAstType } from '../generated/ast.js';
 import { bridgeDatapath, DEFAULTS, nicQueues, portQueues, vmCpus } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
+import { prop } from '../props.js';
 
 export const queueChecks: ValidationChecks<VtopoAstType> = {
     Port(port: Port, accept) {
-        if (port.queues === undefined) return;
-        const q = port.queues;
+        const q = prop(port, 'queues');
+        if (q === undefined) return;
         if (q < 1 || q > DEFAULTS.maxQueues) {
             const to = Math.min(Math.max(q, 1), DEFAULTS.maxQueues);
             report(accept, 'queues-out-of-range',
@@ -51,7 +52,7 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         };
         for (const port of idx.ports) {
             const q = portQueues(port);
-            const bridge = port.bridge?.ref;
+            const bridge = prop(port, 'bridge')?.ref;
             if (!bridge || q <= 1 || q > DEFAULTS.maxQueues) continue;
             if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, port);
             else onOvs(port, q);
@@ -59,7 +60,7 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         // On OvS every NIC is a DPDK port (tap and af_packet as vdevs) whose rx queues the PMD threads poll.
         for (const nic of idx.nics) {
             const q = nicQueues(nic);
-            const bridge = nic.bridge?.ref;
+            const bridge = prop(nic, 'bridge')?.ref;
             if (!bridge || q <= 1) continue;
             if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
             else onOvs(nic, q);

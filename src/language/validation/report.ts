@@ -1,5 +1,6 @@
 import { GrammarUtils, type AstNode, type DiagnosticData, type Properties, type ValidationAcceptor } from 'langium';
 import type { Range } from 'vscode-languageserver-types';
+import { lastIndex } from '../props.js';
 import { CODES, type Code } from './codes.js';
 
 /** A text edit a quick fix applies; computed by the rule that knows the cure. */
@@ -18,15 +19,19 @@ export interface ReportOptions<N extends AstNode> {
     fixes?: Fix[];
 }
 
-/** Every rule reports through here so code, severity and fix data stay consistent. */
+/**
+ * Every rule reports through here so code, severity and fix data stay consistent.
+ * A one-value property set twice is marked where its value counts: the last line.
+ */
 export function report<N extends AstNode>(accept: ValidationAcceptor, code: Code, message: string, node: N, opts: ReportOptions<N> = {}): void {
     const data: VtopoDiagnosticData = { code, ...(opts.fixes?.length ? { fixes: opts.fixes } : {}) };
-    accept(CODES[code].severity, message, { node, property: opts.property, index: opts.index, range: opts.range, code, data });
+    const index = opts.index ?? (opts.property === undefined ? undefined : lastIndex(node, opts.property));
+    accept(CODES[code].severity, message, { node, property: opts.property, index, range: opts.range, code, data });
 }
 
-/** Range of a property's text (its value), for fixes that replace it. */
+/** Range of a property's text (its value), for fixes that replace it; a repeated one-value property's last one. */
 export function rangeOf(node: AstNode, property: string, index?: number): Range | undefined {
-    return GrammarUtils.findNodeForProperty(node.$cstNode, property, index)?.range;
+    return GrammarUtils.findNodeForProperty(node.$cstNode, property, index ?? lastIndex(node, property))?.range;
 }
 
 /** A fix replacing a property's value; undefined when the property has no text. */

@@ -6,6 +6,7 @@ import {
 import { formatSize, parseCoreList, parseOvsdbRemote } from '../units.js';
 import { describe, lineOf, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
+import { prop } from '../props.js';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -31,7 +32,7 @@ function coreList(accept: ValidationAcceptor, node: Host | Vm, property: 'cores'
 
 /** What is wrong with the host's hugepages line, if anything. */
 function hugepagesProblem(host: Host): { message: string; node: AstNode; property: string } | undefined {
-    const h = host.hugepages;
+    const h = prop(host, 'hugepages');
     const hp = hugepagesOf(host);
     if (!h || !hp) return undefined;
     if (h.pageSize !== undefined && h.pageSize !== 2 * MiB && h.pageSize !== GiB) {
@@ -46,8 +47,9 @@ function hugepagesProblem(host: Host): { message: string; node: AstNode; propert
             message: `hugepages ${Number.isFinite(h.total) ? formatSize(h.total) : '?'} is not a whole number of 2M pages; use a multiple of 2M such as 512M, or \`N x 1G\`.`,
         };
     }
-    if (host.memory !== undefined && hp.totalBytes > host.memory) {
-        return { node: host, property: 'hugepages', message: `hugepages reserve ${formatSize(hp.totalBytes)}, more than the host memory ${formatSize(host.memory)}; reserve less or raise \`memory\`.` };
+    const memory = prop(host, 'memory');
+    if (memory !== undefined && hp.totalBytes > memory) {
+        return { node: host, property: 'hugepages', message: `hugepages reserve ${formatSize(hp.totalBytes)}, more than the host memory ${formatSize(memory)}; reserve less or raise \`memory\`.` };
     }
     return undefined;
 }
@@ -65,24 +67,25 @@ function outside(cores: number[], allowed: number[] | undefined): number[] {
 
 export const resourceChecks: ValidationChecks<VtopoAstType> = {
     Host(host: Host, accept) {
-        checkSize(accept, host, 'memory', host.memory);
-        const cores = coreList(accept, host, 'cores', host.cores);
-        const poll = coreList(accept, host, 'pollCores', host.pollCores);
+        checkSize(accept, host, 'memory', prop(host, 'memory'));
+        const cores = coreList(accept, host, 'cores', prop(host, 'cores'));
+        const poll = coreList(accept, host, 'pollCores', prop(host, 'pollCores'));
         if (poll && cores) {
             const bad = outside(poll, cores);
             if (bad.length) {
                 report(accept, 'core-outside-host',
-                    `poll-cores ${bad.join(',')} ${bad.length === 1 ? 'is' : 'are'} not among the host cores (${host.cores}); ` +
-                    `the datapath may only poll on cores vtopo is given. Add ${bad.length === 1 ? 'it' : 'them'} to \`cores\` or pick poll-cores from ${host.cores}.`,
+                    `poll-cores ${bad.join(',')} ${bad.length === 1 ? 'is' : 'are'} not among the host cores (${prop(host, 'cores')}); ` +
+                    `the datapath may only poll on cores vtopo is given. Add ${bad.length === 1 ? 'it' : 'them'} to \`cores\` or pick poll-cores from ${prop(host, 'cores')}.`,
                     host, { property: 'pollCores' });
             }
         }
         const problem = hugepagesProblem(host);
         if (problem) report(accept, 'hugepages-invalid', problem.message, problem.node, { property: problem.property as never });
-        if (host.ovsdb !== undefined) {
-            if (!parseOvsdbRemote(host.ovsdb)) {
+        const ovsdb = prop(host, 'ovsdb');
+        if (ovsdb !== undefined) {
+            if (!parseOvsdbRemote(ovsdb)) {
                 report(accept, 'ovsdb-invalid',
-                    `ovsdb "${host.ovsdb}" is not the unix socket of an OvS database on this host; write \`unix:\` and an absolute path of at most 107 bytes, ` +
+                    `ovsdb "${ovsdb}" is not the unix socket of an OvS database on this host; write \`unix:\` and an absolute path of at most 107 bytes, ` +
                     `e.g. "unix:/var/run/openvswitch/db.sock" (the socket \`ovs-vsctl\` uses), or drop the line to let vtopo start its own OvS.`,
                     host, { property: 'ovsdb' });
             }
@@ -96,12 +99,14 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
     },
 
     Vm(vm: Vm, accept) {
-        if (vm.cpus !== undefined && (vm.cpus < 1 || vm.cpus > 255)) {
-            report(accept, 'cpus-out-of-range', `${describe(vm)} asks for ${vm.cpus} vCPUs; QEMU's pc machine takes 1 to 255.`, vm, { property: 'cpus' });
+        const cpus = prop(vm, 'cpus');
+        if (cpus !== undefined && (cpus < 1 || cpus > 255)) {
+            report(accept, 'cpus-out-of-range', `${describe(vm)} asks for ${cpus} vCPUs; QEMU's pc machine takes 1 to 255.`, vm, { property: 'cpus' });
         }
-        const memOk = checkSize(accept, vm, 'memory', vm.memory);
+        const memOk = checkSize(accept, vm, 'memory', prop(vm, 'memory'));
         const mem = vmMemory(vm);
-        const defaultImage = !vm.image || vm.image.kind === 'default';
+        const image = prop(vm, 'image');
+        const defaultImage = !image || image.kind === 'default';
         if (memOk && defaultImage && mem < DEFAULTS.defaultImageMinMemoryBytes) {
             report(accept, 'vm-memory-too-small',
                 `${describe(vm)} has ${formatSize(mem)} of memory; the default guest image needs at least 128M to boot. Raise memory to 128M or more.`,
@@ -116,7 +121,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
         const cores = idx.hostCores;
         if (cores && vmCpus(vm) > cores.length) {
             report(accept, 'vcpus-exceed-host-cores',
-                `${describe(vm)} has ${vmCpus(vm)} vCPUs but the host grants ${cores.length} core${cores.length === 1 ? '' : 's'} (${host?.cores}): ` +
+                `${describe(vm)} has ${vmCpus(vm)} vCPUs but the host grants ${cores.length} core${cores.length === 1 ? '' : 's'} (${prop(host, 'cores')}): ` +
                 `its vCPUs will time-share and run slower. Lower cpus or grant more cores.`, vm, { property: 'cpus' });
         }
         const hp = usableHugepages(host);
@@ -126,19 +131,19 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                 `guest RAM is backed by whole pages. Use a multiple, e.g. ${formatSize(Math.ceil(mem / hp.pageSizeBytes) * hp.pageSizeBytes)}.`,
                 vm, { property: 'memory' });
         }
-        const pin = coreList(accept, vm, 'pin', vm.pin);
+        const pin = coreList(accept, vm, 'pin', prop(vm, 'pin'));
         if (!pin) return;
         const bad = outside(pin, cores);
         if (bad.length) {
             report(accept, 'core-outside-host',
-                `${describe(vm)} is pinned to core${bad.length === 1 ? '' : 's'} ${bad.join(',')}, outside the host cores (${host?.cores}); ` +
+                `${describe(vm)} is pinned to core${bad.length === 1 ? '' : 's'} ${bad.join(',')}, outside the host cores (${prop(host, 'cores')}); ` +
                 `pin only to cores vtopo is given, or add them to the host's \`cores\`.`, vm, { property: 'pin' });
         }
         const poll = new Set(idx.pollCores);
         const overlap = pin.filter((c) => poll.has(c));
         if (overlap.length) {
             report(accept, 'pin-overlaps-poll-cores',
-                `${describe(vm)} is pinned to ${overlap.join(',')}, where the datapath busy-polls (poll-cores ${host?.pollCores}); ` +
+                `${describe(vm)} is pinned to ${overlap.join(',')}, where the datapath busy-polls (poll-cores ${prop(host, 'pollCores')}); ` +
                 `the vCPUs and the poll thread will fight for the core and both slow down. Pin to other cores.`, vm, { property: 'pin' });
         }
         if (pin.length < vmCpus(vm)) {
@@ -158,6 +163,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
         const hp = usableHugepages(host);
         const reserve = ovs ? DATAPATH_RESERVE_BYTES.ovs : DATAPATH_RESERVE_BYTES.embedded;
         const need = guests + reserve;
+        const hostMemory = prop(host, 'memory');
         const breakdown = () => {
             const parts = vms.slice(0, 6).map((vm) => `${vm.name} ${formatSize(vmMemory(vm))}`);
             const more = vms.length > 6 ? `, … ${vms.length - 6} more` : '';
@@ -169,15 +175,16 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                 `Guest memory is backed by hugepages, and the topology needs ${breakdown()}, but the host reserves only ${formatSize(hp.totalBytes)} of hugepages. ` +
                 `Raise \`hugepages\` to at least ${formatSize(Math.ceil(need / hp.pageSizeBytes) * hp.pageSizeBytes)} or give the VMs less memory.`,
                 host, { property: 'hugepages' });
-        } else if (!hp && host.memory !== undefined && Number.isFinite(host.memory) && need > host.memory) {
+        } else if (!hp && hostMemory !== undefined && Number.isFinite(hostMemory) && need > hostMemory) {
             report(accept, 'memory-over-host',
-                `The topology needs ${breakdown()}, but the host grants ${formatSize(host.memory)}. Raise the host \`memory\` or give the VMs less.`,
+                `The topology needs ${breakdown()}, but the host grants ${formatSize(hostMemory)}. Raise the host \`memory\` or give the VMs less.`,
                 host, { property: 'memory' });
         }
         // vCPUs of two VMs pinned to one core time-share it: each VM gets about half of what it was sized for.
         const pinnedBy = new Map<number, Vm>();
         for (const vm of idx.vms) {
-            const pin = vm.pin === undefined ? undefined : parseCoreList(vm.pin);
+            const pinText = prop(vm, 'pin');
+            const pin = pinText === undefined ? undefined : parseCoreList(pinText);
             if (!pin) continue;
             const shared = new Map<Vm, number[]>();
             for (const c of pin) {
@@ -192,7 +199,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
             }
         }
         // An existing OvS (host ovsdb) brings its own DPDK memory settings.
-        if (ovs && !hp && host.ovsdb === undefined) {
+        if (ovs && !hp && prop(host, 'ovsdb') === undefined) {
             const first = idx.bridges.find((b) => bridgeDatapath(b) === 'ovs')!;
             report(accept, 'ovs-without-hugepages',
                 `Without hugepages OvS-DPDK runs with --no-huge: it works, but mbuf pools sit on 4K pages and forward fewer packets per second. ` +
