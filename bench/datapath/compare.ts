@@ -35,6 +35,7 @@ import { instanceState, withClient } from '../../src/backends/ovs/instance.js';
 import { VSWITCH_DB } from '../../src/backends/ovs/ovsdb/cfg.js';
 import { ovsPaths } from '../../src/backends/ovs/paths.js';
 import { controlRequest } from '../../src/datapath/control-client.js';
+import { sleep, until as waitUntil } from '../../test/support/wait.js';
 import { featureNames } from '../../src/datapath/vhost-user/messages.js';
 import { map, op } from '../../src/backends/ovs/ovsdb/values.js';
 import type { DatapathBackend } from '../../src/backends/types.js';
@@ -62,7 +63,6 @@ const OVS_HUGE_PAGES = 96; // 2M pages: socket-mem 128 MB plus slack
 const CLK_TCK = 100;
 const MACS = ['52:54:00:00:b0:01', '52:54:00:00:b0:02'];
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const median = (a: number[]) => (a.length ? [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] : NaN);
 
 const OVS_MEMORY = opt('ovs-memory', 'huge') as 'huge' | 'nohuge';
@@ -82,20 +82,8 @@ function cpuTicks(pid: number): number {
     return Number(f[11]) + Number(f[12]);
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-    const end = Date.now() + ms;
-    let last: unknown;
-    for (;;) {
-        try {
-            const v = await f();
-            if (v) return v as T;
-        } catch (e) {
-            last = e;
-        }
-        if (Date.now() > end) throw new Error(`timeout: ${what}${last ? ` (${(last as Error).message})` : ''}`);
-        await sleep(100);
-    }
-}
+/** The benches wait longer than tests: a run boots guests and OvS. */
+const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000) => waitUntil(what, f, ms, 100);
 
 function benchPlan(kind: 'embedded' | 'ovs', dir: string, queues: number, hugeDir?: string): Plan {
     const ports: VmPortPlan[] = [0, 1].map((i) => ({

@@ -15,6 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { controlRequest } from '../../src/datapath/control-client.js';
+import { sleep, until } from '../../test/support/wait.js';
 import type { ControlArgs, ControlOp, DatapathStatusReport } from '../../src/core/control.js';
 import { selfExecArgv } from '../../src/host/self-exec.js';
 import { releaseHugepages, reserveHugepages } from '../../src/host/hugepages.js';
@@ -35,7 +36,6 @@ const IN_ORDER = opt('in-order', '1');
 /** testpmd's memory, which the switch copies from and into: 4 KiB pages (default) or 2 MiB hugepages. */
 const GEN_MEMORY = opt('gen-memory', 'nohuge');
 const GEN_HUGE_PAGES = 300; // 2M pages: testpmd -m 512 plus slack
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const CLK_TCK = 100;
 
 function cpuTicks(pid: number): number {
@@ -44,13 +44,7 @@ function cpuTicks(pid: number): number {
     return Number(f[11]) + Number(f[12]);
 }
 
-async function waitFor(what: string, f: () => boolean | Promise<boolean>, ms = 30_000) {
-    const end = Date.now() + ms;
-    while (!(await f())) {
-        if (Date.now() > end) throw new Error(`timeout: ${what}`);
-        await sleep(100);
-    }
-}
+const waitFor = (what: string, f: () => boolean | Promise<boolean>, ms = 30_000) => until(what, f, ms, 100);
 
 async function run(size: number, queues: number): Promise<void> {
     const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-bench-'));

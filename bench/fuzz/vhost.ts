@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLivePair, type LivePair } from '../../test/fuzz/live-pair.js';
-import { DatapathUnderTest } from '../../test/fuzz/peers.js';
+import { DatapathProc } from '../../test/support/datapath-proc.js';
 import { runVhostFuzz, type VhostFinding } from '../../test/fuzz/vhost-run.js';
 
 const { values } = parseArgs({
@@ -30,7 +30,7 @@ const chunk = Math.min(Number(values.chunk), total);
 const seed = Number(values.seed);
 
 let dir = '';
-let dp: DatapathUnderTest | undefined;
+let dp: DatapathProc | undefined;
 let pair: LivePair | undefined;
 const findings: (VhostFinding & { chunk: number })[] = [];
 const reasons: Record<string, number> = {};
@@ -41,7 +41,7 @@ let restarts = 0;
 
 async function up(): Promise<void> {
     dir = mkdtempSync(path.join(tmpdir(), 'vtopo-fuzz-vhost-'));
-    dp = new DatapathUnderTest(dir);
+    dp = new DatapathProc(dir);
     await dp.start();
     if (!values['no-pair']) pair = await startLivePair(dp, dir);
 }

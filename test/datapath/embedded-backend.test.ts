@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { embeddedBackend, startCapture, stopCapture } from '../../src/backends/embedded/index.js';
 import type { Plan, VmPortPlan } from '../../src/core/plan.js';
 import { alive, readPidFile } from '../../src/host/procs.js';
-import { tempDir, Testpmd, uniquePrefix, until } from './peers.js';
+import { Testpmd, uniquePrefix } from './peers.js';
+import { tempDir, until } from '../support/wait.js';
 
 function vmPort(dir: string, vm: string, mac: string, mode: 'client' | 'server'): VmPortPlan {
     return {

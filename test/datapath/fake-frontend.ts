@@ -8,7 +8,7 @@ import { drainEventfd, newEventfd, signalEventfd } from '../../src/datapath/sys/
 import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
 import { closeFd, connectUnix, recvWithFds, sendWithFds } from '../../src/datapath/sys/unix-socket.js';
 import { bit, F, FLAG_NEED_REPLY, PF, Req } from '../../src/datapath/vhost-user/messages.js';
-import { sleep, until } from './peers.js';
+import { sleep, until } from '../support/wait.js';
 
 export const GPA = 0x100000;
 export const UVA = 0x7f1000000000;

@@ -15,7 +15,7 @@ import type { FrameBuffer, Mem } from '../../src/datapath/virtio/guest-memory.js
 import { frameFromOne, frameFromTxChain, RX_NO_ROOM, RX_TOO_SMALL, RxWriter } from '../../src/datapath/virtio/net.js';
 import { Chain } from '../../src/datapath/virtio/split-ring.js';
 import { Driver } from './ring-harness.js';
-import { rng } from '../rng.js';
+import { rng } from '../support/rng.js';
 
 const HDR = 12;
 const F_NEXT = 1;

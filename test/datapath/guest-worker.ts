@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { mapShared } from '../../src/datapath/sys/memory.js';
-import { rng } from '../rng.js';
+import { rng } from '../support/rng.js';
 
 export interface GuestWorkerData {
     guests: { memFd: number; kick: [number, number]; mac: number[]; peer: number[] }[];

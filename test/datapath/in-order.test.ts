@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bit, F } from '../../src/datapath/vhost-user/messages.js';
 import { ethFrame, FakeFrontend } from './fake-frontend.js';
-import { DatapathProc, tempDir, until } from './peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { tempDir, until } from '../support/wait.js';
 
 const MA = '52:54:00:00:4a:01';
 const MB = '52:54:00:00:4b:01';

@@ -14,7 +14,7 @@ import { closeFd } from '../../src/datapath/sys/unix-socket.js';
 import { expectedFds, MESSAGE_HANDLERS, VhostUserDevice } from '../../src/datapath/vhost-user/device.js';
 import { bit, FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, PF, Req, reqName, VRING_NOFD } from '../../src/datapath/vhost-user/messages.js';
 import { FakeFrontend } from './fake-frontend.js';
-import { tempDir, until } from './peers.js';
+import { tempDir, until } from '../support/wait.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 const isOpen = (fd: number) => {

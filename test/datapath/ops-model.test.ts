@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Datapath, OpError } from '../../src/datapath/datapath.js';
-import { rng } from '../rng.js';
+import { rng } from '../support/rng.js';
 
 const BRIDGES = ['b0', 'b1', 'b2'];
 const LINKS = ['l0', 'l1'];

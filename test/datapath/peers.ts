@@ -1,93 +1,12 @@
 /**
- * Real peers for datapath tests: the datapath process itself (spawned the
- * way the backend does) and dpdk-testpmd as a virtio-user frontend, driven
- * through its interactive prompt.
+ * dpdk-testpmd as a virtio-user frontend for datapath tests, driven
+ * through its interactive prompt. The datapath process itself is
+ * test/support/datapath-proc.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
-import { controlRequest } from '../../src/datapath/control-client.js';
-import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport, PortReport } from '../../src/core/control.js';
-import { selfExecArgv } from '../../src/host/self-exec.js';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, stepMs = 100): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-        try {
-            const v = await f();
-            if (v) return v as T;
-        } catch (e) {
-            last = e;
-        }
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-        await sleep(stepMs);
-    }
-}
-
-export function tempDir(tag: string): string {
-    return mkdtempSync(path.join(tmpdir(), `vtopo-${tag}-`));
-}
-
-function killGroup(p: ChildProcess | undefined, sig: NodeJS.Signals = 'SIGKILL'): void {
-    if (p?.pid && p.exitCode === null && p.signalCode === null) {
-        try { process.kill(-p.pid, sig); } catch { /* gone */ }
-    }
-}
-
-export class DatapathProc {
-    readonly ctl: string;
-    readonly log: string;
-    readonly pidfile: string;
-    proc: ChildProcess | undefined;
-
-    constructor(readonly dir: string, private readonly env: Record<string, string> = {}) {
-        this.ctl = path.join(dir, 'dp.sock');
-        this.log = path.join(dir, 'dp.log');
-        this.pidfile = path.join(dir, 'dp.pid');
-    }
-
-    async start(): Promise<void> {
-        const [cmd, ...args] = selfExecArgv();
-        this.proc = spawn(cmd, [...args, 'datapath', '--control', this.ctl, '--pidfile', this.pidfile, '--log', this.log], {
-            detached: true,
-            stdio: ['ignore', 'inherit', 'inherit'],
-            env: { ...process.env, ...this.env },
-        });
-        await until('datapath control socket', () => existsSync(this.ctl) && existsSync(this.pidfile), 20_000);
-    }
-
-    req<Op extends ControlOp>(op: Op, args: ControlArgs[Op]): Promise<ControlResult[Op]> {
-        return controlRequest(this.ctl, op, args);
-    }
-
-    status(): Promise<DatapathStatusReport> {
-        return this.req('status', {});
-    }
-
-    async port(id: string): Promise<PortReport> {
-        const s = await this.status();
-        const p = s.ports.find((x) => x.id === id);
-        if (!p) throw new Error(`no port ${id}`);
-        return p;
-    }
-
-    logText(): string {
-        try { return readFileSync(this.log, 'utf8'); } catch { return ''; }
-    }
-
-    async stop(): Promise<void> {
-        if (!this.proc) return;
-        try { await this.req('shutdown', {}); } catch { /* already gone */ }
-        const p = this.proc;
-        await until('datapath exit', () => p.exitCode !== null || p.signalCode !== null, 5000).catch(() => killGroup(p));
-        killGroup(p);
-        this.proc = undefined;
-    }
-}
+import { rmSync } from 'node:fs';
+import { killGroup } from '../support/datapath-proc.js';
+import { until } from '../support/wait.js';
 
 export interface TestpmdOptions {
     socket: string;

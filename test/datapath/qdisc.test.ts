@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PFIFO_CAPACITY } from '../../src/datapath/ports/vhost-port.js';
 import { ethFrame, FakeFrontend } from './fake-frontend.js';
-import { DatapathProc, sleep, tempDir, until } from './peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { sleep, tempDir, until } from '../support/wait.js';
 
 const MA = '52:54:00:00:4a:01';
 const MB = '52:54:00:00:4b:01';

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as qemu from '../../src/backends/qemu/index.js';
 import type { VmPlan } from '../../src/core/plan.js';
 import { makeVm } from '../qemu/fixtures.js';
-import { DatapathProc, tempDir, until } from './peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { tempDir, until } from '../support/wait.js';
 
 describe('two QEMU guests through the embedded switch', () => {
     const dir = tempDir('dp-qemu');

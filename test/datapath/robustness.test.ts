@@ -11,7 +11,8 @@ import { mapShared, memfd } from '../../src/datapath/sys/memory.js';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
 import { Req } from '../../src/datapath/vhost-user/messages.js';
 import { ethFrame, FakeFrontend, GPA, UVA } from './fake-frontend.js';
-import { DatapathProc, sleep, tempDir, until } from './peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { sleep, tempDir, until } from '../support/wait.js';
 
 const MA = '52:54:00:00:3a:01';
 const MB = '52:54:00:00:3b:01';

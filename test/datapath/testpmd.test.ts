@@ -6,7 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DatapathProc, sleep, tempDir, Testpmd, uniquePrefix, until } from './peers.js';
+import { Testpmd, uniquePrefix } from './peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { sleep, tempDir, until } from '../support/wait.js';
 
 const MAC = { a: '52:54:00:00:0a:01', b: '52:54:00:00:0b:01', c: '52:54:00:00:0c:01' };
 

@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/backends/ovs/exec.js';
 import { controlRequest } from '../../src/datapath/control-client.js';
-import { DatapathProc, sleep } from './peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { sleep } from '../support/wait.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-utf8-'));
 let dp: DatapathProc | undefined;

@@ -17,7 +17,7 @@ import { Datapath } from '../../src/datapath/datapath.js';
 import { bit, F } from '../../src/datapath/vhost-user/messages.js';
 import { FakeFrontend } from './fake-frontend.js';
 import type { GuestWorkerData } from './guest-worker.js';
-import { sleep } from './peers.js';
+import { sleep } from '../support/wait.js';
 
 const FRAMES = 20_000;
 let cleanup: (() => Promise<void>)[] = [];

@@ -11,7 +11,7 @@ import { newEventfd } from '../../src/datapath/sys/eventfd.js';
 import { memfd } from '../../src/datapath/sys/memory.js';
 import { addSeals, sealableMemfd, SEAL } from '../support/frontend.js';
 import { newStreamSocket } from '../../src/datapath/sys/unix-socket.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../support/rng.js';
 
 export const FD_KINDS = ['eventfd', 'socket', 'devnull', 'devzero', 'proc-ro', 'dir', 'empty-file', 'memfd-small', 'memfd-page', 'memfd-sparse-5g', 'memfd-sealed'] as const;
 export type FdKind = (typeof FD_KINDS)[number];

@@ -5,8 +5,9 @@
  * grown since the last one and both ports up and connected.
  */
 import * as path from 'node:path';
-import type { DatapathUnderTest } from './peers.js';
-import { TestpmdPair, until } from './peers.js';
+import type { DatapathProc } from '../support/datapath-proc.js';
+import { TestpmdPair } from './peers.js';
+import { until } from '../support/wait.js';
 
 export interface LivePair {
     check(): Promise<string | undefined>;
@@ -17,7 +18,7 @@ export interface LivePair {
 
 const MACS: [string, string] = ['02:00:00:00:fa:01', '02:00:00:00:fa:02'];
 
-export async function startLivePair(dp: DatapathUnderTest, dir: string): Promise<LivePair> {
+export async function startLivePair(dp: DatapathProc, dir: string): Promise<LivePair> {
     const sockets: [string, string] = [path.join(dir, 'p0.sock'), path.join(dir, 'p1.sock')];
     await dp.req('add-bridge', { name: 'pair', mtu: 1500 });
     for (let i = 0; i < 2; i++) await dp.req('add-vhost-port', { port: `pair.p${i}`, bridge: 'pair', socket: sockets[i], mode: 'server', queues: 1, mac: MACS[i] });

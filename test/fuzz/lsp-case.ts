@@ -15,7 +15,7 @@ import { createVtopoServices, type VtopoServices } from '../../src/language/vtop
 import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
 import { MAX_IFNAME } from '../../src/plan/derive.js';
 import { VtopoError } from '../../src/core/api.js';
-import { Rng } from './rng.js';
+import { Rng } from '../support/rng.js';
 
 export interface LspFinding {
     feature: string;

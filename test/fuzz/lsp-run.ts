@@ -4,7 +4,7 @@
  */
 import { LspFuzzer, type LspFinding } from './lsp-case.js';
 import { loadSeedCorpus } from './lsp-corpus.js';
-import { Rng } from './rng.js';
+import { Rng } from '../support/rng.js';
 import { mutate } from './vtopo-mutator.js';
 
 export interface LspRunFinding extends LspFinding {

@@ -1,108 +1,13 @@
 /**
- * The real processes a vhost-user fuzz run needs: the embedded datapath
- * (spawned the way the backend spawns it) and one dpdk-testpmd with two
- * virtio-user ports forwarding into each other through the switch, the
- * live proof that other ports keep working. Both run in their own process
- * group and are stopped by it.
+ * The live proof a vhost-user fuzz run needs that other ports keep working:
+ * one dpdk-testpmd with two virtio-user ports forwarding into each other
+ * through the switch, in its own process group and stopped by it. The
+ * datapath process itself is test/support/datapath-proc.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import * as path from 'node:path';
-import { controlRequest } from '../../src/datapath/control-client.js';
-import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport } from '../../src/core/control.js';
-import { selfExecArgv } from '../../src/host/self-exec.js';
-import { sleep } from './vhost-frontend.js';
-
-export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, stepMs = 50): Promise<T> {
-    const end = Date.now() + timeoutMs;
-    let last: unknown;
-    for (;;) {
-        try {
-            const v = await f();
-            if (v) return v as T;
-        } catch (e) {
-            last = e;
-        }
-        if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-        await sleep(stepMs);
-    }
-}
-
-function killGroup(p: ChildProcess | undefined): void {
-    if (p?.pid && p.exitCode === null && p.signalCode === null) {
-        try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
-    }
-}
-
-export class DatapathUnderTest {
-    readonly ctl: string;
-    readonly log: string;
-    proc: ChildProcess | undefined;
-    exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-
-    constructor(readonly dir: string) {
-        this.ctl = path.join(dir, 'dp.sock');
-        this.log = path.join(dir, 'dp.log');
-    }
-
-    async start(): Promise<void> {
-        const [cmd, ...args] = selfExecArgv();
-        this.exit = undefined;
-        rmSync(this.ctl, { force: true });
-        const p = spawn(cmd, [...args, 'datapath', '--control', this.ctl, '--pidfile', path.join(this.dir, 'dp.pid'), '--log', this.log], {
-            detached: true, stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let stderr = '';
-        p.stderr!.on('data', (d) => { stderr = (stderr + d.toString()).slice(-4000); });
-        p.on('exit', (code, signal) => { this.exit = { code, signal }; this.stderr = stderr; });
-        this.proc = p;
-        await until('datapath control socket', () => {
-            if (this.exit) throw new Error(`datapath exited at start: ${stderr}`);
-            return existsSync(this.ctl);
-        }, 30_000);
-    }
-
-    stderr = '';
-
-    get pid(): number {
-        return this.proc?.pid ?? -1;
-    }
-
-    /** Alive = not exited; `exit` says how it died. */
-    get alive(): boolean {
-        return !!this.proc && this.exit === undefined;
-    }
-
-    req<Op extends ControlOp>(op: Op, args: ControlArgs[Op]): Promise<ControlResult[Op]> {
-        return controlRequest(this.ctl, op, args);
-    }
-
-    status(): Promise<DatapathStatusReport> {
-        return this.req('status', {});
-    }
-
-    /** Open fds and the guest-memory mappings of a memfd name (leak checks). */
-    resources(memfdName: string): { fds: number; mappings: number } {
-        const fds = readdirSync(`/proc/${this.pid}/fd`).length;
-        const mappings = readFileSync(`/proc/${this.pid}/maps`, 'utf8').split('\n').filter((l) => l.includes(`memfd:${memfdName}`)).length;
-        return { fds, mappings };
-    }
-
-    logTail(n = 30): string {
-        try { return readFileSync(this.log, 'utf8').split('\n').slice(-n).join('\n'); } catch { return ''; }
-    }
-
-    async stop(): Promise<void> {
-        const p = this.proc;
-        if (!p) return;
-        if (this.alive) {
-            try { await controlRequest(this.ctl, 'shutdown', {}, 3000); } catch { /* gone */ }
-            await until('datapath exit', () => this.exit !== undefined, 5000).catch(() => undefined);
-        }
-        killGroup(p);
-        this.proc = undefined;
-    }
-}
+import { rmSync } from 'node:fs';
+import { killGroup } from '../support/datapath-proc.js';
+import { until } from '../support/wait.js';
 
 export interface PairOptions { sockets: [string, string]; macs: [string, string]; prefix: string }
 

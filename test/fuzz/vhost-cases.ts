@@ -12,7 +12,7 @@ import { MAX_QUEUE_PAIRS } from '../../src/datapath/vhost-user/device.js';
 import { VRING_NOFD } from '../../src/datapath/vhost-user/messages.js';
 import { closeAll, openFd, randomFdKind } from './fd-zoo.js';
 import { DriverRing, GuestMem, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './guest-ring.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../support/rng.js';
 import { Frontend } from './vhost-frontend.js';
 import {
     bit, F, FLAG_NEED_REPLY, FLAG_VERSION, GUEST_FEATURES, GUEST_PROTOCOL_FEATURES, memTable, message, Req, u64, vringAddr, vringState, type RegionDesc,

@@ -7,8 +7,7 @@ import { sendWithFds } from '../support/frontend.js';
 import { watchReadable, type FdWatch } from '../../src/datapath/sys/eventfd.js';
 import { closeFd, connectUnix, recvWithFds } from '../../src/datapath/sys/unix-socket.js';
 import { FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, message, Req } from './vhost-wire.js';
-
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait.js';
 
 export interface Reply { request: number; flags: number; payload: Uint8Array }
 

@@ -13,13 +13,14 @@ import * as path from 'node:path';
 import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { closeAll } from './fd-zoo.js';
 import { GuestMem } from './guest-ring.js';
-import type { DatapathUnderTest } from './peers.js';
-import { Rng } from './rng.js';
+import type { DatapathProc } from '../support/datapath-proc.js';
+import { Rng } from '../support/rng.js';
 import {
     beyondEofAttack, closeDevice, establish, memTableAttack, newDevice, protocolMessage, refillRx, rxRingAttack, sendFrame, txRingAttack,
     vringPlacementAttack, type Device,
 } from './vhost-cases.js';
-import { Frontend, sleep } from './vhost-frontend.js';
+import { Frontend } from './vhost-frontend.js';
+import { sleep } from '../support/wait.js';
 import { message, Req } from './vhost-wire.js';
 
 export interface VhostFinding { kind: string; message: string; session: number; recent: string[] }
@@ -28,7 +29,7 @@ export interface VhostRunOptions {
     seed: number;
     cases: number;
     dir: string;
-    dp: DatapathUnderTest;
+    dp: DatapathProc;
     /** Cases between checkpoints. */
     checkEvery?: number;
     /** Extra check at each checkpoint (the testpmd pair); returns a problem or undefined. */

@@ -7,7 +7,7 @@
  * Mutants stay close enough to the grammar to reach the linker, the
  * checker and every editor feature, not just the lexer.
  */
-import { Rng } from './rng.js';
+import { Rng } from '../support/rng.js';
 
 export type TokenKind = 'ws' | 'comment' | 'string' | 'mac' | 'cidr' | 'cores' | 'size' | 'int' | 'word' | 'brace' | 'other';
 

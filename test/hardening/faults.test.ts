@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentRequest } from '../../src/backends/qemu/agent.js';
-import { until } from '../fuzz/peers.js';
+import { until } from '../support/wait.js';
 import type { Plan } from '../../src/core/plan.js';
 import { sleep } from '../../src/host/procs.js';
 import { selfExecArgv } from '../../src/host/self-exec.js';
@@ -18,7 +18,7 @@ import type { DeployState } from '../../src/host/state.js';
 import type { Status } from '../../src/core/status.js';
 import { type CliResult, runVtopo } from '../runtime/cli-run.js';
 import { leftovers, processesMentioning } from '../runtime/leaks.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/wait.js';
 
 const dir = tempDir('faults');
 const runRoot = path.join(dir, 'run');

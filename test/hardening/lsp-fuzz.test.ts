@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { LspFuzzer, rangeProblem } from '../fuzz/lsp-case.js';
 import { loadSeedCorpus } from '../fuzz/lsp-corpus.js';
 import { runLspFuzz } from '../fuzz/lsp-run.js';
-import { Rng } from '../fuzz/rng.js';
+import { Rng } from '../support/rng.js';
 import { mutate, tokenize } from '../fuzz/vtopo-mutator.js';
 
 const CASES = 300;

@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planProblems } from '../fuzz/lsp-case.js';
-import { DatapathUnderTest } from '../fuzz/peers.js';
+import { DatapathProc } from '../support/datapath-proc.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { MAX_IFNAME } from '../../src/plan/derive.js';
@@ -19,7 +19,7 @@ import type { Plan } from '../../src/core/plan.js';
 import { VtopoError } from '../../src/core/api.js';
 import { projectRoot, selfExecArgv } from '../../src/host/self-exec.js';
 import { modeProblems } from '../runtime/modes.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/wait.js';
 
 const dir = tempDir('security');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -156,7 +156,7 @@ describe('run directories, sockets and the control socket', () => {
     it('the datapath control socket refuses another user, even when the path is reachable', async () => {
         const dpDir = path.join(dir, 'dp');
         mkdirSync(dpDir);
-        const dp = new DatapathUnderTest(dpDir);
+        const dp = new DatapathProc(dpDir);
         await dp.start();
         try {
             chmodSync(dpDir, 0o755); // let the other user reach the socket: only its own mode may stop them

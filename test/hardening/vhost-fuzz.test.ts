@@ -12,17 +12,18 @@ import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { closeAll, openFd, type FdKind } from '../fuzz/fd-zoo.js';
 import { GuestMem } from '../fuzz/guest-ring.js';
 import { startLivePair, type LivePair } from '../fuzz/live-pair.js';
-import { DatapathUnderTest, until } from '../fuzz/peers.js';
-import { Rng } from '../fuzz/rng.js';
+import { DatapathProc } from '../support/datapath-proc.js';
+import { until } from '../support/wait.js';
+import { Rng } from '../support/rng.js';
 import { beyondEofAttack, closeDevice, establish, newDevice, txRingAttack, type Device } from '../fuzz/vhost-cases.js';
 import { Frontend } from '../fuzz/vhost-frontend.js';
 import { runVhostFuzz } from '../fuzz/vhost-run.js';
 import { memTable, message, Req, u64, vringAddr } from '../fuzz/vhost-wire.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../support/wait.js';
 
 describe('hostile vhost-user frontend', () => {
     const dir = tempDir('vhost-fuzz');
-    const dp = new DatapathUnderTest(dir);
+    const dp = new DatapathProc(dir);
     let pair: LivePair | undefined;
     const sock = path.join(dir, 'd.sock');
     const mem = new GuestMem(undefined, 'vtopo-fuzz-directed');

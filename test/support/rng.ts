@@ -1,7 +1,8 @@
 /**
- * A small seeded PRNG (mulberry32) so every fuzz case is reproducible from
- * (seed, case index) alone: a finding is reported with both and replays
- * without the run that found it.
+ * A small seeded PRNG (mulberry32) so a randomized test names the seed that
+ * broke it, and every fuzz case is reproducible from (seed, case index)
+ * alone: a finding is reported with both and replays without the run that
+ * found it.
  */
 export class Rng {
     private state: number;
@@ -21,6 +22,11 @@ export class Rng {
         t = Math.imul(t ^ (t >>> 15), t | 1);
         t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
         return (t ^ (t >>> 14)) >>> 0;
+    }
+
+    /** Uniform in [0, 1). */
+    float(): number {
+        return this.u32() / 0x1_0000_0000;
     }
 
     /** Uniform integer in [0, n). */
@@ -57,4 +63,10 @@ export class Rng {
         for (let i = 0; i < n; i++) out[i] = this.u32() & 0xff;
         return out;
     }
+}
+
+/** The generator as a function returning floats in [0, 1) (the same sequence as Rng's u32 / 2^32). */
+export function rng(seed: number): () => number {
+    const r = new Rng(seed);
+    return () => r.float();
 }

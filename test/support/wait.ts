@@ -1,0 +1,30 @@
+/** Waiting in tests: a sleep, a poll until a condition holds, a private temp dir. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Polls `f` every `stepMs` until it returns something truthy (resolved with
+ * it) or `timeoutMs` passes (rejected, naming `what` and the last error `f` threw).
+ */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, stepMs = 50): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    let last: unknown;
+    for (;;) {
+        try {
+            const v = await f();
+            if (v) return v as T;
+        } catch (e) {
+            last = e;
+        }
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+        await sleep(stepMs);
+    }
+}
+
+/** A private directory (0700 from mkdtemp) under the system temp dir. */
+export function tempDir(tag: string): string {
+    return mkdtempSync(path.join(tmpdir(), `vtopo-${tag}-`));
+}
