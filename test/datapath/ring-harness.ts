@@ -1,34 +1,38 @@
-/** A hand-built driver side of a split ring in memfd memory, for unit tests. */
-import { closeFd } from '../../src/datapath/sys/unix-socket.js';
-import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
+/**
+ * A hand-built driver side of a split ring (test/support/guest-ring.ts) in
+ * one memfd region, with the switch's SplitRing over the same memory, for
+ * unit tests of the ring and the framing code.
+ */
 import { GuestMemory, regionFromBuffer } from '../../src/datapath/virtio/guest-memory.js';
 import { SplitRing } from '../../src/datapath/virtio/split-ring.js';
+import { DriverRing, GuestMem } from '../support/guest-ring.js';
 
 export const GPA = 0x100000; // guest-physical base of the one region
 export const SIZE = 1 << 20;
+const UVA = 0x7f0000000000;
 
 export class Driver {
-    readonly mapping: Mapping;
+    readonly guest: GuestMem;
+    readonly driver: DriverRing;
     readonly dv: DataView;
     readonly u8: Uint8Array;
+    /** The switch's view of the region. */
     readonly mem: GuestMemory;
     readonly ring: SplitRing;
-    readonly desc = GPA;
+    readonly desc: number;
     readonly avail: number;
     readonly used: number;
     /** Bump allocator for buffers, after the ring. */
     private next: number;
-    availIdx = 0;
 
     constructor(readonly num = 16, eventIdx = false) {
-        const fd = memfd('ring-test', SIZE);
-        this.mapping = mapShared(fd, SIZE, 0);
-        closeFd(fd);
-        this.u8 = new Uint8Array(this.mapping.buffer);
-        this.dv = new DataView(this.mapping.buffer);
-        this.mem = new GuestMemory([regionFromBuffer(this.mapping.buffer, this.mapping.addr, GPA, SIZE, 0x7f0000000000, 0, this.mapping)]);
-        this.avail = GPA + 16 * num;
-        this.used = (this.avail + 6 + 2 * num + 4095) & ~4095;
+        this.guest = new GuestMem({ canary: 0, gpa: GPA, size: SIZE, uva: UVA }, 'ring-test');
+        this.driver = DriverRing.at(this.guest, GPA, num);
+        ({ desc: this.desc, avail: this.avail, used: this.used } = this.driver);
+        this.u8 = this.guest.u8;
+        this.dv = this.guest.dv;
+        const map = this.guest.map;
+        this.mem = new GuestMemory([regionFromBuffer(map.buffer, map.addr, GPA, SIZE, UVA, 0, map)]);
         this.next = this.used + 4096 * 2;
         const r = SplitRing.create(this.mem, num, { desc: this.desc, avail: this.avail, used: this.used });
         if (typeof r === 'number') throw new Error(`ring create failed ${r}`);
@@ -36,8 +40,17 @@ export class Driver {
         r.eventIdx = eventIdx;
     }
 
+    get availIdx(): number {
+        return this.driver.availIdx;
+    }
+
+    /** The next post's index (without publishing it: a test can make the driver skip ahead). */
+    set availIdx(v: number) {
+        this.driver.availIdx = v;
+    }
+
     off(gpa: number): number {
-        return gpa - GPA;
+        return this.guest.off(gpa);
     }
 
     alloc(len: number): number {
@@ -47,43 +60,32 @@ export class Driver {
     }
 
     setDesc(i: number, addr: number, len: number, flags: number, next = 0): void {
-        const o = this.off(this.desc) + 16 * i;
-        this.dv.setBigUint64(o, BigInt(addr), true);
-        this.dv.setUint32(o + 8, len, true);
-        this.dv.setUint16(o + 12, flags, true);
-        this.dv.setUint16(o + 14, next, true);
+        this.driver.writeDesc(i, addr, len, flags, next);
     }
 
-    /** Writes an indirect table at gpa `at`. */
+    /** Writes entry k of an indirect table at gpa `at`. */
     setIndirect(at: number, k: number, addr: number, len: number, flags: number, next = 0): void {
-        const o = this.off(at) + 16 * k;
-        this.dv.setBigUint64(o, BigInt(addr), true);
-        this.dv.setUint32(o + 8, len, true);
-        this.dv.setUint16(o + 12, flags, true);
-        this.dv.setUint16(o + 14, next, true);
+        this.driver.writeDescAt(at + 16 * k, addr, len, flags, next);
     }
 
     post(head: number): void {
-        this.dv.setUint16(this.off(this.avail) + 4 + 2 * (this.availIdx % this.num), head, true);
-        this.availIdx = (this.availIdx + 1) & 0xffff;
-        this.dv.setUint16(this.off(this.avail) + 2, this.availIdx, true);
+        this.driver.post(head);
     }
 
     usedIdx(): number {
-        return this.dv.getUint16(this.off(this.used) + 2, true);
+        return this.driver.usedIdx();
     }
 
     usedElem(i: number): { id: number; len: number } {
-        const o = this.off(this.used) + 4 + 8 * (i % this.num);
-        return { id: this.dv.getUint32(o, true), len: this.dv.getUint32(o + 4, true) };
+        return this.driver.usedElem(i);
     }
 
     setUsedEvent(v: number): void {
-        this.dv.setUint16(this.off(this.avail) + 4 + 2 * this.num, v, true);
+        this.driver.setUsedEvent(v);
     }
 
     availEvent(): number {
-        return this.dv.getUint16(this.off(this.used) + 4 + 8 * this.num, true);
+        return this.driver.availEvent();
     }
 
     write(gpa: number, bytes: Uint8Array): void {
@@ -95,6 +97,6 @@ export class Driver {
     }
 
     close(): void {
-        this.mapping.unmap();
+        this.guest.close();
     }
 }

@@ -11,7 +11,7 @@ import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { MAX_QUEUE_PAIRS } from '../../src/datapath/vhost-user/device.js';
 import { VRING_NOFD } from '../../src/datapath/vhost-user/messages.js';
 import { closeAll, openFd, randomFdKind } from './fd-zoo.js';
-import { DriverRing, GuestMem, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './guest-ring.js';
+import { DriverRing, GuestMem, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../support/guest-ring.js';
 import type { Rng } from '../support/rng.js';
 import { Frontend } from './vhost-frontend.js';
 import {

@@ -12,7 +12,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { closeAll } from './fd-zoo.js';
-import { GuestMem } from './guest-ring.js';
+import { GuestMem } from '../support/guest-ring.js';
 import type { DatapathProc } from '../support/datapath-proc.js';
 import { Rng } from '../support/rng.js';
 import {

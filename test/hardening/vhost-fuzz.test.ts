@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { closeAll, openFd, type FdKind } from '../fuzz/fd-zoo.js';
-import { GuestMem } from '../fuzz/guest-ring.js';
+import { GuestMem } from '../support/guest-ring.js';
 import { startLivePair, type LivePair } from '../fuzz/live-pair.js';
 import { DatapathProc } from '../support/datapath-proc.js';
 import { until } from '../support/wait.js';

@@ -1,5 +1,5 @@
 /**
- * The guest side of shared memory for the hostile frontend: one memfd
+ * The guest side of shared memory for tests and the hostile frontend: one memfd
  * mapped here and offered to the switch in SET_MEM_TABLE, with a canary
  * area in front of the region (inside the file, so the switch maps it too,
  * but outside every region the table declares: the switch must never
@@ -122,6 +122,22 @@ export class DriverRing {
 
     usedIdx(): number {
         return this.mem.dv.getUint16(this.mem.off(this.used) + 2, true);
+    }
+
+    /** Used ring entry i (mod num). */
+    usedElem(i: number): { id: number; len: number } {
+        const o = this.mem.off(this.used) + 4 + 8 * (i % this.num);
+        return { id: this.mem.dv.getUint32(o, true), len: this.mem.dv.getUint32(o + 4, true) };
+    }
+
+    /** EVENT_IDX: the driver's used_event (after the avail ring). */
+    setUsedEvent(v: number): void {
+        this.mem.dv.setUint16(this.mem.off(this.avail) + 4 + 2 * this.num, v & 0xffff, true);
+    }
+
+    /** EVENT_IDX: the device's avail_event (after the used ring). */
+    availEvent(): number {
+        return this.mem.dv.getUint16(this.mem.off(this.used) + 4 + 8 * this.num, true);
     }
 
     /** Used entries the device returned since the last call. */
