@@ -23,7 +23,7 @@ import type { Pollable } from '../../src/datapath/switch/engine.js';
 import { signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { setAffinity } from '../../src/datapath/sys/netdev.js';
 import { bit, F } from '../../src/datapath/vhost-user/messages.js';
-import { FakeFrontend, GPA } from '../../test/datapath/fake-frontend.js';
+import { FakeFrontend, GPA } from '../../test/support/fake-frontend.js';
 
 const NUM = 256;
 const BUF = 2048;

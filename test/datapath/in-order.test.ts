@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bit, F } from '../../src/datapath/vhost-user/messages.js';
-import { ethFrame, FakeFrontend } from './fake-frontend.js';
+import { ethFrame, FakeFrontend } from '../support/fake-frontend.js';
 import { DatapathProc } from '../support/datapath-proc.js';
 import { tempDir, until } from '../support/wait.js';
 

@@ -13,7 +13,7 @@ import { memfd } from '../../src/datapath/sys/memory.js';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
 import { expectedFds, MESSAGE_HANDLERS, VhostUserDevice } from '../../src/datapath/vhost-user/device.js';
 import { bit, FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, PF, Req, reqName, VRING_NOFD } from '../../src/datapath/vhost-user/messages.js';
-import { FakeFrontend } from './fake-frontend.js';
+import { FakeFrontend } from '../support/fake-frontend.js';
 import { tempDir, until } from '../support/wait.js';
 
 const openFds = () => readdirSync('/proc/self/fd').length;

@@ -8,7 +8,7 @@ import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PFIFO_CAPACITY } from '../../src/datapath/ports/vhost-port.js';
-import { ethFrame, FakeFrontend } from './fake-frontend.js';
+import { ethFrame, FakeFrontend } from '../support/fake-frontend.js';
 import { DatapathProc } from '../support/datapath-proc.js';
 import { sleep, tempDir, until } from '../support/wait.js';
 

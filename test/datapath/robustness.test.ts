@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapShared, memfd } from '../../src/datapath/sys/memory.js';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
 import { Req } from '../../src/datapath/vhost-user/messages.js';
-import { ethFrame, FakeFrontend, GPA, UVA } from './fake-frontend.js';
+import { ethFrame, FakeFrontend, GPA, UVA } from '../support/fake-frontend.js';
 import { DatapathProc } from '../support/datapath-proc.js';
 import { sleep, tempDir, until } from '../support/wait.js';
 

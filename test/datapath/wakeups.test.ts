@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { bit, F } from '../../src/datapath/vhost-user/messages.js';
-import { FakeFrontend } from './fake-frontend.js';
+import { FakeFrontend } from '../support/fake-frontend.js';
 import type { GuestWorkerData } from './guest-worker.js';
 import { sleep } from '../support/wait.js';
 

@@ -13,10 +13,10 @@ import { VRING_NOFD } from '../../src/datapath/vhost-user/messages.js';
 import { closeAll, openFd, randomFdKind } from './fd-zoo.js';
 import { DriverRing, GuestMem, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from '../support/guest-ring.js';
 import type { Rng } from '../support/rng.js';
-import { Frontend } from './vhost-frontend.js';
+import { Frontend } from '../support/vhost-frontend.js';
 import {
     bit, F, FLAG_NEED_REPLY, FLAG_VERSION, GUEST_FEATURES, GUEST_PROTOCOL_FEATURES, memTable, message, Req, u64, vringAddr, vringState, type RegionDesc,
-} from './vhost-wire.js';
+} from '../support/vhost-wire.js';
 
 export const RING_NUM = 256;
 /** Ring and buffer placement inside the region (offsets from its gpa). */

@@ -19,9 +19,9 @@ import {
     beyondEofAttack, closeDevice, establish, memTableAttack, newDevice, protocolMessage, refillRx, rxRingAttack, sendFrame, txRingAttack,
     vringPlacementAttack, type Device,
 } from './vhost-cases.js';
-import { Frontend } from './vhost-frontend.js';
+import { Frontend } from '../support/vhost-frontend.js';
 import { sleep } from '../support/wait.js';
-import { message, Req } from './vhost-wire.js';
+import { message, Req } from '../support/vhost-wire.js';
 
 export interface VhostFinding { kind: string; message: string; session: number; recent: string[] }
 

@@ -16,9 +16,9 @@ import { DatapathProc } from '../support/datapath-proc.js';
 import { until } from '../support/wait.js';
 import { Rng } from '../support/rng.js';
 import { beyondEofAttack, closeDevice, establish, newDevice, txRingAttack, type Device } from '../fuzz/vhost-cases.js';
-import { Frontend } from '../fuzz/vhost-frontend.js';
+import { Frontend } from '../support/vhost-frontend.js';
 import { runVhostFuzz } from '../fuzz/vhost-run.js';
-import { memTable, message, Req, u64, vringAddr } from '../fuzz/vhost-wire.js';
+import { memTable, message, Req, u64, vringAddr } from '../support/vhost-wire.js';
 import { tempDir } from '../support/wait.js';
 
 describe('hostile vhost-user frontend', () => {

@@ -157,35 +157,6 @@ export function sendAll(fd: number, buf: Uint8Array): void {
     }
 }
 
-// A second native block for sendmsg (frontends in tests pass memory and eventfds).
-const sblk = allocNative(56 + 16 + CTRL_LEN + DATA_LEN);
-const sdv = new DataView(sblk.u8.buffer, sblk.u8.byteOffset, sblk.u8.byteLength);
-
-/** Sends `buf` with `fds` attached (SCM_RIGHTS) in one sendmsg. */
-export function sendWithFds(fd: number, buf: Uint8Array, fds: number[]): void {
-    if (buf.length > DATA_LEN || fds.length > (CTRL_LEN - 16) / 4) throw new SysError('sendmsg: message too large', 90);
-    for (let i = 0; i < 56 + 16 + CTRL_LEN; i++) sblk.u8[i] = 0;
-    const iov = sblk.addr + 56;
-    const ctrl = iov + 16;
-    const data = ctrl + CTRL_LEN;
-    sblk.u8.set(buf, 56 + 16 + CTRL_LEN);
-    sdv.setBigUint64(16, BigInt(iov), true);
-    sdv.setBigUint64(24, 1n, true);
-    sdv.setBigUint64(56, BigInt(data), true);
-    sdv.setBigUint64(64, BigInt(buf.length), true);
-    if (fds.length) {
-        const len = 16 + 4 * fds.length;
-        sdv.setBigUint64(32, BigInt(ctrl), true);
-        sdv.setBigUint64(40, BigInt((len + 7) & ~7), true);
-        sdv.setBigUint64(72, BigInt(len), true);
-        sdv.setInt32(80, SOL_SOCKET, true);
-        sdv.setInt32(84, SCM_RIGHTS, true);
-        fds.forEach((f, i) => sdv.setInt32(88 + 4 * i, f, true));
-    }
-    const n = Number(c.sendmsg(fd, sblk.ptr, MSG_NOSIGNAL));
-    if (n !== buf.length) throw new SysError('sendmsg', n < 0 ? errno() : 5);
-}
-
 export function closeFd(fd: number | undefined): void {
     if (fd !== undefined && fd >= 0) c.close(fd);
 }

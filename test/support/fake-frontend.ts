@@ -2,13 +2,15 @@
  * A minimal vhost-user frontend (what QEMU does, reduced): shares a memfd
  * as guest memory, sets up one queue pair, sends frames on the TX ring and
  * reads them from the RX ring. It can also misbehave on purpose — that is
- * what it is for: malformed rings and messages QEMU would never send.
+ * what it is for: malformed rings and messages QEMU would never send. The
+ * connection and message framing are the wire frontend's (vhost-frontend.ts).
  */
 import { drainEventfd, newEventfd, signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
-import { closeFd, connectUnix, recvWithFds, sendWithFds } from '../../src/datapath/sys/unix-socket.js';
-import { bit, F, FLAG_NEED_REPLY, PF, Req } from '../../src/datapath/vhost-user/messages.js';
-import { sleep, until } from '../support/wait.js';
+import { closeFd } from '../../src/datapath/sys/unix-socket.js';
+import { Frontend } from './vhost-frontend.js';
+import { bit, F, FLAG_NEED_REPLY, FLAG_VERSION, memTable, message, PF, Req, u64, vringState } from './vhost-wire.js';
+import { sleep, until } from './wait.js';
 
 export const GPA = 0x100000;
 export const UVA = 0x7f1000000000;
@@ -20,7 +22,7 @@ const TXBUF = GPA + 0x40000;
 const RXBUF = TXBUF + NUM * BUF;
 
 export class FakeFrontend {
-    fd = -1;
+    readonly wire: Frontend;
     memFd = -1;
     map!: Mapping;
     dv!: DataView;
@@ -33,15 +35,14 @@ export class FakeFrontend {
     private txNext = 0;
     features = bit(F.VERSION_1) | bit(F.MRG_RXBUF) | bit(F.PROTOCOL_FEATURES) | bit(F.RING_INDIRECT_DESC);
 
-    constructor(readonly socket: string) {}
+    constructor(readonly socket: string) {
+        this.wire = new Frontend(socket);
+    }
 
     async connect(): Promise<void> {
-        this.fd = await until(`connect ${this.socket}`, () => {
-            try {
-                return connectUnix(this.socket);
-            } catch {
-                return undefined;
-            }
+        await until(`connect ${this.socket}`, () => {
+            this.wire.connect();
+            return true;
         }, 10_000, 50);
         if (this.memFd < 0) {
             this.memFd = memfd('fake-guest', MEM);
@@ -57,70 +58,38 @@ export class FakeFrontend {
 
     /** Sends a message; waits for and returns the reply payload when one is expected. */
     async request(req: number, payload: Uint8Array = new Uint8Array(0), fds: number[] = [], needReply = false, expectReply = needReply): Promise<Uint8Array | undefined> {
-        const m = new Uint8Array(12 + payload.length);
-        const dv = new DataView(m.buffer);
-        dv.setUint32(0, req, true);
-        dv.setUint32(4, 1 | (needReply ? FLAG_NEED_REPLY : 0), true);
-        dv.setUint32(8, payload.length, true);
-        m.set(payload, 12);
-        sendWithFds(this.fd, m, fds);
-        if (!expectReply) return undefined;
-        let got = new Uint8Array(0);
-        await until(`reply to request ${req}`, () => {
-            const r = recvWithFds(this.fd);
-            if (r.n === 0) throw new Error('backend closed the connection');
-            if (r.n > 0) {
-                const nb = new Uint8Array(got.length + r.n);
-                nb.set(got);
-                nb.set(r.data, got.length);
-                got = nb;
-            }
-            return got.length >= 12 && got.length >= 12 + new DataView(got.buffer).getUint32(8, true);
-        }, 5000, 5);
-        const h = new DataView(got.buffer);
-        if (h.getUint32(0, true) !== req || (h.getUint32(4, true) & 0x4) === 0) throw new Error(`bad reply header to ${req}`);
-        return got.slice(12);
+        const flags = FLAG_VERSION | (needReply ? FLAG_NEED_REPLY : 0);
+        if (!expectReply) {
+            if (!(await this.wire.send(message(req, payload, flags), fds))) throw new Error('backend closed the connection');
+            return undefined;
+        }
+        const r = await this.wire.call(req, payload, fds, flags);
+        if (!r) throw new Error(this.wire.open ? `no reply to request ${req}` : 'backend closed the connection');
+        if ((r.flags & 0x4) === 0) throw new Error(`bad reply header to ${req}`);
+        return r.payload;
     }
 
     /** True when the backend closed the connection. */
     async closedByPeer(timeoutMs = 3000): Promise<boolean> {
         const end = Date.now() + timeoutMs;
         while (Date.now() < end) {
-            try {
-                if (recvWithFds(this.fd).n === 0) return true;
-            } catch {
-                return true;
-            }
+            this.wire.pump();
+            if (!this.wire.open) return true;
             await sleep(20);
         }
         return false;
     }
 
     static u64(v: bigint): Uint8Array {
-        const b = new Uint8Array(8);
-        new DataView(b.buffer).setBigUint64(0, v, true);
-        return b;
+        return u64(v);
     }
 
     static state(index: number, num: number): Uint8Array {
-        const b = new Uint8Array(8);
-        const dv = new DataView(b.buffer);
-        dv.setUint32(0, index, true);
-        dv.setUint32(4, num, true);
-        return b;
+        return vringState(index, num);
     }
 
     memTable(regions: { gpa: number; size: number; uva: number; offset: number }[]): Uint8Array {
-        const b = new Uint8Array(8 + 32 * regions.length);
-        const dv = new DataView(b.buffer);
-        dv.setUint32(0, regions.length, true);
-        regions.forEach((r, i) => {
-            dv.setBigUint64(8 + 32 * i, BigInt(r.gpa), true);
-            dv.setBigUint64(16 + 32 * i, BigInt(r.size), true);
-            dv.setBigUint64(24 + 32 * i, BigInt(r.uva), true);
-            dv.setBigUint64(32 + 32 * i, BigInt(r.offset), true);
-        });
-        return b;
+        return memTable(regions.map((r) => ({ gpa: BigInt(r.gpa), size: BigInt(r.size), uva: BigInt(r.uva), offset: BigInt(r.offset) })));
     }
 
     /** The handshake QEMU performs, with REPLY_ACK on every setter. */
@@ -257,8 +226,7 @@ export class FakeFrontend {
     }
 
     disconnect(): void {
-        closeFd(this.fd);
-        this.fd = -1;
+        this.wire.close();
         for (const f of [...this.kick, ...this.call]) closeFd(f);
         this.kick = [-1, -1];
         this.call = [-1, -1];

@@ -3,11 +3,11 @@
  * willing to send anything: raw bytes, any header, any fds. Non-blocking
  * throughout; replies are framed so that a request can wait for its own.
  */
-import { sendWithFds } from '../support/frontend.js';
+import { sendWithFds } from './frontend.js';
 import { watchReadable, type FdWatch } from '../../src/datapath/sys/eventfd.js';
 import { closeFd, connectUnix, recvWithFds } from '../../src/datapath/sys/unix-socket.js';
 import { FLAG_NEED_REPLY, FLAG_VERSION, HDR_LEN, message, Req } from './vhost-wire.js';
-import { sleep } from '../support/wait.js';
+import { sleep } from './wait.js';
 
 export interface Reply { request: number; flags: number; payload: Uint8Array }
 
