@@ -43,6 +43,7 @@ import type { Plan, VmPortPlan } from '../../src/core/plan.js';
 import { releaseHugepages, reserveHugepages } from '../../src/host/hugepages.js';
 import type { HugepageReservation } from '../../src/host/state.js';
 import { onInterrupt } from '../interrupt.js';
+import type { DatapathKind } from '../../src/core/limits.js';
 
 const argv = process.argv.slice(2);
 const opt = (k: string, d: string) => {
@@ -85,7 +86,7 @@ function cpuTicks(pid: number): number {
 /** The benches wait longer than tests: a run boots guests and OvS. */
 const until = <T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000) => waitUntil(what, f, ms, 100);
 
-function benchPlan(kind: 'embedded' | 'ovs', dir: string, queues: number, hugeDir?: string): Plan {
+function benchPlan(kind: DatapathKind, dir: string, queues: number, hugeDir?: string): Plan {
     const ports: VmPortPlan[] = [0, 1].map((i) => ({
         id: `g.p${i}`, vm: 'g', name: `p${i}`, bridge: 'br0', datapath: kind, mac: MACS[i], mtu: 1500, queues,
         vhostMode: 'client', socketPath: path.join(dir, `p${i}.sock`), mrgRxbuf: true, vectors: 0,
@@ -159,7 +160,7 @@ class Testpmd {
 }
 
 interface Result {
-    kind: 'embedded' | 'ovs';
+    kind: DatapathKind;
     size: number;
     queues: number;
     round: number;
@@ -180,7 +181,7 @@ interface Result {
 }
 
 /** Evidence that the run measured known unicast, not flooding. */
-async function learning(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
+async function learning(kind: DatapathKind, plan: Plan): Promise<string> {
     if (kind === 'embedded') {
         const st = await controlRequest(plan.datapaths.embedded!.controlSocket, 'status', {});
         const b = st.bridges[0];
@@ -192,7 +193,7 @@ async function learning(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
 }
 
 /** The virtio features the generator's driver negotiated with the switch: they pick testpmd's rx/tx paths. */
-async function negotiated(kind: 'embedded' | 'ovs', plan: Plan): Promise<string> {
+async function negotiated(kind: DatapathKind, plan: Plan): Promise<string> {
     if (kind === 'embedded') {
         const st = await controlRequest(plan.datapaths.embedded!.controlSocket, 'status', {});
         return (st.ports[0]?.features ?? []).join(' ');
@@ -205,7 +206,7 @@ async function negotiated(kind: 'embedded' | 'ovs', plan: Plan): Promise<string>
     return bits.map((b) => featureNames[b] ?? `bit${b}`).join(' ') + ` (${m[1]})`;
 }
 
-async function runOne(kind: 'embedded' | 'ovs', size: number, queues: number, round: number): Promise<Result> {
+async function runOne(kind: DatapathKind, size: number, queues: number, round: number): Promise<Result> {
     const dir = mkdtempSync('/tmp/vtc-');
     const be: DatapathBackend = kind === 'embedded' ? embeddedBackend : ovsBackend;
     let huge: HugepageReservation | undefined;

@@ -7,6 +7,7 @@
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { DeployResult, PlanResult, ProgressEvent, VerifyResult } from './api.js';
 import type { Status } from './status.js';
+import type { DatapathKind } from './limits.js';
 
 export interface Position { line: number; character: number }
 export interface Range { start: Position; end: Position }
@@ -23,7 +24,7 @@ export interface ModelPort extends Declared {
     queues: number;
 }
 export interface ModelVm extends Declared { name: string; cpus: number; ports: ModelPort[] }
-export interface ModelBridge extends Declared { name: string; datapath: 'embedded' | 'ovs' }
+export interface ModelBridge extends Declared { name: string; datapath: DatapathKind }
 export interface ModelNic extends Declared { name: string; bridge?: string; driver?: string; queues: number }
 export interface ModelLink extends Declared { id: string; a: string; b: string }
 

@@ -24,7 +24,8 @@ export interface HostFacts {
     ovsdb?: string;
 }
 
-export type DatapathKind = 'embedded' | 'ovs';
+export type { DatapathKind } from './limits.js';
+import type { DatapathKind } from './limits.js';
 export type Accel = 'kvm' | 'tcg';
 
 export interface Plan {

@@ -1,4 +1,5 @@
 /** Status: the live view, plain JSON, shared by CLI, LSP and both datapaths. */
+import type { DatapathKind } from './limits.js';
 
 export type VmState = 'running' | 'booting' | 'stopped' | 'crashed' | 'absent';
 export type LinkState = 'up' | 'down';
@@ -25,7 +26,7 @@ export interface PortStatus {
     vm?: string;
     port: string;
     bridge: string;
-    datapath: 'embedded' | 'ovs';
+    datapath: DatapathKind;
     link: LinkState;
     vhost?: VhostState;
     /** Why a device was marked failed, or the OvS Interface error. */
@@ -66,7 +67,7 @@ export interface GuestRxFilter {
 }
 
 export interface DatapathStatus {
-    kind: 'embedded' | 'ovs';
+    kind: DatapathKind;
     running: boolean;
     pid?: number;
     mode?: string;

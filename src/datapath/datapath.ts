@@ -24,6 +24,9 @@ import { DEFAULT_IDLE_MS, Engine } from './switch/engine.js';
 import { PcapWriter } from './switch/pcap.js';
 import type { Port } from './switch/port.js';
 import { arenaReport } from './sys/arena.js';
+import { ifnameOk, inRange, LIMITS } from '../core/limits.js';
+
+const EMBEDDED = LIMITS.embedded;
 
 export class OpError extends Error {
     constructor(message: string, readonly fix?: string) {
@@ -161,7 +164,7 @@ export class Datapath {
     }
 
     addBridge(name: string, mtu: number, agingMs?: number): Existed {
-        if (mtu < 68 || mtu > 65535) throw new OpError(`bridge ${name}: mtu ${mtu} out of range 68-65535`);
+        if (!inRange(mtu, EMBEDDED.mtu)) throw new OpError(`bridge ${name}: mtu ${mtu} out of range ${EMBEDDED.mtu.min}-${EMBEDDED.mtu.max}`);
         const b = this.engine.bridges.get(name);
         if (b) {
             b.setMtu(mtu);
@@ -216,7 +219,7 @@ export class Datapath {
         const bridge = this.bridge(req.bridge);
         const mode = req.mode ?? 'client';
         const queues = req.queues ?? 1;
-        if (queues < 1 || queues > 8) throw new OpError(`port ${id}: queues ${queues} out of range 1-8`);
+        if (!inRange(queues, EMBEDDED.portQueues)) throw new OpError(`port ${id}: queues ${queues} out of range ${EMBEDDED.portQueues.min}-${EMBEDDED.portQueues.max}`);
         const existing = this.engine.ports.get(id);
         if (existing instanceof VhostPort && existing.bridge === bridge && existing.opts.socket === socket && existing.opts.mode === mode && existing.opts.queues === queues) return { existed: true };
         if (existing) this.removePort(id);
@@ -238,7 +241,9 @@ export class Datapath {
         const bridge = this.bridge(bridgeName);
         const existing = this.engine.ports.get(id);
         if (existing instanceof NetdevPort && existing.bridge === bridge && existing.kind === kind && existing.ifname === ifname) return { existed: true };
-        if (queues < 1 || queues > 16) throw new OpError(`nic ${id}: queues ${queues} out of range 1-16`);
+        const range = EMBEDDED.nicQueues[kind];
+        if (!range || !inRange(queues, range)) throw new OpError(`nic ${id}: queues ${queues} out of range ${range?.min ?? 0}-${range?.max ?? 0}`);
+        if (!ifnameOk(ifname, EMBEDDED.ifname)) throw new OpError(`nic ${id}: '${ifname}' is not an interface name Linux takes (at most ${EMBEDDED.ifname.maxBytes} bytes of letters, digits, _ . -)`);
         if (existing) this.removePort(id);
         let p: NetdevPort;
         try {

@@ -6,6 +6,7 @@
 import type { Bridge, Host, Nic, Port, Topology, Vm } from './generated/ast.js';
 import { parseCoreList } from './units.js';
 import { prop } from './props.js';
+import type { DatapathKind } from '../core/limits.js';
 
 const MiB = 2 ** 20;
 
@@ -23,11 +24,6 @@ export const DEFAULTS = {
     mrgRxbuf: true,
     hugepageSizeBytes: 2 * MiB,
     accel: 'auto' as const,
-    /** Largest MTU the vhost-user ports of OvS-DPDK accept; the embedded switch follows. */
-    maxMtu: 9710,
-    minMtu: 68,
-    /** VHOST_USER max queue pairs (QEMU's MAX_QUEUE_NUM / 2 for virtio-net). */
-    maxQueues: 128,
 };
 
 /** Host memory the datapath itself needs beside the guests. */
@@ -38,8 +34,8 @@ export const DATAPATH_RESERVE_BYTES = {
     embedded: 0,
 };
 
-export function bridgeDatapath(b: Bridge | undefined): 'embedded' | 'ovs' {
-    return (prop(b, 'datapath') as 'embedded' | 'ovs' | undefined) ?? DEFAULTS.datapath;
+export function bridgeDatapath(b: Bridge | undefined): DatapathKind {
+    return (prop(b, 'datapath') as DatapathKind | undefined) ?? DEFAULTS.datapath;
 }
 export function bridgeMtu(b: Bridge | undefined): number {
     return prop(b, 'mtu') ?? DEFAULTS.bridgeMtu;

@@ -1,4 +1,5 @@
 /** Literal parsing shared by the checker, the plan and hovers. Pure. */
+import { ifnameOk, SUN_PATH_BYTES } from '../core/limits.js';
 
 const UNIT: Record<string, number> = { k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
 
@@ -58,7 +59,7 @@ export function networkOf(c: Cidr): number {
  * without `,`/`=` (they would add DPDK devargs).
  */
 export function isValidIfname(name: string): boolean {
-    return /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) && name.length <= 15 && name !== '.' && name !== '..';
+    return ifnameOk(name);
 }
 
 /** `52:54:00:00:00:01` → six bytes; undefined unless exactly six hex octets. */
@@ -68,8 +69,6 @@ export function parseMac(text: string): number[] | undefined {
     return parts.map((p) => Number.parseInt(p, 16));
 }
 
-/** sockaddr_un.sun_path holds 107 bytes plus the terminating NUL. */
-const MAX_UNIX_SOCKET_PATH = 107;
 
 /**
  * `unix:/var/run/openvswitch/db.sock` → `/var/run/openvswitch/db.sock`, the
@@ -80,6 +79,6 @@ const MAX_UNIX_SOCKET_PATH = 107;
  */
 export function parseOvsdbRemote(text: string): string | undefined {
     const m = /^unix:(\/[^\0-\x1f\x7f]*)$/.exec(text);
-    if (!m || m[1].endsWith('/') || new TextEncoder().encode(m[1]).length > MAX_UNIX_SOCKET_PATH) return undefined;
+    if (!m || m[1].endsWith('/') || new TextEncoder().encode(m[1]).length > SUN_PATH_BYTES) return undefined;
     return m[1];
 }

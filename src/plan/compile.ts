@@ -70,18 +70,23 @@ function chooseAccel(vm: Vm, facts: HostFacts): { requested: 'auto' | 'kvm' | 't
     return { requested, accel: requested };
 }
 
+/** A path of the file, relative to the file's directory (which the caller passes in absolute). */
+function underSource(sourceDir: string, p: string): string {
+    return path.isAbsolute(p) ? path.normalize(p) : path.join(sourceDir, p);
+}
+
 function imagePlan(vm: Vm, sourceDir: string): ImagePlan {
     const img = prop(vm, 'image');
     if (!img || img.$type === 'DefaultImage') return { kind: 'default' };
     if (img.$type === 'KernelImage') {
         return {
             kind: 'kernel',
-            kernel: path.resolve(sourceDir, img.kernel),
-            ...(img.initrd !== undefined ? { initrd: path.resolve(sourceDir, img.initrd) } : {}),
+            kernel: underSource(sourceDir, img.kernel),
+            ...(img.initrd !== undefined ? { initrd: underSource(sourceDir, img.initrd) } : {}),
             ...(img.append !== undefined ? { append: img.append } : {}),
         };
     }
-    return { kind: 'disk', path: path.resolve(sourceDir, img.path) };
+    return { kind: 'disk', path: underSource(sourceDir, img.path) };
 }
 
 function requireBridge(owner: string, ref: { ref?: Bridge; $refText?: string } | undefined): Bridge {
@@ -97,6 +102,11 @@ function requireBridge(owner: string, ref: { ref?: Bridge; $refText?: string } |
 
 export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const name = topology.name;
+    for (const [what, p] of [['runRoot', facts.runRoot], ['sourceFile', facts.sourceFile]] as const) {
+        if (!path.isAbsolute(p)) {
+            throw new VtopoError(`the plan needs an absolute ${what}, got '${p}'`, 'resolve it against the working directory before compiling (host facts do)', 'relative-path');
+        }
+    }
     const runDir = runDirOf(facts.runRoot, name);
     const sourceDir = path.dirname(facts.sourceFile);
     const host = hostOf(topology);

@@ -4,6 +4,7 @@
  * process finds what an earlier deploy created.
  */
 import { createHash } from 'node:crypto';
+import { IFNAME_BYTES } from '../core/limits.js';
 
 export function hashHex(text: string): string {
     return createHash('sha256').update(text).digest('hex');
@@ -21,7 +22,7 @@ export function deriveMac(topology: string, vm: string, port: string, salt = 0):
 }
 
 /** Linux caps interface names at IFNAMSIZ-1 = 15 characters. */
-export const MAX_IFNAME = 15;
+export const MAX_IFNAME = IFNAME_BYTES;
 
 /**
  * Host tap name for a NIC: `vt<4 hex of topology>-<nic>`, the nic part

@@ -1,12 +1,14 @@
 /** Where everything of a topology lives under its run directory. Pure. */
 import * as path from 'node:path';
 import { VtopoError } from '../core/api.js';
+import { SUN_PATH_BYTES } from '../core/limits.js';
 
 /** sockaddr_un.sun_path is 108 bytes including the terminating NUL. */
-export const MAX_SOCKET_PATH = 107;
+export const MAX_SOCKET_PATH = SUN_PATH_BYTES;
 
+/** runRoot comes absolute from the caller (host facts): the plan never reads the working directory. */
 export function runDirOf(runRoot: string, topology: string): string {
-    return path.join(path.resolve(runRoot), topology);
+    return path.join(runRoot, topology);
 }
 
 export interface VmPaths {

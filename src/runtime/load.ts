@@ -48,5 +48,5 @@ export async function runDirFor(file: string, runRoot: string): Promise<{ topolo
             'restore the `topology NAME {` line the file was deployed with', 'no-topology');
     }
     if (names.length > 1) topologyOf(r.model, file); // throws the one-topology-per-file error
-    return { topology: names[0], runDir: runDirOf(runRoot, names[0]) };
+    return { topology: names[0], runDir: runDirOf(path.resolve(runRoot), names[0]) };
 }

@@ -5,6 +5,7 @@
  */
 import { chmodSync, fchmodSync } from 'node:fs';
 import { allocNative, c, check, E, errno, SysError } from './libc.js';
+import { SUN_PATH_BYTES } from '../../core/limits.js';
 
 const AF_UNIX = 1;
 const SOCK_STREAM = 1;
@@ -19,7 +20,7 @@ const MSG_DONTWAIT = 0x40;
 
 function sockaddrUn(path: string): Buffer {
     const p = Buffer.from(path);
-    if (p.length >= 108) throw new SysError(`socket path too long (${p.length} bytes, max 107): ${path}`, 36);
+    if (p.length > SUN_PATH_BYTES) throw new SysError(`socket path too long (${p.length} bytes, max ${SUN_PATH_BYTES}): ${path}`, 36);
     const sa = Buffer.alloc(110);
     sa.writeUInt16LE(AF_UNIX, 0);
     p.copy(sa, 2);

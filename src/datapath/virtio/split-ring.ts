@@ -8,6 +8,7 @@
  * (x86 reorders store→load).
  */
 import type { GuestMemory, Region } from './guest-memory.js';
+import { LIMITS, vringSizeOk } from '../../core/limits.js';
 
 export const VRING_DESC_F_NEXT = 1;
 export const VRING_DESC_F_WRITE = 2;
@@ -92,7 +93,7 @@ export class SplitRing {
 
     /** Builds the ring views, or returns a RingError code when addresses are bad. */
     static create(mem: GuestMemory, num: number, a: RingAddrs): SplitRing | number {
-        if (num === 0 || num > 32768 || (num & (num - 1)) !== 0) return RingError.ALIGN;
+        if (!vringSizeOk(num, LIMITS.embedded.vring)) return RingError.ALIGN;
         const r = new SplitRing(num, mem);
         const e = r.map(mem, a);
         return e === 0 ? r : e;

@@ -1,16 +1,20 @@
 import type { ValidationAcceptor, ValidationChecks } from 'langium';
 import type { Bridge, Link, Nic, Port, Topology, VtopoAstType } from '../generated/ast.js';
-import { bridgeDatapath, bridgeMtu, DEFAULTS, nicMtu, portMrgRxbuf, portMtu, portVhost } from '../defaults.js';
+import { bridgeDatapath, bridgeMtu, nicMtu, portMrgRxbuf, portMtu, portVhost } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 import { prop } from '../props.js';
+import { DATAPATH_NAME, LIMITS } from '../../core/limits.js';
 
 function mtuRange(accept: ValidationAcceptor, node: Bridge | Port | Nic): boolean {
     const mtu = prop(node, 'mtu');
-    if (mtu === undefined || (mtu >= DEFAULTS.minMtu && mtu <= DEFAULTS.maxMtu)) return true;
+    const dp = bridgeDatapath(node.$type === 'Bridge' ? node : prop(node, 'bridge')?.ref);
+    const { min, max } = LIMITS[dp].mtu;
+    if (mtu === undefined || (mtu >= min && mtu <= max)) return true;
+    const to = Math.min(Math.max(mtu, min), max);
     report(accept, 'mtu-out-of-range',
-        `MTU ${mtu} of ${describe(node)} is outside ${DEFAULTS.minMtu}..${DEFAULTS.maxMtu} (IPv4 minimum to the largest vhost-user frame); use e.g. 1500 or 9000.`,
-        node, { property: 'mtu' });
+        `MTU ${mtu} of ${describe(node)} is outside ${min}..${max}, what ${DATAPATH_NAME[dp]} accepts (IPv4 minimum to the largest vhost-user frame); use e.g. 1500 or 9000.`,
+        node, { property: 'mtu', fixes: replaceFix(node, 'mtu', String(to), `Set mtu to ${to}`) });
     return false;
 }
 

@@ -2,23 +2,12 @@ import type { ValidationChecks } from 'langium';
 import type { Nic, Topology, VtopoAstType } from '../generated/ast.js';
 import { bridgeDatapath, nicQueues } from '../defaults.js';
 import { isValidIfname } from '../units.js';
-import { describe, lineOf, report } from './report.js';
+import { describe, lineOf, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 import { prop } from '../props.js';
+import { DATAPATH_KINDS, DATAPATH_NAME, LIMITS, type NicDriverKind } from '../../core/limits.js';
 
-type Driver = 'tap' | 'af_packet' | 'pci';
-
-/**
- * Queue limits per driver and datapath. tap: the kernel allows 256 queues
- * per multi-queue tap (MAX_TAP_QUEUES), DPDK's net_tap 16. af_packet: one
- * socket per queue joined in a PACKET_FANOUT group (256 members), DPDK's
- * net_af_packet 16 rings. pci: DPDK drives the device; 128 matches vhost.
- */
-export const NIC_QUEUE_LIMITS: Record<Driver, Record<'embedded' | 'ovs', number>> = {
-    tap: { embedded: 256, ovs: 16 },
-    af_packet: { embedded: 256, ovs: 16 },
-    pci: { embedded: 0, ovs: 128 },
-};
+type Driver = NicDriverKind;
 
 /** tap and af_packet queues are chosen from a flow hash over IP headers and ports; only hardware RSS can hash on L2. */
 export const RSS_FIELDS: Record<Driver, readonly string[]> = {
@@ -75,12 +64,14 @@ export const nicChecks: ValidationChecks<VtopoAstType> = {
             report(accept, 'queues-out-of-range', `${describe(nic)} asks for ${q} queues; a NIC needs at least 1.`, nic, { property: 'queues' });
         } else if (driver) {
             const kind = driver.kind as Driver;
-            const limit = NIC_QUEUE_LIMITS[kind][dp];
-            if (limit > 0 && q > limit) {
+            const limit = LIMITS[dp].nicQueues[kind]?.max;
+            if (limit !== undefined && q > limit) {
                 const how = kind === 'tap' ? 'multi-queue tap' : kind === 'af_packet' ? 'af_packet fanout group' : 'pci port';
+                const others = DATAPATH_KINDS.filter((k) => k !== dp).map((k) => [k, LIMITS[k].nicQueues[kind]?.max] as const)
+                    .filter(([, m]) => m !== undefined && m > limit).map(([k, m]) => `; ${DATAPATH_NAME[k]} allows up to ${m}`).join('');
                 report(accept, 'nic-queues-exceed-driver',
-                    `${describe(nic)} asks for ${q} queues, but a ${how} on the ${dp} datapath supports at most ${limit}. Use ${limit} queues or fewer.`,
-                    nic, { property: 'queues' });
+                    `${describe(nic)} asks for ${q} queues, but ${DATAPATH_NAME[dp]} serves at most ${limit} queues per ${how}${others}. Set queues ${limit}.`,
+                    nic, { property: 'queues', fixes: replaceFix(nic, 'queues', String(limit), `Set queues to ${limit}`) });
             }
             const allowed = RSS_FIELDS[kind];
             nic.rss.forEach((field, index) => {

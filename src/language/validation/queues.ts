@@ -1,18 +1,27 @@
 import type { ValidationChecks } from 'langium';
 import type { Nic, Port, Topology, VtopoAstType } from '../generated/ast.js';
-import { bridgeDatapath, DEFAULTS, nicQueues, portQueues, vmCpus } from '../defaults.js';
+import { bridgeDatapath, nicQueues, portQueues, vmCpus } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 import { prop } from '../props.js';
+import { DATAPATH_KINDS, DATAPATH_NAME, LIMITS, type NicDriverKind } from '../../core/limits.js';
 
 export const queueChecks: ValidationChecks<VtopoAstType> = {
     Port(port: Port, accept) {
         const q = prop(port, 'queues');
         if (q === undefined) return;
-        if (q < 1 || q > DEFAULTS.maxQueues) {
-            const to = Math.min(Math.max(q, 1), DEFAULTS.maxQueues);
+        const bridge = prop(port, 'bridge')?.ref;
+        const dp = bridgeDatapath(bridge);
+        const range = LIMITS[dp].portQueues;
+        if (q < range.min || q > range.max) {
+            const to = Math.min(Math.max(q, range.min), range.max);
+            const other = DATAPATH_KINDS.filter((k) => k !== dp && q <= LIMITS[k].portQueues.max)
+                .map((k) => `; ${DATAPATH_NAME[k]} allows up to ${LIMITS[k].portQueues.max}`).join('');
+            const move = other && bridge ? `, or put bridge ${bridge.name} on \`datapath ${DATAPATH_KINDS.find((k) => k !== dp)}\`` : '';
             report(accept, 'queues-out-of-range',
-                `${describe(port)} asks for ${q} queues; vhost-user allows 1 to ${DEFAULTS.maxQueues} queue pairs per port. Use a value in that range.`,
+                q < range.min
+                    ? `${describe(port)} asks for ${q} queues; a port needs at least ${range.min} queue pair. Set queues ${range.min}.`
+                    : `${describe(port)} asks for ${q} queues; ${DATAPATH_NAME[dp]} serves at most ${range.max} queue pairs per port${other}. Set queues ${to}${move}.`,
                 port, { property: 'queues', fixes: replaceFix(port, 'queues', String(to), `Set queues to ${to}`) });
             return;
         }
@@ -53,7 +62,7 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         for (const port of idx.ports) {
             const q = portQueues(port);
             const bridge = prop(port, 'bridge')?.ref;
-            if (!bridge || q <= 1 || q > DEFAULTS.maxQueues) continue;
+            if (!bridge || q <= 1 || q > LIMITS[bridgeDatapath(bridge)].portQueues.max) continue;
             if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, port);
             else onOvs(port, q);
         }
@@ -61,7 +70,9 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         for (const nic of idx.nics) {
             const q = nicQueues(nic);
             const bridge = prop(nic, 'bridge')?.ref;
-            if (!bridge || q <= 1) continue;
+            const driver = prop(nic, 'driver')?.kind as NicDriverKind | undefined;
+            // Over the datapath's limit is an error of its own (nic-queues-exceed-driver).
+            if (!bridge || q <= 1 || (driver && q > (LIMITS[bridgeDatapath(bridge)].nicQueues[driver]?.max ?? Infinity))) continue;
             if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
             else onOvs(nic, q);
         }
