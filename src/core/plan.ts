@@ -81,6 +81,17 @@ export interface OvsDatapathPlan {
     socketMemMb?: number;
     hugepageDir?: string;
     noHuge?: boolean;
+    /**
+     * Who places the rx queues of our ports on PMD threads. `pinned`: vtopo
+     * writes pmd-rxq-affinity from each port's queueCores (only on its own
+     * OvS, which it runs with pmd-rxq-assign=group and pmd-rxq-isolate=false,
+     * so a pinned PMD still polls unpinned queues). `scheduler`: OvS's own
+     * rxq scheduler places them (an existing OvS: pinning there isolates
+     * the PMD under its default settings and leaves other queues unpolled);
+     * status reports the placement OvS chose. Plans persisted before the
+     * field existed lack it: `pinned` for private, `scheduler` for existing.
+     */
+    rxqPlacement?: 'pinned' | 'scheduler';
 }
 
 export interface BridgePlan {
@@ -159,6 +170,11 @@ export interface VmPortPlan {
     mrgRxbuf: boolean;
     /** MSI-X vectors for virtio-net-pci: 2N+2 under KVM, 0 under TCG (QEMU 7.2 crash). */
     vectors: number;
-    /** queue index → host core serving it in the datapath. */
+    /**
+     * queue index → host core planned to serve it in the datapath. Enforced
+     * only where the datapath pins (OvS: `rxqPlacement: 'pinned'`); where
+     * the datapath's own scheduler places queues it is a preference, and
+     * status reports the actual core.
+     */
     queueCores: number[];
 }

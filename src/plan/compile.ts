@@ -209,6 +209,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         datapaths.ovs = ovsPlan(runDir, name, hp, existingOvs);
         if (datapaths.ovs.mode === 'existing') {
             notes.push(`ovs bridges go on the existing OvS at ${datapaths.ovs.dbSocket}; vtopo changes only the bridges it creates there`);
+            notes.push('that OvS\'s own rx queue scheduler places the queues of its ports on its PMD threads (vtopo pins none there); `vtopo status` shows where each queue landed');
         }
     }
 
@@ -262,7 +263,9 @@ function defaultPmdCores(hp: HostPlan): number[] {
 function ovsPlan(runDir: string, topology: string, hp: HostPlan, existingDb?: string): OvsDatapathPlan {
     const d = path.join(runDir, 'ovs');
     // Someone else's OvS keeps its own DPDK, PMD and namespace settings.
-    if (existingDb) return { mode: 'existing', dbSocket: existingDb, runDir: d };
+    // Its PMD set is shared with whatever else it serves: pinning one of our queues would isolate
+    // a PMD under OvS's defaults (pmd-rxq-isolate=true) and leave other queues unpolled.
+    if (existingDb) return { mode: 'existing', dbSocket: existingDb, runDir: d, rxqPlacement: 'scheduler' };
     const pmdCores = hp.pollCores.length ? hp.pollCores : defaultPmdCores(hp);
     const mask = pmdCores.reduce((m, c) => m | (1n << BigInt(c)), 0n);
     const instance = deriveInstanceName(topology);
@@ -274,6 +277,7 @@ function ovsPlan(runDir: string, topology: string, hp: HostPlan, existingDb?: st
         filePrefix: instance,
         pmdCpuMask: `0x${mask.toString(16)}`,
         socketMemMb: 128,
+        rxqPlacement: 'pinned',
         ...(hp.hugepages ? { hugepageDir: hp.hugepages.mountDir } : { noHuge: true }),
     };
 }

@@ -4,7 +4,7 @@
  * row (nicInterface). No OvS, no host: plans are built by hand.
  */
 import { describe, expect, it } from 'vitest';
-import { dpdkDevargs, nicInterface, rxqAffinity } from '../../src/backends/ovs/index.js';
+import { dpdkDevargs, nicInterface, rxqAffinity, rxqPlacement } from '../../src/backends/ovs/index.js';
 import { dpdkSettings, NO_HUGE_MEMORY_MB } from '../../src/backends/ovs/instance.js';
 import type { NicPlan, OvsDatapathPlan, Plan } from '../../src/core/plan.js';
 
@@ -142,11 +142,14 @@ describe('rxqAffinity: pinning a port\'s rx queues to PMD cores', () => {
         expect(rxqAffinity(plan({}, [], [1]), [0, 1])).toBeUndefined();
     });
 
-    it("on an existing OvS follows that OvS's own pmd-cpu-mask, and pins nothing without one", () => {
-        const p = plan({ mode: 'existing' }, [], [1]);
-        expect(rxqAffinity(p, [1, 1], '0x2')).toBe('0:1,1:1');
-        expect(rxqAffinity(p, [1, 1], '4')).toBeUndefined();
-        expect(rxqAffinity(p, [0, 1], '3')).toBe('0:0,1:1');
-        expect(rxqAffinity(p, [1], null)).toBeUndefined();
+    it('never pins on an existing OvS, whatever its PMD cores (pinning isolates a shared PMD)', () => {
+        const p = plan({ mode: 'existing', rxqPlacement: 'scheduler' }, [], [1]);
+        expect(rxqAffinity(p, [1, 1])).toBeUndefined();
+        expect(rxqAffinity(p, [0, 1])).toBeUndefined();
+        // A plan persisted before rxqPlacement existed: existing means scheduler, private means pinned.
+        expect(rxqAffinity(plan({ mode: 'existing' }, [], [1]), [1])).toBeUndefined();
+        expect(rxqAffinity(plan({ pmdCpuMask: '0x2' }, [], [1]), [1])).toBe('0:1');
+        expect(rxqPlacement(plan({ mode: 'existing' }))).toBe('scheduler');
+        expect(rxqPlacement(plan())).toBe('pinned');
     });
 });

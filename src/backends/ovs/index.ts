@@ -121,7 +121,12 @@ export const ovsBackend: DatapathBackend = {
 
     async addVmPort(plan, port: VmPortPlan) {
         await withClient(plan, async (c) => {
-            if (await findPort(c, plan, 'vm-port', port.id)) return;
+            const affinity = rxqAffinity(plan, port.queueCores);
+            if (await findPort(c, plan, 'vm-port', port.id)) {
+                // A port an older deploy (or version) pinned differently: make its placement the plan's.
+                await syncAffinity(c, plan, port.id, affinity);
+                return;
+            }
             const br = await requireBridge(c, plan, port.bridge);
             const ifName = vmPortIfName(port);
             mkdirSync(path.dirname(port.socketPath), { recursive: true, mode: 0o700 });
@@ -131,8 +136,6 @@ export const ovsBackend: DatapathBackend = {
             } else {
                 removeSymlink(port.socketPath);
             }
-            // Someone else's OvS polls on its own PMD cores, not necessarily our poll-cores.
-            const affinity = rxqAffinity(plan, port.queueCores, ovsPaths(plan).mode === 'existing' ? await livePmdMask(c) : undefined);
             const iface: Row = {
                 type: port.vhostMode === 'client' ? 'dpdkvhostuserclient' : 'dpdkvhostuser',
                 options: map(options),
@@ -277,22 +280,37 @@ async function findPort(c: OvsdbClient, plan: Plan, kind: string, id: string): P
     return rows.length > 0;
 }
 
+/** How the plan places rx queues on PMD threads (plans persisted before the field: by mode). */
+export function rxqPlacement(plan: Plan): 'pinned' | 'scheduler' {
+    const o = plan.datapaths.ovs;
+    return o?.rxqPlacement ?? (o?.mode === 'existing' ? 'scheduler' : 'pinned');
+}
+
 /**
- * "queue:core,…" when every queue's core is a PMD core. Pinning a queue to
- * a core without a PMD would leave it unpolled, so then we let OvS place it.
+ * "queue:core,…" when the plan pins and every queue's core is a PMD core of
+ * our own OvS. Pinning a queue to a core without a PMD would leave it
+ * unpolled, so then we let OvS place it; on an OvS we do not own we never
+ * pin (see OvsDatapathPlan.rxqPlacement).
  */
-export function rxqAffinity(plan: Plan, queueCores: number[], liveMask?: string | null): string | undefined {
-    // null: an existing OvS with no pmd-cpu-mask, whose PMD placement we cannot know.
-    if (liveMask === null) return undefined;
-    const pmd = liveMask ? maskCores(liveMask) : pmdCores(plan);
+export function rxqAffinity(plan: Plan, queueCores: number[]): string | undefined {
+    if (rxqPlacement(plan) !== 'pinned') return undefined;
+    const pmd = pmdCores(plan);
     if (queueCores.length === 0 || pmd.size === 0 || !queueCores.every((c) => pmd.has(c))) return undefined;
     return queueCores.map((core, q) => `${q}:${core}`).join(',');
 }
 
-/** The pmd-cpu-mask an OvS runs with now, or null when it has none. */
-async function livePmdMask(c: OvsdbClient): Promise<string | null> {
-    const rows = (await c.transact(VSWITCH_DB, [op.select('Open_vSwitch', [], ['other_config'])]))[0].rows ?? [];
-    return toRecord(rows[0]?.other_config)['pmd-cpu-mask'] ?? null;
+/** Sets (or removes) pmd-rxq-affinity on our existing port's Interface when it differs from `affinity`. */
+async function syncAffinity(c: OvsdbClient, plan: Plan, id: string, affinity: string | undefined): Promise<void> {
+    const rows = (await c.transact(VSWITCH_DB, [op.select('Interface', [oursOf(plan, 'vm-port', id)], ['_uuid', 'other_config'])]))[0].rows ?? [];
+    const ops: Operation[] = [];
+    for (const r of rows) {
+        const now = toRecord(r.other_config)['pmd-rxq-affinity'];
+        if (now === affinity) continue;
+        const where: Condition[] = [['_uuid', '==', uuid((r._uuid as [string, string])[1])]];
+        ops.push(op.mutate('Interface', where, [['other_config', 'delete', ['set', ['pmd-rxq-affinity']]]]));
+        if (affinity) ops.push(op.mutate('Interface', where, [['other_config', 'insert', map({ 'pmd-rxq-affinity': affinity })]]));
+    }
+    if (ops.length) await transactAndWait(c, ops);
 }
 
 /** The cores OvS-DPDK's PMD threads poll on: its pmd-cpu-mask, else the host's poll-cores. */
