@@ -5,11 +5,15 @@
  * found again from the plan (pidfiles, sockets, the datapath's own state).
  */
 import type { BridgePlan, DatapathKind, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
-import type { DatapathStatus, PortStatus } from '../core/status.js';
+import type { DatapathStatus, PollerStatus, PortStatus } from '../core/status.js';
 
 export interface DatapathSnapshot {
     datapath: DatapathStatus;
     ports: PortStatus[];
+    /** Its polling threads and the queues each polls (Status.pollers). */
+    pollers?: PollerStatus[];
+    /** What the datapath itself warns about (e.g. OvS log lines naming our ports). */
+    warnings?: { port?: string; message: string }[];
 }
 
 /** What a running datapath holds now, by name, so reconcile can diff. */

@@ -18,6 +18,37 @@ export interface QueueStatus {
     mode_switches: number;
     avail_idx?: number;
     used_idx?: number;
+    /**
+     * Who serves the queue (issue 18's PMD picture). `core`: the host CPU
+     * that polls it (OvS: the PMD thread's core_id; embedded: the CPU its
+     * poll loop runs on). `planned_core`: the plan's core, where the
+     * datapath was asked to pin it. `enabled`: the guest enabled the ring
+     * (a multi-queue port whose guest uses fewer queues leaves some off).
+     * `polled`: OvS assigned it to a PMD at all (false: a black hole).
+     * `usage_pct`: share of that core's cycles spent on this queue over
+     * the datapath's last measuring interval (OvS: 60 s; embedded: 1 s).
+     */
+    core?: number;
+    planned_core?: number;
+    enabled?: boolean;
+    polled?: boolean;
+    usage_pct?: number;
+}
+
+/** A polling thread: an OvS PMD or the embedded datapath's poll loop. */
+export interface PollerStatus {
+    datapath: 'embedded' | 'ovs';
+    core: number;
+    numa?: number;
+    /** OvS: the PMD polls only the queues pinned to it. */
+    isolated?: boolean;
+    /** Busy share of the cycles it used, % (OvS pmd-perf-show: busy iterations of used cycles). */
+    busy_pct?: number;
+    /** Share of the core it used at all, % (sleeping PMDs or an idle loop use little). */
+    used_pct?: number;
+    rx_packets?: number;
+    /** `port:queue` it polls, in the order OvS lists them. */
+    queues: string[];
 }
 
 export interface PortStatus {
@@ -83,4 +114,8 @@ export interface Status {
     datapaths: DatapathStatus[];
     vms: VmStatus[];
     ports: PortStatus[];
+    /** The polling threads and what they poll (absent when the datapath could not say). */
+    pollers?: PollerStatus[];
+    /** Things a datapath reports about itself or our ports (e.g. OvS log warnings naming a port). */
+    datapath_warnings?: { datapath: 'embedded' | 'ovs'; port?: string; message: string }[];
 }

@@ -3,6 +3,7 @@ import type { ProgressEvent, VerifyResult } from '../core/api.js';
 import { fsFailure } from '../host/fs-errors.js';
 import { VtopoError } from '../core/api.js';
 import type { Status } from '../core/status.js';
+import type { Rate, Rates } from './rates.js';
 
 function table(header: string[], rows: string[][]): string {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -17,7 +18,11 @@ function dur(s: number | undefined): string {
     return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
 }
 
-export function formatStatus(s: Status): string {
+const pct = (n: number | undefined) => (n === undefined ? '-' : `${n}%`);
+const fixed = (n: number | undefined, digits = 1) => (n === undefined ? '-' : n.toFixed(digits));
+
+/** The status tables; with `rates` (from computeRates), per-second columns per port and queue. */
+export function formatStatus(s: Status, rates?: Rates): string {
     const out: string[] = [];
     out.push(`topology ${s.topology}  (${s.file})  ${s.deployed ? 'deployed' : 'not deployed'}  at ${s.at}`);
     if (!s.deployed) return out.join('\n') + '\n';
@@ -31,19 +36,38 @@ export function formatStatus(s: Status): string {
     ])));
     if (s.ports.length) {
         out.push('');
+        const rateCells = (r: Rate | undefined) => (rates ? [fixed(r?.rx_pps, 0), fixed(r?.tx_pps, 0), fixed(r?.rx_mbps, 2), fixed(r?.tx_mbps, 2), fixed(r?.drops_ps, 0)] : []);
         const rows: string[][] = [];
         for (const p of s.ports) {
+            const pr = rates?.ports[p.id];
             rows.push([p.id, p.bridge, p.link, p.vhost ?? '-', String(p.rx_packets), String(p.tx_packets),
-                String(p.rx_bytes), String(p.tx_bytes), String(p.drops), p.error ?? '']);
+                String(p.rx_bytes), String(p.tx_bytes), String(p.drops), ...rateCells(pr), p.error ?? '']);
             if (p.queues.length > 1) {
                 for (const q of p.queues) {
                     rows.push([`  q${q.queue}`, '', '', q.mode, String(q.rx_packets), String(q.tx_packets),
-                        String(q.rx_bytes), String(q.tx_bytes), String(q.drops), '']);
+                        String(q.rx_bytes), String(q.tx_bytes), String(q.drops), ...rateCells(pr?.queues[q.queue]), '']);
                 }
             }
         }
-        out.push(table(['PORT', 'BRIDGE', 'LINK', 'VHOST', 'RX_PKTS', 'TX_PKTS', 'RX_BYTES', 'TX_BYTES', 'DROPS', 'ERROR'], rows));
+        const rateHeads = rates ? ['RX_PPS', 'TX_PPS', 'RX_MBIT/S', 'TX_MBIT/S', 'DROPS/S'] : [];
+        out.push(table(['PORT', 'BRIDGE', 'LINK', 'VHOST', 'RX_PKTS', 'TX_PKTS', 'RX_BYTES', 'TX_BYTES', 'DROPS', ...rateHeads, 'ERROR'], rows));
     }
+    const queueRows = s.ports.flatMap((p) => p.queues.filter((q) => q.core !== undefined || q.polled !== undefined || q.enabled !== undefined).map((q) => [
+        p.id, String(q.queue), q.core === undefined ? '-' : String(q.core), q.planned_core === undefined ? '-' : String(q.planned_core),
+        q.enabled === undefined ? '-' : q.enabled ? 'yes' : 'no', q.mode, q.polled === undefined ? '-' : q.polled ? 'yes' : 'NO', pct(q.usage_pct),
+    ]));
+    if (queueRows.length) {
+        out.push('');
+        out.push(table(['QUEUE OF', 'Q', 'CORE', 'PLANNED', 'ENABLED', 'MODE', 'POLLED', 'USAGE'], queueRows));
+    }
+    if (s.pollers?.length) {
+        out.push('');
+        out.push(table(['POLLER', 'CORE', 'NUMA', 'ISOLATED', 'BUSY', 'USED', 'QUEUES'], s.pollers.map((p) => [
+            p.datapath === 'ovs' ? 'ovs pmd' : 'embedded loop', String(p.core), p.numa === undefined ? '-' : String(p.numa),
+            p.isolated === undefined ? '-' : p.isolated ? 'yes' : 'no', pct(p.busy_pct), pct(p.used_pct), p.queues.join(' ') || '(none)',
+        ])));
+    }
+    for (const w of s.datapath_warnings ?? []) out.push(`warning: ${w.datapath}${w.port ? ` ${w.port}` : ''}: ${w.message}`);
     return out.join('\n') + '\n';
 }
 

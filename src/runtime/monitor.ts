@@ -1,7 +1,7 @@
 /** Status from the backends' snapshots and the guests' state; watch polls and pushes changes. */
 import type { DatapathKind, Plan } from '../core/plan.js';
 import type { RuntimeDeps } from './deps.js';
-import type { DatapathStatus, PortStatus, Status, VmStatus } from '../core/status.js';
+import type { DatapathStatus, PollerStatus, PortStatus, Status, VmStatus } from '../core/status.js';
 
 function downPort(p: { id: string; vm?: string; port: string; bridge: string; datapath: DatapathKind }): PortStatus {
     return { ...p, link: 'down', rx_packets: 0, tx_packets: 0, rx_bytes: 0, tx_bytes: 0, drops: 0, queues: [] };
@@ -12,6 +12,8 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
     if (!plan) return { topology, file, deployed: false, at, datapaths: [], vms: [], ports: [] };
     const datapaths: DatapathStatus[] = [];
     const ports = new Map<string, PortStatus>();
+    const pollers: PollerStatus[] = [];
+    const datapathWarnings: NonNullable<Status['datapath_warnings']> = [];
     for (const kind of Object.keys(plan.datapaths) as DatapathKind[]) {
         try {
             const backend = await deps.backend(kind);
@@ -22,6 +24,8 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
             const snap = await backend.snapshot(plan);
             datapaths.push(snap.datapath);
             for (const p of snap.ports) ports.set(p.id, p);
+            if (snap.pollers) pollers.push(...snap.pollers);
+            for (const w of snap.warnings ?? []) datapathWarnings.push({ datapath: kind, ...w });
         } catch (err) {
             datapaths.push({ kind, running: false, error: err instanceof Error ? err.message : String(err) });
         }
@@ -39,7 +43,10 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
             return { name: vm.name, state: 'absent' as const, reason: err instanceof Error ? err.message : String(err) };
         }
     }));
-    return { topology: plan.topology, file, deployed: true, at, datapaths, vms, ports: declared };
+    return {
+        topology: plan.topology, file, deployed: true, at, datapaths, vms, ports: declared,
+        ...(pollers.length ? { pollers } : {}), ...(datapathWarnings.length ? { datapath_warnings: datapathWarnings } : {}),
+    };
 }
 
 /** Status without its timestamp and fast-moving uptime, to tell whether anything changed. */

@@ -3,7 +3,7 @@
  * written over OVSDB and confirmed with the next_cfg → cur_cfg barrier.
  * Implements the DatapathBackend contract (src/backends/types.ts).
  */
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BridgePlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
@@ -18,6 +18,7 @@ import type { OvsdbClient } from './ovsdb/client.js';
 import { map, namedUuid, op, optional, set, toRecord, uuid, type Condition, type Operation, type Row } from './ovsdb/values.js';
 import { ovsPaths } from './paths.js';
 import { INTERFACE_COLUMNS, interfaceToPortStatus } from './status.js';
+import { applyPmdPicture, parsePmdPerfShow, parsePmdRxqShow, pollersOf, portWarnings } from './pmd.js';
 
 export { watchOvsPorts, type OvsPortEvent, type OvsPortWatch } from './monitor.js';
 import { watchOvsPorts } from './monitor.js';
@@ -198,9 +199,72 @@ export const ovsBackend: DatapathBackend = {
         const ports = rows.map(interfaceToPortStatus).filter((s) => s !== undefined);
         for (const port of ports) hostTapLink(plan, port);
         ports.sort((a, b) => a.id.localeCompare(b.id));
-        return { datapath, ports };
+        const names = new Map<string, string>();
+        for (const r of rows) if (typeof r.name === 'string') names.set(r.name, toRecord(r.external_ids)[K_ID]);
+        const picture = await pmdPicture(plan, ports, names);
+        return { datapath, ports, ...picture };
     },
 };
+
+/** How far back OvS log warnings about a port still count as present. */
+const LOG_WINDOW_MS = 60_000;
+
+/**
+ * Who polls each of our queues, read from the running ovs-vswitchd
+ * (pmd-rxq-show, pmd-perf-show), and its recent log warnings about our
+ * ports. Best effort: an OvS that does not answer leaves the fields out.
+ */
+async function pmdPicture(plan: Plan, ports: PortStatus[], names: Map<string, string>): Promise<Pick<DatapathSnapshot, 'pollers' | 'warnings'>> {
+    const [rxqText, perfText] = await Promise.all([appctl(plan, 'dpif-netdev/pmd-rxq-show'), appctl(plan, 'dpif-netdev/pmd-perf-show')]);
+    const out: Pick<DatapathSnapshot, 'pollers' | 'warnings'> = {};
+    if (rxqText !== undefined) {
+        const rxq = parsePmdRxqShow(rxqText);
+        const ifOf = new Map([...names].map(([n, id]) => [id, n]));
+        const planPort = (id: string) => plan.vms.flatMap((v) => v.ports).find((p) => p.id === id);
+        applyPmdPicture(ports, rxq, (p) => ifOf.get(p.id) ?? p.id,
+            (p) => p.vm ? (p.vhost === 'connected' && p.num_of_vrings ? p.num_of_vrings / 2 : 0) : plan.nics.find((n) => n.name === p.id)?.queues ?? 0,
+            (p) => { const pp = planPort(p.id); return pp && rxqAffinity(plan, pp.queueCores) ? pp.queueCores : undefined; });
+        out.pollers = pollersOf(rxq, perfText !== undefined ? parsePmdPerfShow(perfText) : []);
+    }
+    const sockets = new Map(plan.vms.flatMap((v) => v.ports).filter((p) => p.datapath === 'ovs').map((p) => [p.socketPath, p.id]));
+    const warnings = portWarnings(tailLines(vswitchdLogOf(plan)), names, sockets, Date.now() - LOG_WINDOW_MS);
+    if (warnings.length) out.warnings = warnings;
+    return out;
+}
+
+/** `ovs-appctl` against this plan's ovs-vswitchd; undefined when it does not answer. */
+async function appctl(plan: Plan, ...args: string[]): Promise<string | undefined> {
+    const p = ovsPaths(plan);
+    // An existing OvS: the tools find ovs-vswitchd's control socket by its pidfile next to the database.
+    const target = p.mode === 'private' ? ['-t', p.vswitchdCtl] : ['-t', 'ovs-vswitchd'];
+    const env = p.mode === 'private' ? process.env : { ...process.env, OVS_RUNDIR: path.dirname(p.dbSocket) };
+    const r = await run('ovs-appctl', ['--timeout=5', ...target, ...args], { env, timeoutMs: 7000 });
+    return r.code === 0 ? r.stdout : undefined;
+}
+
+/** The log an existing OvS writes by default (Debian's ovs-ctl), or our private one. */
+function vswitchdLogOf(plan: Plan): string {
+    const p = ovsPaths(plan);
+    return p.mode === 'private' ? p.vswitchdLog : '/var/log/openvswitch/ovs-vswitchd.log';
+}
+
+/** The last lines of a log (its last 128 KiB), or none. */
+function tailLines(file: string, bytes = 128 * 1024): string[] {
+    try {
+        const fd = openSync(file, 'r');
+        try {
+            const size = fstatSync(fd).size;
+            const start = Math.max(0, size - bytes);
+            const buf = Buffer.alloc(size - start);
+            readSync(fd, buf, 0, buf.length, start);
+            return buf.toString('utf8').split('\n');
+        } finally {
+            closeSync(fd);
+        }
+    } catch {
+        return [];
+    }
+}
 
 /**
  * How long deploy waits for OvS to report the started guests' ports up.
