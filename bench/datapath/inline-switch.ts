@@ -148,6 +148,7 @@ async function run(size: number, seconds: number, frames: number): Promise<{ mpp
         const guests: Pollable = {
             inPollSet: false,
             lastWork: 0,
+            busyMs: 0,
             poll: () => steps[0]() + steps[1]() + 1,
             tryInterrupt: () => false,
         };

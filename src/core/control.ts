@@ -31,6 +31,10 @@ export interface QueueCounters {
     backlog?: number;
     /** Frames that went through the backlog (guest RX ring full when they came), since the port was added. */
     backlogged?: number;
+    /** The guest enabled both rings of the pair (a guest with fewer vCPUs than queues leaves some off). */
+    enabled?: boolean;
+    /** Share of the poll loop's time spent on this queue, %, between the last two samples (≥ 1 s apart). */
+    usage_pct?: number;
 }
 
 /** The raw status the datapath process reports for a port. */
@@ -73,6 +77,10 @@ export interface DatapathStatusReport {
     bridges: { name: string; mtu: number; ports: string[]; flooded: number; forwarded: number; macs: { mac: string; port: string; age_s: number }[] }[];
     links: string[];
     ports: PortReport[];
+    /** The CPU the poll loop (the datapath's main thread) last ran on, from /proc/self/stat. */
+    core?: number;
+    /** Share of the last sampled interval the poll loop spent in busy polls, % (sum over queues). */
+    busy_pct?: number;
     memory_arena: ArenaReport | null;
 }
 

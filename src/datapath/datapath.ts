@@ -4,6 +4,7 @@
  * idempotent (adding what exists with the same shape is a no-op), so the
  * runtime can re-apply a plan after any crash.
  */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import {
     CONTROL_OPS,
@@ -303,7 +304,11 @@ export class Datapath {
         const now = performance.now();
         const ports = [...e.ports.values()].map((p) => p.report());
         const polling = ports.reduce((n, p) => n + p.queues.filter((q) => q.mode === 'poll').length, 0);
+        const core = currentCpu();
+        const busy = ports.flatMap((p) => p.queues.map((q) => q.usage_pct)).filter((u) => u !== undefined);
         return {
+            ...(core !== undefined ? { core } : {}),
+            ...(busy.length ? { busy_pct: Math.min(100, Math.round(busy.reduce((a, b) => a + b, 0) * 10) / 10) } : {}),
             pid: process.pid,
             uptime_s: Math.round((Date.now() - e.started) / 1000),
             mode: polling > 0 ? 'poll' : 'interrupt',
@@ -328,5 +333,16 @@ export class Datapath {
             p.capture?.close();
             this.engine.removePort(p);
         }
+    }
+}
+
+/** Field 39 of /proc/self/stat: the CPU the main thread (the poll loop) last ran on. */
+function currentCpu(): number | undefined {
+    try {
+        const st = readFileSync('/proc/self/stat', 'utf8');
+        const cpu = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[36]);
+        return Number.isInteger(cpu) ? cpu : undefined;
+    } catch {
+        return undefined;
     }
 }

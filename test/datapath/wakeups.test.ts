@@ -9,6 +9,7 @@
  * re-check; with that re-check removed these runs did not happen to hit it.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -39,6 +40,7 @@ describe('wake-ups between a guest on another thread and the switch', () => {
                 rmSync(dir, { recursive: true, force: true });
             });
             await dp.op({ op: 'add-bridge', name: 'br' });
+            const added = performance.now();
             for (const i of [0, 1]) {
                 await dp.op({ op: 'add-vhost-port', port: `p${i}`, bridge: 'br', socket: path.join(dir, `p${i}.sock`), mode: 'server', queues: 1 });
                 const fe = new FakeFrontend(path.join(dir, `p${i}.sock`));
@@ -77,6 +79,15 @@ describe('wake-ups between a guest on another thread and the switch', () => {
             const qs = st.ports.flatMap((p) => p.queues);
             expect(qs.reduce((n, q) => n + q.mode_switches, 0)).toBeGreaterThan(4);
             expect(qs.reduce((n, q) => n + q.kicks, 0)).toBeGreaterThan(4);
+            // The scheduler's picture: the poll loop's core, every queue enabled, a busy share once a second has passed.
+            await sleep(Math.max(0, 1100 - (performance.now() - added)));
+            const pic = dp.status();
+            expect(pic.core).toBeGreaterThanOrEqual(0);
+            const pq = pic.ports.flatMap((p) => p.queues);
+            expect(pq.map((q) => q.enabled)).toEqual([true, true]);
+            expect(pq.every((q) => q.usage_pct !== undefined && q.usage_pct >= 0 && q.usage_pct <= 100)).toBe(true);
+            expect(pq.some((q) => q.usage_pct! > 0), JSON.stringify(pq)).toBe(true);
+            expect(pic.busy_pct).toBeGreaterThan(0);
         }, 60_000);
     }
 });

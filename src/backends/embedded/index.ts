@@ -13,7 +13,7 @@ import type { BridgePlan, EmbeddedDatapathPlan, LinkPlan, NicPlan, Plan, VmPortP
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
 import { selfExecArgv } from '../../host/self-exec.js';
-import type { DatapathStatus, PortStatus, QueueStatus } from '../../core/status.js';
+import type { DatapathStatus, PollerStatus, PortStatus, QueueStatus } from '../../core/status.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
 
 function dpPlan(plan: Plan): EmbeddedDatapathPlan {
@@ -57,7 +57,9 @@ async function answers(plan: Plan): Promise<boolean> {
     }
 }
 
-function queueStatus(q: PortReport['queues'][number]): QueueStatus {
+function queueStatus(q: PortReport['queues'][number], core: number | undefined): QueueStatus {
+    // An enabled vhost queue is in the loop's poll set or armed on its kick fd: either way served.
+    const served = q.enabled !== undefined ? { enabled: q.enabled, polled: q.enabled } : {};
     return {
         queue: q.queue,
         rx_packets: q.rx_packets,
@@ -71,11 +73,14 @@ function queueStatus(q: PortReport['queues'][number]): QueueStatus {
         mode_switches: q.mode_switches,
         ...(q.avail_idx !== undefined ? { avail_idx: q.avail_idx } : {}),
         ...(q.used_idx !== undefined ? { used_idx: q.used_idx } : {}),
+        ...(core !== undefined && q.enabled !== false ? { core } : {}),
+        ...served,
+        ...(q.usage_pct !== undefined ? { usage_pct: q.usage_pct } : {}),
     };
 }
 
 /** A datapath port report as the shared PortStatus (rx = received by the switch from the port). */
-export function toPortStatus(plan: Plan, r: PortReport): PortStatus {
+export function toPortStatus(plan: Plan, r: PortReport, core?: number): PortStatus {
     const vmPort = plan.vms.flatMap((v) => v.ports).find((p) => p.id === r.id);
     const s: PortStatus = {
         id: r.id,
@@ -89,7 +94,7 @@ export function toPortStatus(plan: Plan, r: PortReport): PortStatus {
         tx_bytes: r.tx_bytes,
         drops: r.drops,
         drops_by_reason: r.drops_by_reason,
-        queues: r.queues.map(queueStatus),
+        queues: r.queues.map((q) => queueStatus(q, core)),
     };
     if (vmPort) s.vm = vmPort.vm;
     if (r.vhost) s.vhost = r.vhost;
@@ -239,8 +244,13 @@ export const embeddedBackend: DatapathBackend = {
             return { datapath, ports: absentPorts(plan) };
         }
         const datapath: DatapathStatus = { kind: 'embedded', running: true, pid: st.pid, mode: st.mode, uptime_s: st.uptime_s };
-        const ports = st.ports.filter((p) => p.kind !== 'patch').map((p) => toPortStatus(plan, p));
-        return { datapath, ports };
+        const ports = st.ports.filter((p) => p.kind !== 'patch').map((p) => toPortStatus(plan, p, st.core));
+        // One poll loop serves every queue: the process's main thread, on whichever poll-core it runs.
+        const pollers: PollerStatus[] = st.core === undefined ? [] : [{
+            datapath: 'embedded', core: st.core, ...(st.busy_pct !== undefined ? { busy_pct: st.busy_pct } : {}),
+            queues: ports.flatMap((p) => p.queues.filter((q) => q.polled).map((q) => `${p.id}:${q.queue}`)),
+        }];
+        return { datapath, ports, ...(pollers.length ? { pollers } : {}) };
     },
 };
 

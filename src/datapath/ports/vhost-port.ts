@@ -4,6 +4,7 @@
  * drained into the bridge; frames for the guest go to RX ring 2q chosen
  * by flow hash, or into that pair's pfifo when the ring is full.
  */
+import { performance } from 'node:perf_hooks';
 import { drainEventfd, signalEventfd } from '../sys/eventfd.js';
 import type { Engine, Flushable, Pollable } from '../switch/engine.js';
 import { Port, type PortReport, type QueueCounters } from '../switch/port.js';
@@ -35,6 +36,11 @@ export const PFIFO_CAPACITY = 256;
 class QueuePair implements Pollable, Flushable {
     inPollSet = false;
     lastWork = 0;
+    busyMs = 0;
+    /** The last usage sample: busyMs and the clock then, and the % over the interval before it. */
+    private sampleBusy = 0;
+    private sampleAt = performance.now();
+    private usagePct: number | undefined;
     dirty = false;
     mode: 'poll' | 'interrupt' = 'interrupt';
     modeSwitches = 0;
@@ -221,8 +227,21 @@ class QueuePair implements Pollable, Flushable {
         if (!this.inPollSet) this.enterPoll();
     }
 
+    /** Usage over the last completed interval of at least a second (sampled when status asks). */
+    usage(now = performance.now()): number | undefined {
+        if (now - this.sampleAt >= 1000) {
+            this.usagePct = Math.min(100, Math.round((1000 * (this.busyMs - this.sampleBusy)) / (now - this.sampleAt)) / 10);
+            this.sampleBusy = this.busyMs;
+            this.sampleAt = now;
+        }
+        return this.usagePct;
+    }
+
     counters(): QueueCounters {
         const t = this.txRing;
+        const d = this.port.device;
+        const on = (i: number) => d.active(i) !== undefined;
+        const usage = this.usage();
         return {
             queue: this.q,
             rx_packets: this.rx_packets,
@@ -238,6 +257,8 @@ class QueuePair implements Pollable, Flushable {
             used_idx: t ? t.usedIdxPublished() : undefined,
             backlog: this.fifo.count,
             backlogged: this.backlogged,
+            enabled: on(2 * this.q) && on(2 * this.q + 1),
+            ...(usage !== undefined ? { usage_pct: usage } : {}),
         };
     }
 }
