@@ -10,7 +10,8 @@ import type { Range, TopologyModel } from '../../src/core/lsp-protocol.js';
 
 export const LIVE_SOURCE = 'vtopo-live';
 
-export type LiveCode = 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down';
+export type LiveCode = 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down'
+    | 'queue-not-polled' | 'queue-not-enabled' | 'queue-core-moved' | 'ovs-warning';
 
 function diag(range: Range, severity: DiagnosticSeverity, code: LiveCode, message: string): Diagnostic {
     return { range, severity, code, source: LIVE_SOURCE, message };
@@ -45,10 +46,32 @@ function portDiagnostics(range: Range, label: string, p: PortStatus, prev: PortS
     } else if (p.link === 'down' && guestRunning && !p.error && p.vhost !== 'failed') {
         out.push(diag(range, DiagnosticSeverity.Warning, 'link-down', `port ${label}: link is down`));
     }
+    out.push(...queuePlacement(range, label, p, guestRunning));
     for (const g of queueGrowth(p, prev)) {
         const where = g.queue >= 0 ? `queue ${g.queue} of ${label}` : label;
         const reasons = p.drops_by_reason ? Object.entries(p.drops_by_reason).filter(([, n]) => n > 0).map(([r, n]) => `${r} ${n}`).join(', ') : '';
         out.push(diag(range, DiagnosticSeverity.Warning, 'queue-drops', `${where} is dropping packets: +${g.added} since the last sample (${g.total} in total${reasons ? `; ${reasons}` : ''})`));
+    }
+    return out;
+}
+
+/** Facts of the PMD/queue picture: only while the port is up (a down port polls nothing anyway). */
+function queuePlacement(range: Range, label: string, p: PortStatus, guestRunning: boolean): Diagnostic[] {
+    if (p.link !== 'up') return [];
+    const out: Diagnostic[] = [];
+    for (const q of p.queues) {
+        if (q.polled === false) {
+            out.push(diag(range, DiagnosticSeverity.Error, 'queue-not-polled', p.datapath === 'ovs'
+                ? `queue ${q.queue} of ${label} is not polled by any OvS PMD thread: what arrives on it is never received (an isolated PMD? see \`ovs-appctl dpif-netdev/pmd-rxq-show\` and pmd-rxq-affinity on the OvS's other ports)`
+                : `queue ${q.queue} of ${label} is not served by the datapath's poll loop`));
+        } else if (q.enabled === false && guestRunning) {
+            out.push(diag(range, DiagnosticSeverity.Information, 'queue-not-enabled',
+                `queue ${q.queue} of ${label}: the guest has not enabled it (it uses ${p.queues.filter((x) => x.enabled).length} of ${p.queues.length} queues; give the VM as many cpus as queues, or run \`ethtool -L <if> combined ${p.queues.length}\` in the guest)`));
+        }
+        if (q.planned_core !== undefined && q.core !== undefined && q.planned_core !== q.core) {
+            out.push(diag(range, DiagnosticSeverity.Warning, 'queue-core-moved',
+                `queue ${q.queue} of ${label} is polled on core ${q.core}, not on core ${q.planned_core} as planned`));
+        }
     }
     return out;
 }
@@ -79,12 +102,26 @@ export function liveDiagnostics(model: TopologyModel, status: Status | undefined
         for (const port of vm.ports) {
             const p = status.ports.find((s) => s.id === port.id);
             if (p) out.push(...portDiagnostics(port.range, port.id, p, prevPorts.get(port.id), running));
+            out.push(...datapathWarnings(status, port.id, port.range));
         }
     }
 
     for (const nic of model.nics) {
         const p = status.ports.find((s) => s.id === nic.name && !s.vm);
         if (p) out.push(...portDiagnostics(nic.range, `nic ${nic.name}`, p, prevPorts.get(p.id), true));
+        out.push(...datapathWarnings(status, nic.name, nic.range));
+    }
+    return out;
+}
+
+/** What the datapath itself says about a port (OvS log warnings of the last minute), on its line. */
+function datapathWarnings(status: Status, id: string, range: Range): Diagnostic[] {
+    const seen = new Set<string>();
+    const out: Diagnostic[] = [];
+    for (const w of status.datapath_warnings ?? []) {
+        if (w.port !== id || seen.has(w.message)) continue;
+        seen.add(w.message);
+        out.push(diag(range, DiagnosticSeverity.Warning, 'ovs-warning', `${id}: ${w.message}`));
     }
     return out;
 }

@@ -22,9 +22,11 @@ function portTable(p: PortStatus): string[] {
         if (r.length) lines.push('', `drops by reason: ${r.map(([k, v]) => `${k} ${n(v)}`).join(', ')}`);
     }
     if (p.queues.length) {
-        lines.push('', '| queue | rx pkts | tx pkts | drops | kicks | calls | mode |', '|---:|---:|---:|---:|---:|---:|:--|');
+        lines.push('', '| queue | core | enabled | polled | usage | rx pkts | tx pkts | drops | kicks | calls | mode |', '|---:|---:|:--|:--|---:|---:|---:|---:|---:|---:|:--|');
+        const yn = (b: boolean | undefined, no = 'no') => (b === undefined ? '-' : b ? 'yes' : no);
         for (const q of p.queues) {
-            lines.push(`| ${q.queue} | ${n(q.rx_packets)} | ${n(q.tx_packets)} | ${n(q.drops)} | ${n(q.kicks)} | ${n(q.calls)} | ${q.mode} |`);
+            const core = q.core === undefined ? '-' : `${q.core}${q.planned_core !== undefined && q.planned_core !== q.core ? ` (planned ${q.planned_core})` : ''}`;
+            lines.push(`| ${q.queue} | ${core} | ${yn(q.enabled)} | ${yn(q.polled, '**NO**')} | ${q.usage_pct === undefined ? '-' : `${q.usage_pct}%`} | ${n(q.rx_packets)} | ${n(q.tx_packets)} | ${n(q.drops)} | ${n(q.kicks)} | ${n(q.calls)} | ${q.mode} |`);
         }
     }
     return lines;

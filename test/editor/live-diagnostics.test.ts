@@ -124,6 +124,67 @@ describe('status → live diagnostics', () => {
     });
 });
 
+describe('the PMD/queue picture → live diagnostics', () => {
+    const ovsPort = (id: string, q: Partial<PortStatus['queues'][number]>[], over: Partial<PortStatus> = {}) => port(id, {
+        datapath: 'ovs', ...over,
+        queues: q.map((x, queue) => ({ queue, rx_packets: 0, tx_packets: 0, rx_bytes: 0, tx_bytes: 0, drops: 0, kicks: 0, calls: 0, mode: 'poll' as const, mode_switches: 0, ...x })),
+    });
+
+    it('a queue no PMD polls is an error on the declaring port line, and clears once it is polled', () => {
+        const s = healthy();
+        s.ports[1] = ovsPort('db.eth0', [{ polled: false }]);
+        const ds = liveDiagnostics(model, s);
+        expect(ds.map((d) => [d.code, d.severity, d.range.start.line])).toEqual([['queue-not-polled', 1, lineOf('port eth0 { bridge br0  ip 10.0.0.2/24 }')]]);
+        expect(ds[0].message).toContain('queue 0 of db.eth0 is not polled by any OvS PMD thread');
+        s.ports[1] = ovsPort('db.eth0', [{ polled: true, core: 1, enabled: true }]);
+        expect(liveDiagnostics(model, s)).toEqual([]);
+    });
+
+    it('a queue the guest never enabled is information on the port; not while the guest is not running or the link is down', () => {
+        const s = healthy();
+        s.ports[0] = ovsPort('web.eth0', [{ polled: true, enabled: true, core: 1 }, { polled: true, enabled: false, core: 1 }]);
+        const ds = liveDiagnostics(model, s);
+        expect(ds.map((d) => [d.code, d.severity, d.range.start.line])).toEqual([['queue-not-enabled', 3, lineOf('port eth0 {')]]);
+        expect(ds[0].message).toContain('queue 1 of web.eth0: the guest has not enabled it (it uses 1 of 2 queues');
+        s.vms[0] = { name: 'web', state: 'booting' };
+        expect(liveDiagnostics(model, s)).toEqual([]);
+        s.vms[0] = { name: 'web', state: 'running' };
+        s.ports[0].link = 'down';
+        s.ports[0].vhost = 'connecting';
+        expect(liveDiagnostics(model, s).map((d) => d.code)).toEqual(['vhost-not-connected']);
+    });
+
+    it('a planned core that differs from the actual one is a warning; the same core is not', () => {
+        const s = healthy();
+        s.ports[1] = ovsPort('db.eth0', [{ polled: true, enabled: true, core: 0, planned_core: 1 }]);
+        const ds = liveDiagnostics(model, s);
+        expect(ds.map((d) => d.code)).toEqual(['queue-core-moved']);
+        expect(ds[0].message).toBe('queue 0 of db.eth0 is polled on core 0, not on core 1 as planned');
+        s.ports[1] = ovsPort('db.eth0', [{ polled: true, enabled: true, core: 1, planned_core: 1 }]);
+        expect(liveDiagnostics(model, s)).toEqual([]);
+    });
+
+    it("OvS's own warnings about a port land on its line, once each, and go when OvS stops reporting them", () => {
+        const s = healthy();
+        const message = 'OvS WARN (dpdk): VHOST_CONFIG: (/run/x/db.eth0.sock) failed to connect: No such file or directory';
+        s.datapath_warnings = [{ datapath: 'ovs', port: 'db.eth0', message }, { datapath: 'ovs', port: 'db.eth0', message }, { datapath: 'ovs', port: 'other', message }];
+        const ds = liveDiagnostics(model, s);
+        expect(ds.map((d) => [d.code, d.range.start.line, d.message])).toEqual([['ovs-warning', lineOf('port eth0 { bridge br0  ip 10.0.0.2/24 }'), `db.eth0: ${message}`]]);
+        delete s.datapath_warnings;
+        expect(liveDiagnostics(model, s)).toEqual([]);
+    });
+
+    it('the port hover shows each queue\'s core, enabled, polled and usage', () => {
+        const s = healthy();
+        s.ports[0] = ovsPort('web.eth0', [{ polled: true, enabled: true, core: 1, usage_pct: 12 }, { polled: false, enabled: false }], {});
+        s.ports[0].queues[0].planned_core = 0;
+        const md = liveHover({ kind: 'port', id: 'web.eth0' }, s)!;
+        expect(md).toContain('| queue | core | enabled | polled | usage |');
+        expect(md).toMatch(/\| 0 \| 1 \(planned 0\) \| yes \| yes \| 12% \|/);
+        expect(md).toMatch(/\| 1 \| - \| no \| \*\*NO\*\* \| - \|/);
+    });
+});
+
 describe('live hover', () => {
     it('shows a port\'s counters and one row per queue while deployed, nothing otherwise', () => {
         const s = healthy();
@@ -131,7 +192,7 @@ describe('live hover', () => {
         const md = liveHover({ kind: 'port', id: 'web.eth0' }, s)!;
         expect(md).toContain('link **up**');
         expect(md.split('\n').filter((l) => /^\| \d+ \|/.test(l))).toHaveLength(2);
-        expect(md).toMatch(/\| 1 \| 5 \| 5 \| 3 \|/);
+        expect(md).toMatch(/\| 1 \| - \| - \| - \| - \| 5 \| 5 \| 3 \|/);
         expect(liveHover({ kind: 'vm', vm: 'web' }, s)).toContain('**vm web**: running (tcg)');
         expect(liveHover({ kind: 'port', id: 'web.eth0' }, { ...s, deployed: false })).toBeUndefined();
     });
