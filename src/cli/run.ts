@@ -23,7 +23,8 @@ commands:
   check FILE... [--json]     parse and check topologies
   plan FILE [--json]         what a deploy would change against what runs now
   deploy FILE [--json]       check, then start/change the datapath, bridges, ports and guests
-  status FILE [--json]       guests, ports (link, counters, queues) and datapath of a deployment
+  status FILE [--json]       guests, ports (link, counters, queues), PMDs/poll loop and datapath of a deployment
+    [--watch [--interval S]]  refresh in place every S seconds (default 1) with per-second rates
   verify FILE [--json]       every guest pings its L2 neighbours; exit 0 only if all reach
   destroy FILE               stop and remove everything the deployment created
   export FILE --format F     F = ovs-vsctl | qemu | libvirt

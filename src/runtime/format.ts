@@ -71,6 +71,16 @@ export function formatStatus(s: Status, rates?: Rates): string {
     return out.join('\n') + '\n';
 }
 
+/**
+ * One `status --watch` frame: on a terminal it homes the cursor and clears
+ * the screen first (so the tables refresh in place, like watch(1)); piped,
+ * frames follow one another, separated by a blank line.
+ */
+export function watchFrame(body: string, intervalS: number, tty: boolean): string {
+    const head = `every ${intervalS}s · Ctrl-C to stop\n`;
+    return tty ? `\x1b[H\x1b[2J${head}${body}` : `${head}${body}\n`;
+}
+
 /** Reachability matrix: rows are sources, columns destinations. */
 export function formatVerify(r: VerifyResult): string {
     if (r.pairs.length === 0) return 'verify: no guest pairs share an L2 segment (nothing to check)\n';
