@@ -90,6 +90,31 @@ async function status(): Promise<Status> {
     return JSON.parse(r.stdout) as Status;
 }
 
+/** `port:queue` → the PMD core pmd-rxq-show lists it under. */
+function pmdCoreOf(): Record<string, number> {
+    const out: Record<string, number> = {};
+    let core = -1;
+    for (const line of appctl('dpif-netdev/pmd-rxq-show').split('\n')) {
+        const h = /core_id (\d+):/.exec(line);
+        if (h) core = Number(h[1]);
+        const q = /port: (\S+)\s+queue-id:\s+(\d+)/.exec(line);
+        if (q) out[`${q[1]}:${q[2]}`] = core;
+    }
+    return out;
+}
+
+/** vtopo status shows, for every queue of ours, the core OvS polls it on, and the PMDs that do. */
+async function expectStatusShowsCores(gammaQueues: number): Promise<void> {
+    const s = await status();
+    const cores = pmdCoreOf();
+    const shown = Object.fromEntries(s.ports.flatMap((p) => p.queues.map((q) => [`${p.id}:${q.queue}`, { core: q.core, polled: q.polled }])));
+    const want = Object.fromEntries(OUR_PORTS.flatMap((id) => [...Array(id === 'gamma.net0' ? gammaQueues : 1).keys()].map((q) => [`${id}:${q}`, { core: cores[`${id}:${q}`], polled: true }])));
+    expect(shown).toEqual(want);
+    expect(s.pollers?.map((p) => p.core).sort()).toEqual([...new Set(Object.values(cores))].sort());
+    const text = (await vtopo('status', file)).stdout;
+    expect(text).toMatch(/QUEUE OF +Q +CORE/);
+}
+
 describe.skipIf(!!unavailable)('vtopo on the system OvS-DPDK started by ovs-ctl (issue 18)', () => {
     beforeAll(async () => {
         ovs = await startSystemOvs({
@@ -130,7 +155,8 @@ describe.skipIf(!!unavailable)('vtopo on the system OvS-DPDK started by ovs-ctl 
         expect(userConfig()).toBe(userSide);
         const s = await status();
         expect(s.ports.map((p) => p.id).sort()).toEqual(OUR_PORTS);
-    }, 600_000);
+        await expectStatusShowsCores(1);
+    }, 900_000);
 
     it('redeploys after an edit (gamma gets 2 queues) and still verifies; br-ex untouched', async () => {
         writeFileSync(file, topology(2));
@@ -138,8 +164,9 @@ describe.skipIf(!!unavailable)('vtopo on the system OvS-DPDK started by ovs-ctl 
         expect(d.code, d.stdout + d.stderr).toBe(0);
         await verifyAll();
         expectEveryQueuePolled(2);
+        await expectStatusShowsCores(2);
         expect(userConfig()).toBe(userSide);
-    }, 600_000);
+    }, 900_000);
 
     it('with two PMD cores and pmd-rxq-isolate at its default, verify passes and every queue is polled', async () => {
         vsctl('set', 'Open_vSwitch', '.', 'other_config:pmd-cpu-mask=0x3');
@@ -148,6 +175,7 @@ describe.skipIf(!!unavailable)('vtopo on the system OvS-DPDK started by ovs-ctl 
         expect(appctl('dpif-netdev/pmd-rxq-show')).toMatch(/core_id 0:[\s\S]*core_id 1:/);
         await verifyAll();
         expectEveryQueuePolled(2);
+        await expectStatusShowsCores(2);
         expect(userConfig()).toBe(userSide);
     }, 300_000);
 
