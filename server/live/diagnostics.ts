@@ -11,7 +11,7 @@ import type { Range, TopologyModel } from '../../src/core/lsp-protocol.js';
 export const LIVE_SOURCE = 'vtopo-live';
 
 export type LiveCode = 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down'
-    | 'queue-not-polled' | 'queue-not-enabled' | 'queue-core-moved' | 'ovs-warning';
+    | 'queue-not-polled' | 'queue-not-enabled' | 'queue-core-moved' | 'ovs-warning' | 'hugepages-over-share';
 
 function diag(range: Range, severity: DiagnosticSeverity, code: LiveCode, message: string): Diagnostic {
     return { range, severity, code, source: LIVE_SOURCE, message };
@@ -103,6 +103,14 @@ export function liveDiagnostics(model: TopologyModel, status: Status | undefined
             const p = status.ports.find((s) => s.id === port.id);
             if (p) out.push(...portDiagnostics(port.range, port.id, p, prevPorts.get(port.id), running));
             out.push(...datapathWarnings(status, port.id, port.range));
+        }
+    }
+
+    for (const b of status.hugepages ?? []) {
+        for (const u of b.users.filter((x) => x.used_pages > x.share_pages)) {
+            const msg = `${u.kind === 'ovs' ? 'OvS\'s DPDK memory pools map' : `guest ${u.name} maps`} ${u.used_pages} hugepages of ${b.page_kb / 1024}M, over its share of ${u.share_pages}`;
+            const ranges = u.kind === 'guest' ? model.vms.filter((v) => v.name === u.name).map((v) => v.range) : model.bridges.filter((br) => br.datapath === 'ovs').map((br) => br.range);
+            for (const r of ranges) out.push(diag(r, DiagnosticSeverity.Warning, 'hugepages-over-share', msg));
         }
     }
 

@@ -116,6 +116,19 @@ export interface Status {
     ports: PortStatus[];
     /** The polling threads and what they poll (absent when the datapath could not say). */
     pollers?: PollerStatus[];
+    /** The hugepage budget of a topology that declares `hugepages`, per page size. */
+    hugepages?: HugepageBudget[];
     /** Things a datapath reports about itself or our ports (e.g. OvS log warnings naming a port). */
     datapath_warnings?: { datapath: 'embedded' | 'ovs'; port?: string; message: string }[];
+}
+
+/** One hugepage size: the host's pages, what vtopo reserved for this topology, and who uses them. */
+export interface HugepageBudget {
+    page_kb: number;
+    host_total: number;
+    host_free: number;
+    /** Pages vtopo added to the host's count for this topology (given back by destroy). */
+    reserved: number;
+    /** Each guest (its memory) and OvS (its DPDK memory pools): pages mapped now, and its share from the plan. */
+    users: { name: string; kind: 'guest' | 'ovs'; used_pages: number; share_pages: number }[];
 }

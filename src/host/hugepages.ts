@@ -146,3 +146,34 @@ export function releaseHugepages(r: HugepageReservation): void {
         r.added = 0;
     }
 }
+
+/** The host's pages of one size (nr_hugepages and free_hugepages), or undefined when the size does not exist. */
+export function hostHugepageCount(sizeKb: number): { total: number; free: number } | undefined {
+    try {
+        return { total: readNum(`${sysDir(sizeKb)}/nr_hugepages`), free: readNum(`${sysDir(sizeKb)}/free_hugepages`) };
+    } catch {
+        return undefined;
+    }
+}
+
+/** kB of hugetlb memory a process maps, by page size in kB, from the text of /proc/PID/smaps. */
+export function parseSmapsHugetlb(text: string): Record<number, number> {
+    const out: Record<number, number> = {};
+    let pageKb = 4;
+    for (const line of text.split('\n')) {
+        const k = /^KernelPageSize:\s+(\d+) kB/.exec(line);
+        if (k) { pageKb = Number(k[1]); continue; }
+        const h = /^(?:Shared|Private)_Hugetlb:\s+(\d+) kB/.exec(line);
+        if (h && Number(h[1]) > 0) out[pageKb] = (out[pageKb] ?? 0) + Number(h[1]);
+    }
+    return out;
+}
+
+/** The hugetlb memory a live process maps, by page size (kB); empty when it is gone or unreadable. */
+export function hugetlbUsedKb(pid: number): Record<number, number> {
+    try {
+        return parseSmapsHugetlb(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+    } catch {
+        return {};
+    }
+}

@@ -48,7 +48,7 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
                 break;
             }
             case 'release-hugepages':
-                if (ctx.hugepages) deps.hugepages.release(ctx.hugepages);
+                if (ctx.hugepages) ctx.progress({ step, phase: 'info', message: releaseHugepagesCounted(deps, ctx.hugepages) });
                 ctx.hugepages = undefined;
                 ctx.saveHugepages(undefined);
                 break;
@@ -122,4 +122,20 @@ async function waitAllReady(vms: VmPlan[], ctx: Pick<ExecContext, 'deps' | 'prog
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
     ctx.progress({ step: 'ready', phase: 'done', message: `${vms.length} guest(s) up` });
+}
+
+/**
+ * Gives a reservation back and says so with the host's count before and
+ * after, so the output proves destroy returned exactly what it took.
+ */
+export function releaseHugepagesCounted(deps: RuntimeDeps, r: HugepageReservation): string {
+    const took = r.added;
+    const count = () => deps.hugepages.observe?.(r.sizeKb, {}).host?.total;
+    const before = count();
+    deps.hugepages.release(r);
+    const after = count();
+    const size = r.sizeKb >= 1024 * 1024 ? `${r.sizeKb / 1024 / 1024}G` : `${r.sizeKb / 1024}M`;
+    if (before === undefined || after === undefined) return `hugepages ${size}: gave back the ${took} this topology took`;
+    const gave = before - after;
+    return `hugepages ${size}: host ${before} → ${after} pages; gave back ${gave} of the ${took} this topology took${gave === took ? '' : ' (pages still in use go back when their user exits)'}`;
 }

@@ -67,6 +67,13 @@ export function formatStatus(s: Status, rates?: Rates): string {
             p.isolated === undefined ? '-' : p.isolated ? 'yes' : 'no', pct(p.busy_pct), pct(p.used_pct), p.queues.join(' ') || '(none)',
         ])));
     }
+    for (const b of s.hugepages ?? []) {
+        out.push('');
+        out.push(`hugepages ${b.page_kb / 1024}M: host ${b.host_total} total, ${b.host_free} free; reserved by vtopo for this topology ${b.reserved}`);
+        out.push(table(['HUGEPAGES USER', 'KIND', 'USED', 'SHARE'], b.users.map((u) => [
+            u.name, u.kind, String(u.used_pages), `${u.share_pages}${u.used_pages > u.share_pages ? ' (OVER)' : ''}`,
+        ])));
+    }
     for (const w of s.datapath_warnings ?? []) out.push(`warning: ${w.datapath}${w.port ? ` ${w.port}` : ''}: ${w.message}`);
     return out.join('\n') + '\n';
 }

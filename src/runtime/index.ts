@@ -10,7 +10,7 @@ import { exportPlan, type ExportFormat } from '../plan/export/index.js';
 import type { RuntimeOptions, VtopoRuntime } from '../core/api.js';
 import type { RuntimeDeps } from './deps.js';
 import { gatherHostFacts } from '../host/facts.js';
-import { releaseHugepages, reserveHugepages, resizeHugepages } from '../host/hugepages.js';
+import { hostHugepageCount, hugetlbUsedKb, releaseHugepages, reserveHugepages, resizeHugepages } from '../host/hugepages.js';
 import { createRuntime } from './runtime.js';
 import type { Status } from '../core/status.js';
 import { qemuVmLayer } from './vm-layer.js';
@@ -33,7 +33,13 @@ export function realDeps(): RuntimeDeps {
             factsCache = { file, at: Date.now(), facts: gatherHostFacts(file) };
             return factsCache.facts;
         },
-        hugepages: { reserve: reserveHugepages, release: releaseHugepages, resize: resizeHugepages },
+        hugepages: {
+            reserve: reserveHugepages, release: releaseHugepages, resize: resizeHugepages,
+            observe: (sizeKb, pids) => ({
+                host: hostHugepageCount(sizeKb),
+                usedKb: Object.fromEntries(Object.entries(pids).map(([who, pid]) => [who, hugetlbUsedKb(pid)[sizeKb] ?? 0])),
+            }),
+        },
         readyTimeoutMs: Number(process.env.VTOPO_READY_TIMEOUT_MS) || 240_000,
     };
 }

@@ -11,7 +11,7 @@ import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyRes
 import { VtopoError } from '../core/api.js';
 import { formatActions, toPlanned } from './actions.js';
 import type { RuntimeDeps } from './deps.js';
-import { execute, waitForGuests } from './execute.js';
+import { execute, releaseHugepagesCounted, waitForGuests } from './execute.js';
 import { planFor, runDirFor } from './load.js';
 import { liveEvents, type LiveEvents } from './live-events.js';
 import { collectStatus, watchStatus } from './monitor.js';
@@ -20,6 +20,7 @@ import { partsInDoubt, reconcile, type LiveView } from './reconcile.js';
 import { acquireLock, ensureRunDir, readState, readStateLenient, writeState, type DeployState } from '../host/state.js';
 import type { Status } from '../core/status.js';
 import { verifyPlan } from './verify.js';
+import { hugepageBudget } from './hugepage-budget.js';
 
 const KINDS: DatapathKind[] = ['embedded', 'ovs'];
 
@@ -101,8 +102,7 @@ async function teardown(runDir: string, state: DeployState | undefined, deps: Ru
     } else if (state?.hugepages) {
         progress({ step: 'hugepages', phase: 'start', message: `giving back ${state.hugepages.added} hugepages` });
         try {
-            deps.hugepages.release(state.hugepages);
-            progress({ step: 'hugepages', phase: 'done', message: 'hugepages released' });
+            progress({ step: 'hugepages', phase: 'done', message: releaseHugepagesCounted(deps, state.hugepages) });
         } catch (err) {
             failures.push(`hugepages: ${err instanceof Error ? err.message : String(err)}`);
         }
@@ -292,7 +292,20 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
 
     async function status(file: string, opts: RuntimeOptions = {}): Promise<Status> {
         const { topology, plan } = await deployedPlan(file, opts);
-        return collectStatus(file, topology, plan, deps);
+        return withHugepages(plan, await collectStatus(file, topology, plan, deps));
+    }
+
+    /** Adds the hugepage budget when the topology declares hugepages and the host can be asked. */
+    function withHugepages(plan: Plan | undefined, s: Status): Status {
+        const hp = plan?.host.hugepages;
+        if (!plan || !hp || !deps.hugepages.observe || !s.deployed) return s;
+        const pids: Record<string, number> = {};
+        for (const v of s.vms) if (v.pid) pids[v.name] = v.pid;
+        const ovs = s.datapaths.find((d) => d.kind === 'ovs');
+        if (ovs?.pid && plan.datapaths.ovs?.mode === 'private') pids.ovs = ovs.pid;
+        const seen = deps.hugepages.observe(hp.pageSizeBytes / 1024, pids);
+        const reserved = readStateLenient(plan.runDir)?.hugepages?.added ?? 0;
+        return { ...s, hugepages: hugepageBudget(plan, { ...seen, reserved }) };
     }
 
     async function verify(file: string, opts: RuntimeOptions = {}): Promise<VerifyResult> {
@@ -307,7 +320,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
             events ??= liveEvents(deps, wake);
             const { topology, plan } = await deployedPlan(file);
             events.follow(plan);
-            return events.annotate(await collectStatus(file, topology, plan, deps));
+            return events.annotate(withHugepages(plan, await collectStatus(file, topology, plan, deps)));
         }, onStatus, intervalMs, pollMs);
         return { close() { w.close(); events?.close(); } };
     }

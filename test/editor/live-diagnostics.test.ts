@@ -185,6 +185,19 @@ describe('the PMD/queue picture → live diagnostics', () => {
     });
 });
 
+describe('hugepages → live diagnostics', () => {
+    it('a guest over its hugepage share is a warning on its vm line, OvS pools over theirs on the ovs bridges; none within share', () => {
+        const s = healthy();
+        s.hugepages = [{ page_kb: 2048, host_total: 600, host_free: 0, reserved: 512, users: [
+            { name: 'web', kind: 'guest', used_pages: 300, share_pages: 128 }, { name: 'db', kind: 'guest', used_pages: 64, share_pages: 128 },
+        ] }];
+        const ds = liveDiagnostics(model, s);
+        expect(ds.map((d) => [d.code, d.range.start.line, d.message])).toEqual([['hugepages-over-share', lineOf('vm web {'), 'guest web maps 300 hugepages of 2M, over its share of 128']]);
+        s.hugepages[0].users[0].used_pages = 128;
+        expect(liveDiagnostics(model, s)).toEqual([]);
+    });
+});
+
 describe('live hover', () => {
     it('shows a port\'s counters and one row per queue while deployed, nothing otherwise', () => {
         const s = healthy();
