@@ -156,23 +156,31 @@ export function hostHugepageCount(sizeKb: number): { total: number; free: number
     }
 }
 
-/** kB of hugetlb memory a process maps, by page size in kB, from the text of /proc/PID/smaps. */
-export function parseSmapsHugetlb(text: string): Record<number, number> {
+/**
+ * kB of hugetlb memory a process maps, by page size in kB, from the text of
+ * /proc/PID/smaps; with `pathIncludes`, only mappings whose file path
+ * contains it (ovs-vswitchd also maps the guests' memory for vhost-user:
+ * its own pools are its DPDK `<file-prefix>map_N` files).
+ */
+export function parseSmapsHugetlb(text: string, pathIncludes?: string): Record<number, number> {
     const out: Record<number, number> = {};
     let pageKb = 4;
+    let counted = true;
     for (const line of text.split('\n')) {
+        const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+        if (head) { counted = !pathIncludes || head[1].includes(pathIncludes); continue; }
         const k = /^KernelPageSize:\s+(\d+) kB/.exec(line);
         if (k) { pageKb = Number(k[1]); continue; }
         const h = /^(?:Shared|Private)_Hugetlb:\s+(\d+) kB/.exec(line);
-        if (h && Number(h[1]) > 0) out[pageKb] = (out[pageKb] ?? 0) + Number(h[1]);
+        if (h && counted && Number(h[1]) > 0) out[pageKb] = (out[pageKb] ?? 0) + Number(h[1]);
     }
     return out;
 }
 
 /** The hugetlb memory a live process maps, by page size (kB); empty when it is gone or unreadable. */
-export function hugetlbUsedKb(pid: number): Record<number, number> {
+export function hugetlbUsedKb(pid: number, pathIncludes?: string): Record<number, number> {
     try {
-        return parseSmapsHugetlb(readFileSync(`/proc/${pid}/smaps`, 'utf8'));
+        return parseSmapsHugetlb(readFileSync(`/proc/${pid}/smaps`, 'utf8'), pathIncludes);
     } catch {
         return {};
     }

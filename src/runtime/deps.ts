@@ -33,8 +33,11 @@ export interface HugepageOps {
     release(r: HugepageReservation): void;
     /** Moves a reservation to `hp.count` pages of the same size, keeping its mount. */
     resize(r: HugepageReservation, hp: NonNullable<HostPlan['hugepages']>, onRecord: (r: HugepageReservation) => void): HugepageReservation;
-    /** The host's pages of a size, and the kB of them each process (by name → pid) maps now (status, destroy). */
-    observe?(sizeKb: number, pids: Record<string, number>): { host?: { total: number; free: number }; usedKb: Record<string, number> };
+    /**
+     * The host's pages of a size, and the kB of them each process (by name → pid, and optionally
+     * only its mappings whose path contains `pathIncludes`) maps now (status, destroy).
+     */
+    observe?(sizeKb: number, users: Record<string, { pid: number; pathIncludes?: string }>): { host?: { total: number; free: number }; usedKb: Record<string, number> };
 }
 
 export interface RuntimeDeps {

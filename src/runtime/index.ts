@@ -35,9 +35,9 @@ export function realDeps(): RuntimeDeps {
         },
         hugepages: {
             reserve: reserveHugepages, release: releaseHugepages, resize: resizeHugepages,
-            observe: (sizeKb, pids) => ({
+            observe: (sizeKb, users) => ({
                 host: hostHugepageCount(sizeKb),
-                usedKb: Object.fromEntries(Object.entries(pids).map(([who, pid]) => [who, hugetlbUsedKb(pid)[sizeKb] ?? 0])),
+                usedKb: Object.fromEntries(Object.entries(users).map(([who, u]) => [who, hugetlbUsedKb(u.pid, u.pathIncludes)[sizeKb] ?? 0])),
             }),
         },
         readyTimeoutMs: Number(process.env.VTOPO_READY_TIMEOUT_MS) || 240_000,

@@ -39,8 +39,10 @@ function plan(): Plan {
 }
 
 describe('hugepages in status', () => {
-    it('parseSmapsHugetlb sums shared and private hugetlb per page size', () => {
+    it('parseSmapsHugetlb sums shared and private hugetlb per page size, optionally of matching files only', () => {
         expect(parseSmapsHugetlb(SMAPS)).toEqual({ 2048: 196608, 1048576: 1048576 });
+        expect(parseSmapsHugetlb(SMAPS, '/hugepages1G/')).toEqual({ 1048576: 1048576 });
+        expect(parseSmapsHugetlb(SMAPS, '/vtopo-lab-1a2bmap_')).toEqual({});
     });
 
     it('each guest and the private OvS against its share from the plan', () => {
