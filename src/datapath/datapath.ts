@@ -4,7 +4,6 @@
  * idempotent (adding what exists with the same shape is a no-op), so the
  * runtime can re-apply a plan after any crash.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import {
     CONTROL_OPS,
@@ -20,6 +19,7 @@ import {
 } from '../core/control.js';
 import { NetdevPort } from './ports/netdev-port.js';
 import { PatchPort } from './ports/patch-port.js';
+import { currentCpu } from './sys/cpu.js';
 import { VhostPort } from './ports/vhost-port.js';
 import { DEFAULT_IDLE_MS, Engine } from './switch/engine.js';
 import { PcapWriter } from './switch/pcap.js';
@@ -336,13 +336,3 @@ export class Datapath {
     }
 }
 
-/** Field 39 of /proc/self/stat: the CPU the main thread (the poll loop) last ran on. */
-function currentCpu(): number | undefined {
-    try {
-        const st = readFileSync('/proc/self/stat', 'utf8');
-        const cpu = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[36]);
-        return Number.isInteger(cpu) ? cpu : undefined;
-    } catch {
-        return undefined;
-    }
-}
