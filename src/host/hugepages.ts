@@ -159,16 +159,17 @@ export function hostHugepageCount(sizeKb: number): { total: number; free: number
 /**
  * kB of hugetlb memory a process maps, by page size in kB, from the text of
  * /proc/PID/smaps; with `pathIncludes`, only mappings whose file path
- * contains it (ovs-vswitchd also maps the guests' memory for vhost-user:
- * its own pools are its DPDK `<file-prefix>map_N` files).
+ * contains one of these (ovs-vswitchd also maps the guests' memory for
+ * vhost-user: its own pools are DPDK's `<file-prefix>map_N` files, or
+ * `memfd:seg_N-M` under --in-memory, which OvS 3.1 passes).
  */
-export function parseSmapsHugetlb(text: string, pathIncludes?: string): Record<number, number> {
+export function parseSmapsHugetlb(text: string, pathIncludes?: string[]): Record<number, number> {
     const out: Record<number, number> = {};
     let pageKb = 4;
     let counted = true;
     for (const line of text.split('\n')) {
         const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-        if (head) { counted = !pathIncludes || head[1].includes(pathIncludes); continue; }
+        if (head) { counted = !pathIncludes || pathIncludes.some((x) => head[1].includes(x)); continue; }
         const k = /^KernelPageSize:\s+(\d+) kB/.exec(line);
         if (k) { pageKb = Number(k[1]); continue; }
         const h = /^(?:Shared|Private)_Hugetlb:\s+(\d+) kB/.exec(line);
@@ -178,7 +179,7 @@ export function parseSmapsHugetlb(text: string, pathIncludes?: string): Record<n
 }
 
 /** The hugetlb memory a live process maps, by page size (kB); empty when it is gone or unreadable. */
-export function hugetlbUsedKb(pid: number, pathIncludes?: string): Record<number, number> {
+export function hugetlbUsedKb(pid: number, pathIncludes?: string[]): Record<number, number> {
     try {
         return parseSmapsHugetlb(readFileSync(`/proc/${pid}/smaps`, 'utf8'), pathIncludes);
     } catch {

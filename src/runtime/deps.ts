@@ -37,7 +37,7 @@ export interface HugepageOps {
      * The host's pages of a size, and the kB of them each process (by name → pid, and optionally
      * only its mappings whose path contains `pathIncludes`) maps now (status, destroy).
      */
-    observe?(sizeKb: number, users: Record<string, { pid: number; pathIncludes?: string }>): { host?: { total: number; free: number }; usedKb: Record<string, number> };
+    observe?(sizeKb: number, users: Record<string, { pid: number; pathIncludes?: string[] }>): { host?: { total: number; free: number }; usedKb: Record<string, number> };
 }
 
 export interface RuntimeDeps {

@@ -299,12 +299,12 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
     function withHugepages(plan: Plan | undefined, s: Status): Status {
         const hp = plan?.host.hugepages;
         if (!plan || !hp || !deps.hugepages.observe || !s.deployed) return s;
-        const pids: Record<string, { pid: number; pathIncludes?: string }> = {};
+        const pids: Record<string, { pid: number; pathIncludes?: string[] }> = {};
         for (const v of s.vms) if (v.pid) pids[v.name] = { pid: v.pid };
         const ovs = s.datapaths.find((d) => d.kind === 'ovs');
         const o = plan.datapaths.ovs;
         // Its own pools only: ovs-vswitchd also maps the guests' memory to serve their vhost-user rings.
-        if (ovs?.pid && o?.mode === 'private' && o.filePrefix) pids.ovs = { pid: ovs.pid, pathIncludes: `/${o.filePrefix}map_` };
+        if (ovs?.pid && o?.mode === 'private' && o.filePrefix) pids.ovs = { pid: ovs.pid, pathIncludes: [`/${o.filePrefix}map_`, '/memfd:seg_'] };
         const seen = deps.hugepages.observe(hp.pageSizeBytes / 1024, pids);
         const reserved = readStateLenient(plan.runDir)?.hugepages?.added ?? 0;
         return { ...s, hugepages: hugepageBudget(plan, { ...seen, reserved }) };

@@ -19,6 +19,9 @@ MMUPageSize:        2048 kB
 Rss:                   0 kB
 Shared_Hugetlb:    196608 kB
 Private_Hugetlb:        0 kB
+7f0030000000-7f0030200000 rw-s 00000000 00:01 77  /memfd:seg_0-1 (deleted)
+KernelPageSize:     2048 kB
+Shared_Hugetlb:     2048 kB
 7f0020000000-7f0020001000 rw-p 00000000 00:00 0
 Size:                  4 kB
 KernelPageSize:        4 kB
@@ -40,9 +43,9 @@ function plan(): Plan {
 
 describe('hugepages in status', () => {
     it('parseSmapsHugetlb sums shared and private hugetlb per page size, optionally of matching files only', () => {
-        expect(parseSmapsHugetlb(SMAPS)).toEqual({ 2048: 196608, 1048576: 1048576 });
-        expect(parseSmapsHugetlb(SMAPS, '/hugepages1G/')).toEqual({ 1048576: 1048576 });
-        expect(parseSmapsHugetlb(SMAPS, '/vtopo-lab-1a2bmap_')).toEqual({});
+        expect(parseSmapsHugetlb(SMAPS)).toEqual({ 2048: 196608 + 2048, 1048576: 1048576 });
+        expect(parseSmapsHugetlb(SMAPS, ['/hugepages1G/', '/memfd:seg_'])).toEqual({ 2048: 2048, 1048576: 1048576 });
+        expect(parseSmapsHugetlb(SMAPS, ['/vtopo-lab-1a2bmap_'])).toEqual({});
     });
 
     it('each guest and the private OvS against its share from the plan', () => {
