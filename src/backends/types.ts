@@ -4,8 +4,10 @@
  * after any crash: nothing is kept in memory between calls that cannot be
  * found again from the plan (pidfiles, sockets, the datapath's own state).
  */
-import type { BridgePlan, DatapathKind, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
+import type { BridgePlan, DatapathKind, ImpairmentPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
 import type { DatapathStatus, PollerStatus, PortStatus } from '../core/status.js';
+
+export type ImpairTarget = { port: string } | { link: string };
 
 export interface DatapathSnapshot {
     datapath: DatapathStatus;
@@ -47,6 +49,12 @@ export interface DatapathBackend {
     removeVmPort(plan: Plan, id: string): Promise<void>;
     addNic(plan: Plan, nic: NicPlan): Promise<void>;
     removeNic(plan: Plan, name: string): Promise<void>;
+    /**
+     * Sets a port's (towards its guest) or a link's (both ways) impairment in
+     * place, `{}` clears it; nothing is re-created and traffic keeps flowing.
+     * add-port/add-link apply the plan's impairment themselves.
+     */
+    setImpair(plan: Plan, target: ImpairTarget, impair: ImpairmentPlan): Promise<void>;
     snapshot(plan: Plan): Promise<DatapathSnapshot>;
     /**
      * After deploy's guests are up: waits (bounded) until the datapath has

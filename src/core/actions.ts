@@ -1,5 +1,5 @@
 /** Actions: what reconcile decides and the executor performs. Plain data. */
-import type { BridgePlan, DatapathKind, HostPlan, LinkPlan, NicPlan, VmPlan, VmPortPlan } from './plan.js';
+import type { BridgePlan, DatapathKind, HostPlan, ImpairmentPlan, LinkPlan, NicPlan, VmPlan, VmPortPlan } from './plan.js';
 
 export type Action =
     | { kind: 'reserve-hugepages'; hugepages: NonNullable<HostPlan['hugepages']>; reason: string }
@@ -16,5 +16,7 @@ export type Action =
     | { kind: 'remove-nic'; datapath: DatapathKind; name: string; reason: string }
     | { kind: 'add-port'; datapath: DatapathKind; port: VmPortPlan; reason: string }
     | { kind: 'remove-port'; datapath: DatapathKind; id: string; reason: string }
+    /** A port's (`port: <vm>.<port>`) or a link's (`link: <id>`) impairment changed: applied in place, `{}` clears it. */
+    | { kind: 'set-impair'; datapath: DatapathKind; target: { port: string } | { link: string }; impair: ImpairmentPlan; reason: string }
     | { kind: 'start-vm'; vm: VmPlan; reason: string }
     | { kind: 'stop-vm'; vm: VmPlan; reason: string };

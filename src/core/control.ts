@@ -7,7 +7,23 @@
  * `{id, op, ...args}`, and one per reply, `{id, ok, result | error}`.
  */
 
+import type { ImpairmentPlan } from './plan.js';
+
 export type VhostMode = 'client' | 'server';
+
+/** What a port's egress impairment qdisc did since it was first set (datapath/ports/netem.ts). */
+export interface ImpairCounters {
+    /** Frames that waited in the delay line. */
+    delayed: number;
+    dropped_loss: number;
+    /** Dropped because the qdisc held its limit of frames (the rate queue fills first). */
+    dropped_limit: number;
+    duplicated: number;
+    /** Frames that left ahead of a frame that came before them (reorder, jitter). */
+    reordered: number;
+    /** Frames held now. */
+    backlog: number;
+}
 
 /** Adds are idempotent: adding what exists with the same shape answers existed: true. */
 export interface Existed {
@@ -58,6 +74,9 @@ export interface PortReport {
     num_of_vrings?: number;
     connects?: number;
     capture?: string;
+    /** The egress impairment set on the port, and what it did. */
+    impair?: ImpairmentPlan;
+    impair_counters?: ImpairCounters;
 }
 
 /** Guest memory arena: guest regions and frame buffers mapped into one buffer (null when none is in use). */
@@ -108,6 +127,8 @@ export interface ControlOps {
     status: { args: NoArgs; result: DatapathStatusReport };
     'capture-start': { args: { port: string; file: string }; result: { file: string } };
     'capture-stop': { args: { port: string }; result: { file?: string; frames: number } };
+    /** A port's egress impairment (towards its guest), or both ends of a link's; `impair: {}` clears it, in place. */
+    'set-impair': { args: { port?: string; link?: string; impair: ImpairmentPlan }; result: { ports: string[] } };
     /** Busy-poll time before a queue sleeps on kicks. */
     'set-idle': { args: { us: number }; result: NoArgs };
     'flush-macs': { args: NoArgs; result: NoArgs };
@@ -134,6 +155,7 @@ const opNames: Record<ControlOp, true> = {
     status: true,
     'capture-start': true,
     'capture-stop': true,
+    'set-impair': true,
     'set-idle': true,
     'flush-macs': true,
     shutdown: true,

@@ -49,6 +49,22 @@ export interface Plan {
      */
     notes: string[];
     warnings?: string[];
+    /** The file's `expect` lines, for verify (absent when none). */
+    expectations?: ExpectationPlan[];
+}
+
+/**
+ * `expect a reaches b`, `expect a isolated c`, `expect rtt a b < 50ms`,
+ * `expect throughput a b > 200mbit` (iperf3 a → b in the guests).
+ */
+export interface ExpectationPlan {
+    /** 1-based line of the `expect` in the file. */
+    line: number;
+    kind: 'reaches' | 'isolated' | 'rtt' | 'throughput';
+    from: string;
+    to: string;
+    /** rtt: the median must be below this many ms; throughput: above this many bits/s. */
+    limit?: number;
 }
 
 export interface HostPlan {
@@ -105,6 +121,8 @@ export interface LinkPlan {
     id: string;
     a: string;
     b: string;
+    /** Both directions (absent: none). */
+    impair?: ImpairmentPlan;
 }
 
 export type NicDriverPlan =
@@ -177,4 +195,30 @@ export interface VmPortPlan {
      * status reports the actual core.
      */
     queueCores: number[];
+    /** Frames leaving the switch towards the guest (absent: none). */
+    impair?: ImpairmentPlan;
+}
+
+/**
+ * A netem-like impairment of the frames leaving the switch through a port
+ * (towards its guest), or through both ends of a link. Absent keys are off.
+ */
+export interface ImpairmentPlan {
+    delayUs?: number;
+    jitterUs?: number;
+    /** Percent, 0-100. */
+    lossPct?: number;
+    duplicatePct?: number;
+    /** Percent of frames sent at once, ahead of the delayed ones (needs delay). */
+    reorderPct?: number;
+    /** Bits per second. */
+    rateBps?: number;
+}
+
+/** The impairment keys, for loops that treat them alike (CLI, checker, diff). */
+export const IMPAIRMENT_KEYS = ['delayUs', 'jitterUs', 'lossPct', 'duplicatePct', 'reorderPct', 'rateBps'] as const;
+
+/** True when `i` impairs nothing. */
+export function impairmentIsEmpty(i: ImpairmentPlan | undefined): boolean {
+    return !i || IMPAIRMENT_KEYS.every((k) => !i[k]);
 }

@@ -1,5 +1,6 @@
 /** Status: the live view, plain JSON, shared by CLI, LSP and both datapaths. */
 import type { DatapathKind } from './limits.js';
+import type { ImpairmentPlan } from './plan.js';
 
 export type VmState = 'running' | 'booting' | 'stopped' | 'crashed' | 'absent';
 export type LinkState = 'up' | 'down';
@@ -71,6 +72,23 @@ export interface PortStatus {
     queues: QueueStatus[];
     features?: string[];
     num_of_vrings?: number;
+    /** The impairment in force on the port's egress (towards the guest), when one is set. */
+    impair?: ImpairStatus;
+}
+
+/** What the egress impairment qdisc did since it was first set on the port. */
+export interface ImpairStatus {
+    set: ImpairmentPlan;
+    /** Frames that waited in the delay line. */
+    delayed: number;
+    dropped_loss: number;
+    /** Dropped by the rate queue or the qdisc's frame limit. */
+    dropped_limit: number;
+    duplicated: number;
+    /** Frames that left ahead of one that came before them. */
+    reordered: number;
+    /** Frames held now. */
+    backlog: number;
 }
 
 export interface VmStatus {

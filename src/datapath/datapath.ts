@@ -26,6 +26,7 @@ import { PcapWriter } from './switch/pcap.js';
 import type { Port } from './switch/port.js';
 import { arenaReport } from './sys/arena.js';
 import { ifnameOk, inRange, LIMITS } from '../core/limits.js';
+import { IMPAIRMENT_KEYS, type ImpairmentPlan } from '../core/plan.js';
 
 const EMBEDDED = LIMITS.embedded;
 
@@ -63,6 +64,22 @@ function vhostMode(a: WireRequest, id: string): VhostMode {
     const m = a.mode ?? 'client';
     if (m !== 'client' && m !== 'server') throw new OpError(`port ${id}: mode must be client or server`);
     return m;
+}
+
+const IMPAIR_MAX: Record<keyof ImpairmentPlan, number> = { delayUs: 60e6, jitterUs: 60e6, lossPct: 100, duplicatePct: 100, reorderPct: 100, rateBps: 1e12 };
+
+function impairArg(v: unknown): ImpairmentPlan {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new OpError(`'impair' must be an object`, 'pass impair as {delayUs, jitterUs, lossPct, duplicatePct, reorderPct, rateBps} (all optional)');
+    const out: ImpairmentPlan = {};
+    for (const [k, x] of Object.entries(v)) {
+        if (!(k in IMPAIR_MAX)) throw new OpError(`impair: unknown key '${k}'`, `use ${IMPAIRMENT_KEYS.join(', ')}`);
+        const max = IMPAIR_MAX[k as keyof ImpairmentPlan];
+        if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || x > max) throw new OpError(`impair: ${k} must be a number from 0 to ${max}`);
+        out[k as keyof ImpairmentPlan] = x;
+    }
+    if (out.jitterUs && !out.delayUs) throw new OpError('impair: jitter without delay', 'give a delay too');
+    if (out.reorderPct && !out.delayUs) throw new OpError('impair: reorder without delay', 'give a delay too (reordered frames skip it)');
+    return out;
 }
 
 interface Link {
@@ -114,6 +131,10 @@ const OPS: OpTable = {
     status: { args: noArgs, run: (dp) => dp.status() },
     'capture-start': { args: (a) => ({ port: str(a, 'port'), file: str(a, 'file') }), run: (dp, a) => dp.captureStart(a.port, a.file) },
     'capture-stop': { args: (a) => ({ port: str(a, 'port') }), run: (dp, a) => dp.captureStop(a.port) },
+    'set-impair': {
+        args: (a) => (typeof a.link === 'string' && a.link ? { link: a.link, impair: impairArg(a.impair) } : { port: objId(a, 'port'), impair: impairArg(a.impair) }),
+        run: (dp, a) => dp.setImpair(a),
+    },
     'set-idle': {
         args: (a) => ({ us: num(a, 'us') }),
         run: (dp, a) => {
@@ -277,6 +298,24 @@ export class Datapath {
         const p = this.engine.ports.get(id);
         if (!p) throw new OpError(`no port '${id}'`, 'name a port from inventory (vm.port or a nic name)');
         return p;
+    }
+
+    /**
+     * `{op:'set-impair', port|link, impair:{delayUs,…}}`: the egress impairment of
+     * a port, or of both ends of a link; `{}` clears it. Checked whole before
+     * anything changes.
+     */
+    setImpair(req: { port?: string; link?: string; impair: ImpairmentPlan }): ControlResult['set-impair'] {
+        const spec = impairArg(req.impair);
+        const targets: Port[] = [];
+        if (typeof req.link === 'string' && req.link) {
+            const l = this.links.get(req.link);
+            if (!l) throw new OpError(`no link '${req.link}'`, 'name a link from inventory');
+            targets.push(l.a, l.b);
+        } else targets.push(this.port(req.port ?? ''));
+        for (const p of targets) p.setImpair(spec, this.engine, Math.max(2048, ((p.bridge?.maxFrame ?? 1518) + 63) & ~63));
+        this.log(`impair ${targets.map((p) => p.id).join(' ')}: ${JSON.stringify(spec)}`);
+        return { ports: targets.map((p) => p.id) };
     }
 
     captureStart(id: string, file: string): ControlResult['capture-start'] {

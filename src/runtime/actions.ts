@@ -16,6 +16,7 @@ export function targetOf(a: Action): string {
         case 'remove-nic': return `nic ${a.name}`;
         case 'add-port': return `port ${a.port.id}`;
         case 'remove-port': return `port ${a.id}`;
+        case 'set-impair': return 'port' in a.target ? `port ${a.target.port}` : `link ${a.target.link}`;
         case 'start-vm': case 'stop-vm': return `vm ${a.vm.name}`;
     }
 }
@@ -27,7 +28,7 @@ export function toPlanned(a: Action): PlannedAction {
 /** Terraform-like lines: `+` creates, `-` removes, `~` changes in place. */
 export function formatActions(actions: Action[]): string {
     if (actions.length === 0) return 'no changes: everything runs as declared\n';
-    const signOf = (a: Action) => (/^(add|start|reserve)-/.test(a.kind) ? '+' : a.kind === 'resize-hugepages' ? '~' : '-');
+    const signOf = (a: Action) => (/^(add|start|reserve)-/.test(a.kind) ? '+' : a.kind === 'resize-hugepages' || a.kind === 'set-impair' ? '~' : '-');
     const lines = actions.map((a) => `  ${signOf(a)} ${a.kind.padEnd(17)} ${targetOf(a).padEnd(22)} ${a.reason}`.trimEnd());
     const count = (sign: string) => actions.filter((a) => signOf(a) === sign).length;
     const changed = count('~') ? `, ${count('~')} to change in place` : '';

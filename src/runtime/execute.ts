@@ -25,6 +25,7 @@ const STEP: Record<Action['kind'], string> = {
     'start-datapath': 'datapath', 'stop-datapath': 'datapath',
     'add-bridge': 'bridge', 'remove-bridge': 'bridge', 'add-link': 'link', 'remove-link': 'link',
     'add-nic': 'nic', 'remove-nic': 'nic', 'add-port': 'port', 'remove-port': 'port',
+    'set-impair': 'impair',
     'start-vm': 'vm', 'stop-vm': 'vm',
 };
 
@@ -62,6 +63,7 @@ export async function execute(actions: Action[], ctx: ExecContext): Promise<Plan
             case 'remove-nic': await (await deps.backend(a.datapath)).removeNic(old, a.name); break;
             case 'add-port': await (await deps.backend(a.datapath)).addVmPort(desired, a.port); break;
             case 'remove-port': await (await deps.backend(a.datapath)).removeVmPort(old, a.id); break;
+            case 'set-impair': await (await deps.backend(a.datapath)).setImpair(desired, a.target, a.impair); break;
             case 'stop-vm':
                 await deps.vms.stop(a.vm);
                 ctx.onGuest?.(a.vm, false);

@@ -5,7 +5,8 @@
  * vanished datapath is brought back by the next deploy.
  */
 import type { DatapathInventory } from '../backends/types.js';
-import type { DatapathKind, Plan, VmPlan, VmPortPlan } from '../core/plan.js';
+import type { DatapathKind, ImpairmentPlan, Plan, VmPlan, VmPortPlan } from '../core/plan.js';
+import { formatImpairment } from '../core/impair.js';
 import type { VmState } from '../core/status.js';
 import type { Action } from './actions.js';
 
@@ -21,7 +22,13 @@ const EMPTY: DatapathInventory = { bridges: [], links: [], vmPorts: [], nics: []
 
 /** What QEMU itself sees of a port: a change here needs a guest restart; bridge moves do not. */
 function guestSide(p: VmPortPlan) {
-    const { bridge: _b, datapath: _d, queueCores: _q, ...rest } = p;
+    const { bridge: _b, datapath: _d, queueCores: _q, impair: _i, ...rest } = p;
+    return rest;
+}
+/** A port or link without its impairment: a change there alone is applied in place (set-impair). */
+function withoutImpair<T extends { impair?: unknown }>(x: T | undefined): Omit<T, 'impair'> | undefined {
+    if (!x) return x;
+    const { impair: _i, ...rest } = x;
     return rest;
 }
 /** What QEMU sees of a VM: a change here needs a restart. */
@@ -63,6 +70,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
     const buildNet: Action[] = [];
     const startVms: Action[] = [];
     const addPorts: Action[] = [];
+    const impairs: Action[] = [];
 
     // Guests first: which start, stop or restart decides which ports move.
     const deployedVms = new Map((deployed?.vms ?? []).map((v) => [v.name, v]));
@@ -105,6 +113,7 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
     const deployedPorts = new Map((deployed?.vms ?? []).flatMap((v) => v.ports).map((p) => [p.id, p]));
     const deployedBridges = new Map((deployed?.bridges ?? []).map((b) => [b.name, b]));
     const deployedNics = new Map((deployed?.nics ?? []).map((n) => [n.name, n]));
+    const deployedLinks = new Map((deployed?.links ?? []).map((l) => [l.id, l]));
 
     for (const kind of KINDS) {
         const want = desired.datapaths[kind];
@@ -144,7 +153,8 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
             const old = deployedPorts.get(id);
             if (!want) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'removed or moved' });
             else if (restarting.has(want.vm)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: `vm ${want.vm} restarts` });
-            else if ((old && !same(old, want)) || uncertain.has(`port:${id}`) || touchesDirty(want.bridge)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'changed' });
+            else if ((old && !same(withoutImpair(old), withoutImpair(want))) || uncertain.has(`port:${id}`) || touchesDirty(want.bridge)) teardownPorts.push({ kind: 'remove-port', datapath: kind, id, reason: 'changed' });
+            else if (!same(old?.impair ?? {}, want.impair ?? {})) impairs.push({ kind: 'set-impair', datapath: kind, target: { port: id }, impair: want.impair ?? {}, reason: impairReason(old?.impair, want.impair) });
         }
         const portGone = new Set(teardownPorts.filter((a) => a.kind === 'remove-port' && a.datapath === kind).map((a) => (a as { id: string }).id));
         for (const p of desiredPorts.filter((x) => x.datapath === kind)) {
@@ -159,6 +169,10 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
             const want = links.find((l) => l.id === id);
             if (!want) teardownNet.push({ kind: 'remove-link', datapath: kind, id, reason: 'removed' });
             else if (touchesDirty(want.a, want.b)) teardownNet.push({ kind: 'remove-link', datapath: kind, id, reason: 'bridge changed' });
+            else {
+                const had = deployedLinks.get(id)?.impair;
+                if (!same(had ?? {}, want.impair ?? {})) impairs.push({ kind: 'set-impair', datapath: kind, target: { link: id }, impair: want.impair ?? {}, reason: impairReason(had, want.impair) });
+            }
         }
         const nics = desired.nics.filter((n) => n.datapath === kind);
         for (const name of inv.nics) {
@@ -197,8 +211,13 @@ export function reconcile(desired: Plan, deployed: Plan | undefined, live: LiveV
 
     return [
         ...teardownPorts, ...stopVms, ...teardownNet, ...stopDatapaths, ...hugeDown,
-        ...hugeUp, ...startDatapaths, ...buildNet, ...startVms, ...addPorts,
+        ...hugeUp, ...startDatapaths, ...buildNet, ...impairs, ...startVms, ...addPorts,
     ];
+}
+
+function impairReason(old: ImpairmentPlan | undefined, now: ImpairmentPlan | undefined): string {
+    const text = (i: ImpairmentPlan | undefined) => (i && Object.keys(i).length ? formatImpairment(i) : 'none');
+    return `impairment ${text(old)} → ${text(now)}`;
 }
 
 /**

@@ -65,6 +65,7 @@ export function fakeWorld(runRoot: string): FakeWorld {
         addVmPort: async (_p, port) => { w.calls.push(`add-port ${port.id}`); inv(kind).vmPorts.push(port.id); w.added.set(port.id, port); },
         removeVmPort: async (_p, id) => { w.calls.push(`remove-port ${id}`); inv(kind).vmPorts = inv(kind).vmPorts.filter((x) => x !== id); },
         addNic: async (_p, n) => { w.calls.push(`add-nic ${n.name}`); inv(kind).nics.push(n.name); w.added.set(n.name, n); },
+        setImpair: async (_p, t, i) => { w.calls.push(`set-impair ${'port' in t ? t.port : t.link} ${JSON.stringify(i)}`); },
         removeNic: async (_p, n) => { w.calls.push(`remove-nic ${n}`); inv(kind).nics = inv(kind).nics.filter((x) => x !== n); },
         subscribe: async (_p, onEvent) => {
             listeners.add(onEvent);

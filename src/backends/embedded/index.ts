@@ -9,12 +9,12 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from
 import * as path from 'node:path';
 import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport, PortReport } from '../../core/control.js';
 import { ControlError, controlRequest } from '../../datapath/control-client.js';
-import type { BridgePlan, EmbeddedDatapathPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
+import type { BridgePlan, EmbeddedDatapathPlan, ImpairmentPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
 import { selfExecArgv } from '../../host/self-exec.js';
 import type { DatapathStatus, PollerStatus, PortStatus, QueueStatus } from '../../core/status.js';
-import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
+import type { DatapathBackend, DatapathInventory, DatapathSnapshot, ImpairTarget } from '../types.js';
 
 function dpPlan(plan: Plan): EmbeddedDatapathPlan {
     const d = plan.datapaths.embedded;
@@ -101,6 +101,7 @@ export function toPortStatus(plan: Plan, r: PortReport, core?: number): PortStat
     if (r.error) s.error = r.error;
     if (r.features) s.features = r.features;
     if (r.num_of_vrings !== undefined) s.num_of_vrings = r.num_of_vrings;
+    if (r.impair && r.impair_counters) s.impair = { set: r.impair, ...r.impair_counters };
     return s;
 }
 
@@ -193,6 +194,8 @@ export const embeddedBackend: DatapathBackend = {
 
     async addLink(plan: Plan, link: LinkPlan): Promise<void> {
         await req(plan, 'add-link', { link: link.id, a: link.a, b: link.b });
+        // Always sent: a link made again by an existing datapath must not keep an impairment the plan dropped.
+        await req(plan, 'set-impair', { link: link.id, impair: link.impair ?? {} });
     },
 
     async removeLink(plan: Plan, id: string): Promise<void> {
@@ -210,6 +213,11 @@ export const embeddedBackend: DatapathBackend = {
             mac: port.mac,
             mtu: port.mtu,
         });
+        await req(plan, 'set-impair', { port: port.id, impair: port.impair ?? {} });
+    },
+
+    async setImpair(plan: Plan, target: ImpairTarget, impair: ImpairmentPlan): Promise<void> {
+        await req(plan, 'set-impair', { ...target, impair });
     },
 
     async removeVmPort(plan: Plan, id: string): Promise<void> {

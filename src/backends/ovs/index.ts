@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import type { BridgePlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../../core/plan.js';
+import { IMPAIRMENT_KEYS, impairmentIsEmpty, type BridgePlan, type LinkPlan, type NicPlan, type Plan, type VmPortPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
 import type { PortStatus } from '../../core/status.js';
 import { uptimeSeconds } from '../../host/procs.js';
@@ -15,7 +15,7 @@ import { instanceState, startInstance, stopInstance, withClient } from './instan
 import { K_ID, K_KIND, K_TOPOLOGY, linkIfNames, marks, nicIfName, ovsBridgeName, vmPortIfName } from './names.js';
 import { bumpAndWait, transactAndWait, VSWITCH_DB } from './ovsdb/cfg.js';
 import type { OvsdbClient } from './ovsdb/client.js';
-import { map, namedUuid, op, optional, set, toRecord, uuid, type Condition, type Operation, type Row } from './ovsdb/values.js';
+import { map, namedUuid, op, optional, set, toArray, toRecord, uuid, type Condition, type Operation, type Row } from './ovsdb/values.js';
 import { ovsPaths } from './paths.js';
 import { INTERFACE_COLUMNS, interfaceToPortStatus } from './status.js';
 import { applyPmdPicture, parsePmdPerfShow, parsePmdRxqShow, pollersOf, portWarnings } from './pmd.js';
@@ -144,6 +144,7 @@ export const ovsBackend: DatapathBackend = {
             };
             if (affinity) iface.other_config = map({ 'pmd-rxq-affinity': affinity });
             await addChecked(c, plan, 'vm-port', port.id, portOps(br, ifName, iface, marks(plan, 'vm-port', port.id, port.bridge), 'p'));
+            if (port.impair?.rateBps) await ovsBackend.setImpair(plan, { port: port.id }, port.impair);
             if (port.vhostMode === 'server') {
                 // OvS puts server sockets in its vhost-sock-dir; QEMU finds it at the plan's path.
                 const actual = await serverSocketPath(c, plan, ifName);
@@ -152,6 +153,43 @@ export const ovsBackend: DatapathBackend = {
                     symlinkSync(actual, port.socketPath);
                 }
             }
+        });
+    },
+
+    /**
+     * OvS-DPDK has no delay line: of an impairment it does the rate, as an
+     * egress-policer QoS on the VM's Port (frames OvS sends to the guest,
+     * like the embedded datapath's qdisc); the checker refuses the rest.
+     */
+    async setImpair(plan, target, impair) {
+        const other = IMPAIRMENT_KEYS.filter((k) => k !== 'rateBps' && impair[k]);
+        if ('link' in target) {
+            if (impairmentIsEmpty(impair)) return;
+            throw new VtopoError(`link ${target.link}: impairment needs datapath embedded (OvS patch ports have no QoS)`, 'put both bridges on `datapath embedded`, or impair the VM ports instead');
+        }
+        if (other.length) {
+            throw new VtopoError(`port ${target.port}: ${other.map((k) => k.replace(/(Us|Pct)$/, '')).join(', ')} needs datapath embedded (OvS-DPDK only polices a rate)`, 'keep only `rate` on ovs bridges, or put the bridge on `datapath embedded`');
+        }
+        await withClient(plan, async (c) => {
+            const rows = (await c.transact(VSWITCH_DB, [op.select('Port', [oursOf(plan, 'vm-port', target.port)], ['_uuid', 'qos', 'external_ids'])]))[0].rows ?? [];
+            if (rows.length === 0) throw new VtopoError(`port ${target.port} is not in OvS`, 'run `vtopo deploy` first');
+            const port = rows[0];
+            const old = toArray(port.qos);
+            const ops: Operation[] = [];
+            if (impair.rateBps) {
+                const bytes = impair.rateBps / 8;
+                ops.push(
+                    op.insert('QoS', {
+                        type: 'egress-policer',
+                        // cbs: 5 ms of traffic and at least two full frames, as the embedded token bucket.
+                        other_config: map({ cir: String(Math.round(bytes)), cbs: String(Math.round(Math.max(2 * 9018, bytes * 0.005))) }),
+                        external_ids: map({ ...toRecord(port.external_ids) }),
+                    }, 'q'),
+                    op.update('Port', [['_uuid', '==', port._uuid as ['uuid', string]]], { qos: namedUuid('q') }),
+                );
+            } else ops.push(op.update('Port', [['_uuid', '==', port._uuid as ['uuid', string]]], { qos: set([]) }));
+            for (const q of old) ops.push(op.delete('QoS', [['_uuid', '==', q as ['uuid', string]]]));
+            await transactAndWait(c, ops);
         });
     },
 

@@ -82,7 +82,7 @@ export class Bridge {
             w2 = i32[k + 2];
             if (w0 === src.fcW0 && w1 === src.fcW1 && w2 === src.fcW2 && src.fcGen === macs.gen && now - src.fcAt < DECISION_MS) {
                 this.forwarded++;
-                src.fcDst!.transmit(f);
+                src.fcDst!.egress(f);
                 return;
             }
         }
@@ -101,7 +101,7 @@ export class Bridge {
                         src.fcAt = now;
                     }
                     this.forwarded++;
-                    dst.transmit(f);
+                    dst.egress(f);
                 }
                 return;
             }
@@ -110,7 +110,7 @@ export class Bridge {
         const ports = this.ports;
         for (let i = 0; i < ports.length; i++) {
             const p = ports[i];
-            if (p !== src) p.transmit(f);
+            if (p !== src) p.egress(f);
         }
     }
 }

@@ -11,6 +11,7 @@
  * in bench/datapath/loop.ts, 64 B: +5 % with one queue pair, +10 % with two).
  */
 import { performance } from 'node:perf_hooks';
+import type { Scheduler, Timed } from '../ports/netem.js';
 import { Bridge } from './bridge.js';
 import type { Port } from './port.js';
 
@@ -39,8 +40,13 @@ export interface Flushable {
 export const DEFAULT_IDLE_MS = 2;
 const BUDGET = 64;
 const SLICE_MS = 1;
+/**
+ * Node fires a timer at whole milliseconds after it is due; work due this
+ * close is done when the timer fires rather than a tick later.
+ */
+const TIMER_SLACK_MS = 0.5;
 
-export class Engine {
+export class Engine implements Scheduler {
     readonly bridges = new Map<string, Bridge>();
     readonly ports = new Map<string, Port>();
     /** By Port.num; holes stay undefined so numbers in MAC tables never point at a new port. */
@@ -53,6 +59,10 @@ export class Engine {
     private nDirty = 0;
     private scheduled = false;
     rounds = 0;
+    /** Egress qdiscs holding frames: one timer for the earliest of them, no polling while they wait. */
+    private readonly timed = new Set<Timed>();
+    private timer: NodeJS.Timeout | undefined;
+    private timerAt = Infinity;
 
     constructor(
         public idleMs = DEFAULT_IDLE_MS,
@@ -76,6 +86,8 @@ export class Engine {
         p.bridge?.detach(p);
         this.ports.delete(p.id);
         this.portArr[p.num] = undefined;
+        const q = p.releaseQdisc();
+        if (q) this.disarm(q);
         p.close();
     }
 
@@ -95,6 +107,47 @@ export class Engine {
         q.inPollSet = false;
         this.pollSet = this.pollSet.filter((x) => x !== q);
     }
+
+    clock(): number {
+        return performance.now();
+    }
+
+    arm(t: Timed): void {
+        const d = t.due;
+        if (d === Infinity) return;
+        this.timed.add(t);
+        if (d < this.timerAt) this.setTimer(d);
+    }
+
+    /** A qdisc that went away. */
+    disarm(t: Timed): void {
+        this.timed.delete(t);
+    }
+
+    private setTimer(at: number): void {
+        if (this.timer !== undefined) clearTimeout(this.timer);
+        this.timerAt = at;
+        this.timer = setTimeout(this.fire, Math.max(0, at - performance.now() - TIMER_SLACK_MS));
+    }
+
+    private readonly fire = (): void => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        const now = (this.now = performance.now());
+        let next = Infinity;
+        for (const t of this.timed) {
+            try {
+                if (t.due <= now + TIMER_SLACK_MS) t.run(now + TIMER_SLACK_MS);
+            } catch (e) {
+                this.log(`qdisc: ${(e as Error).stack ?? e}`);
+            }
+            const d = t.due;
+            if (d === Infinity) this.timed.delete(t);
+            else if (d < next) next = d;
+        }
+        this.flush();
+        if (next < Infinity && next < this.timerAt) this.setTimer(next);
+    };
 
     markDirty(f: Flushable): void {
         if (f.dirty) return;

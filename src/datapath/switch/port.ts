@@ -1,5 +1,7 @@
 /** What the switch knows about any port: identity, counters, and how to send to it. */
 import type { Frame } from '../virtio/frame.js';
+import type { ImpairmentPlan } from '../../core/plan.js';
+import { Netem, seedOf, type Scheduler } from '../ports/netem.js';
 import type { PcapWriter } from './pcap.js';
 import type { Bridge } from './bridge.js';
 import type { PortReport, QueueCounters } from '../../core/control.js';
@@ -17,6 +19,10 @@ export abstract class Port {
     tx_bytes = 0;
     readonly dropsByReason: Record<string, number> = {};
     capture: PcapWriter | undefined;
+    /** The egress impairment qdisc while one is set (the bridge sends through it). */
+    qdisc: Netem | undefined;
+    private netem: Netem | undefined;
+    private impairSpec: ImpairmentPlan | undefined;
     /**
      * The bridge's last unicast decision for frames from this port: the
      * first 12 bytes (dst+src MAC) as words, where they went, and the MAC
@@ -35,6 +41,42 @@ export abstract class Port {
     abstract transmit(f: Frame): void;
     abstract report(): PortReport;
     abstract close(): void;
+
+    /** The bridge's way out through this port: through the impairment qdisc when one is set. */
+    egress(f: Frame): void {
+        const q = this.qdisc;
+        if (q === undefined) this.transmit(f);
+        else q.enqueue(f);
+    }
+
+    /**
+     * Sets (or with an empty spec clears) the egress impairment in place. The
+     * qdisc and its counters stay with the port; frames it holds when cleared
+     * leave at once.
+     */
+    setImpair(spec: ImpairmentPlan, sched: Scheduler, slotSize: number): void {
+        const on = Object.values(spec).some((v) => typeof v === 'number' && v > 0);
+        if (!on) {
+            this.impairSpec = undefined;
+            this.qdisc = undefined;
+            this.netem?.flushAll(true);
+            return;
+        }
+        this.impairSpec = { ...spec };
+        if (this.netem === undefined) {
+            this.netem = new Netem(spec, slotSize, sched, (f) => this.transmit(f), (r) => this.drop(r), seedOf(this.id));
+        } else this.netem.set(spec);
+        this.qdisc = this.netem;
+    }
+
+    /** Frees what the qdisc holds; the port is going away. Returns it, for the engine to forget. */
+    releaseQdisc(): Netem | undefined {
+        const n = this.netem;
+        this.qdisc = undefined;
+        this.netem = undefined;
+        n?.flushAll(false);
+        return n;
+    }
 
     drop(reason: string): void {
         this.dropsByReason[reason] = (this.dropsByReason[reason] ?? 0) + 1;
@@ -60,6 +102,8 @@ export abstract class Port {
             drops_by_reason: { ...this.dropsByReason },
             queues,
             capture: this.capture?.file,
+            impair: this.impairSpec,
+            impair_counters: this.netem?.report(),
         };
     }
 }
