@@ -16,6 +16,7 @@ registerCommand('status', async () => (await import('./status.js')).default);
 registerCommand('verify', async () => (await import('./verify.js')).default);
 registerCommand('destroy', async () => (await import('./destroy.js')).default);
 registerCommand('export', async () => (await import('./export.js')).default);
+registerCommand('impair', async () => (await import('./impair.js')).default);
 
 const USAGE = `usage: vtopo <command> [args]
 
@@ -28,6 +29,8 @@ commands:
   verify FILE [--json]       every guest pings its L2 neighbours; exit 0 only if all reach
   destroy FILE               stop and remove everything the deployment created
   export FILE --format F     F = ovs-vsctl | qemu | libvirt
+  impair FILE PORT [--delay D] [--jitter D] [--loss P] [--duplicate P] [--reorder P] [--rate R] | --clear
+                             change a running port's (or link's) impairment in place, until the next deploy
 
 plan, deploy, status, verify and destroy take --ovsdb unix:PATH: put the
 \`datapath ovs\` bridges on the existing Open vSwitch whose database listens

@@ -5,7 +5,7 @@
  */
 import { GrammarAST, isCompositeCstNode, type AstNode, type CstNode } from 'langium';
 
-export type BlockType = 'Host' | 'Nic' | 'Bridge' | 'Vm' | 'Port';
+export type BlockType = 'Host' | 'Nic' | 'Bridge' | 'Vm' | 'Port' | 'Impairment';
 
 /** keyword → AST property, per block. Each property appears at most once in its block. */
 export const BLOCK_PROPERTIES: Record<BlockType, Readonly<Record<string, string>>> = {
@@ -13,7 +13,8 @@ export const BLOCK_PROPERTIES: Record<BlockType, Readonly<Record<string, string>
     Nic: { driver: 'driver', queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge' },
     Bridge: { datapath: 'datapath', mtu: 'mtu' },
     Vm: { cpus: 'cpus', memory: 'memory', pin: 'pin', accel: 'accel', image: 'image' },
-    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf' },
+    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', impair: 'impair' },
+    Impairment: { delay: 'delay', jitter: 'jitter', loss: 'loss', duplicate: 'duplicate', reorder: 'reorder', rate: 'rate' },
 };
 
 export function isBlockType(type: string): type is BlockType {

@@ -1,7 +1,7 @@
 import { DefaultValueConverter, type CstNode, type GrammarAST, type ValueType } from 'langium';
 import { parseSize } from './units.js';
 
-/** SIZE literals become byte counts; MACs are normalised to lower case. */
+/** SIZE literals become byte counts ; MACs are normalised to lower case. */
 export class VtopoValueConverter extends DefaultValueConverter {
     protected override runConverter(rule: GrammarAST.AbstractRule, input: string, cstNode: CstNode): ValueType {
         switch (rule.name) {

@@ -5,7 +5,9 @@
  * refuses with a VtopoError.
  */
 import * as path from 'node:path';
-import type { Bridge, Host, Link, Model, Nic, Port, Topology, Vm } from '../language/generated/ast.js';
+import type { Bridge, Expect, Host, Impairment, Link, Model, Nic, Port, Topology, Vm } from '../language/generated/ast.js';
+import { readExpectation, readImpairment } from '../language/impairment.js';
+import { impairmentProblem } from '../core/impair.js';
 import {
     DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues,
     portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
@@ -16,7 +18,7 @@ import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
 import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
-    NicPlan, OvsDatapathPlan, Plan, VmPlan, VmPortPlan,
+    ImpairmentPlan, NicPlan, OvsDatapathPlan, Plan, VmPlan, VmPortPlan,
 } from '../core/plan.js';
 import { prop } from '../language/props.js';
 
@@ -129,7 +131,8 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         const a = requireBridge('a link', l.a).name;
         const b = requireBridge('a link', l.b).name;
         const [x, y] = [a, b].sort();
-        if (!links.some((k) => k.id === linkId(x, y))) links.push({ id: linkId(x, y), a: x, b: y });
+        const impair = impairmentOf(`link ${a} ${b}`, l.impair);
+        if (!links.some((k) => k.id === linkId(x, y))) links.push({ id: linkId(x, y), a: x, b: y, ...(impair ? { impair } : {}) });
     }
 
     const nics: NicPlan[] = nicsAst.map((n) => {
@@ -178,6 +181,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             const datapath = bridgeDatapath(br);
             const queues = portQueues(p);
             const vectors = accel === 'kvm' ? 2 * queues + 2 : 0;
+            const impair = impairmentOf(`port ${v.name}.${p.name}`, p.impair);
             if (accel === 'tcg' && !tcgNoted) {
                 tcgNoted = true;
                 notes.push('TCG guests use virtio-net vectors=0 (legacy INTx): QEMU 7.2 under TCG crashes setting up MSI-X for vhost-user virtio-net');
@@ -187,6 +191,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
                 mac: macFor(v.name, p), ...(prop(p, 'ip') ? { ip: prop(p, 'ip') } : {}), mtu: portMtu(p), queues,
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
                 vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)),
+                ...(impair ? { impair } : {}),
             };
         });
         const pinText = prop(v, 'pin');
@@ -218,11 +223,29 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         if (note) notes.push(note);
     }
 
+    const expectations = elements<Expect>(topology, 'Expect').map((e) => {
+        const r = readExpectation(e, e.$cstNode ? e.$cstNode.range.start.line + 1 : 0);
+        if (!r.plan) throw new VtopoError(`expect on line ${e.$cstNode ? e.$cstNode.range.start.line + 1 : '?'}: ${r.error}`, 'fix the expectation (`vtopo check` shows it)', 'expect-invalid');
+        return r.plan;
+    });
+
     const plan: Plan = {
         version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes, warnings,
+        ...(expectations.length ? { expectations } : {}),
     };
     assertSocketPaths(facts.runRoot, socketsOf(plan));
     return plan;
+}
+
+/** The block's values; a value the checker would refuse stops the plan with its sentence. */
+function impairmentOf(owner: string, blocks: Impairment[] | undefined): ImpairmentPlan | undefined {
+    const r = readImpairment(blocks);
+    if (!r) return undefined;
+    const e = r.errors[0];
+    if (e) throw new VtopoError(`${owner}: ${e.word}: ${e.message}`, 'fix the impair block (`vtopo check` shows it)', 'impair-value-invalid');
+    const problem = impairmentProblem(r.plan);
+    if (problem && !(problem.key === 'jitterUs' && r.plan.delayUs)) throw new VtopoError(`${owner}: ${problem.message}`, 'fix the impair block (`vtopo check` shows it)', 'impair-needs-delay');
+    return Object.keys(r.plan).length ? r.plan : undefined;
 }
 
 function embeddedPlan(runDir: string, hp: HostPlan): EmbeddedDatapathPlan {

@@ -14,6 +14,8 @@ import { hostHugepageCount, hugetlbUsedKb, releaseHugepages, reserveHugepages, r
 import { createRuntime } from './runtime.js';
 import type { Status } from '../core/status.js';
 import { qemuVmLayer } from './vm-layer.js';
+import { impairLive } from './impair.js';
+import type { ImpairmentPlan } from '../core/plan.js';
 
 export type { ExportFormat } from '../plan/export/index.js';
 import { VtopoError } from '../core/api.js';
@@ -44,7 +46,8 @@ export function realDeps(): RuntimeDeps {
     };
 }
 
-const impl = createRuntime(realDeps());
+const deps = realDeps();
+const impl = createRuntime(deps);
 
 export const runtime: VtopoRuntime = impl;
 export const plan = (file: string, opts?: RuntimeOptions) => impl.plan(file, opts);
@@ -52,6 +55,8 @@ export const deploy = (file: string, opts?: RuntimeOptions) => impl.deploy(file,
 export const destroy = (file: string, opts?: RuntimeOptions) => impl.destroy(file, opts);
 export const status = (file: string, opts?: RuntimeOptions): Promise<Status> => impl.status(file, opts);
 export const verify = (file: string, opts?: RuntimeOptions) => impl.verify(file, opts);
+/** `vtopo impair`: a port's or link's impairment set live (src/runtime/impair.ts); `{}` clears it. */
+export const impair = (file: string, target: string, spec: ImpairmentPlan) => impairLive(file, target, spec, deps);
 export const watch = (file: string, onStatus: (s: Status) => void, intervalMs?: number) => impl.watch(file, onStatus, intervalMs);
 
 /** `vtopo export`: the plan of FILE as an ovs-vsctl script, QEMU command lines or libvirt domain XML. */

@@ -22,7 +22,7 @@ const KEYWORDS = [...new Set(AstUtils.streamAllContents(services.Grammar).filter
 
 describe('completion', () => {
     it('offers the element keywords inside a topology', async () => {
-        await completion({ text: 'topology t { <|> }', index: 0, expectedItems: ['host', 'nic', 'bridge', 'link', 'vm'] });
+        await completion({ text: 'topology t { <|> }', index: 0, expectedItems: ['host', 'nic', 'bridge', 'link', 'vm', 'expect'] });
     });
 
     it('offers enum values with their meaning', async () => {

@@ -153,6 +153,34 @@ const CASES: Partial<Record<Code, Case>> = {
     'bridge-missing': { bad: lab({ portB: 'ip 10.0.0.2/24' }), good: lab() },
     'host-missing': { bad: lab({ host: null }), good: lab() },
     'host-duplicate': { bad: lab({ elements: 'host { memory 1G }' }), good: lab() },
+    // 15 — impairments and expectations
+    'impair-value-invalid': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { loss 101% }' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { loss 100% }' }),
+    },
+    'impair-needs-delay': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { jitter 2ms }' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { delay 20ms  jitter 2ms }' }),
+    },
+    'impair-jitter-over-delay': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { delay 1ms  jitter 2ms }' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { delay 2ms  jitter 2ms }' }),
+    },
+    'impair-needs-embedded': {
+        bad: lab({ elements: 'bridge sw { datapath ovs }', host: OVS_HOST, portB: 'bridge sw  ip 10.0.1.2/24  impair { delay 20ms  rate 10mbit }' }),
+        good: lab({ elements: 'bridge sw { datapath ovs }', host: OVS_HOST, portB: 'bridge sw  ip 10.0.1.2/24  impair { rate 10mbit }' }),
+    },
+    'impair-duplicate': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { loss 1% } impair { delay 1ms }' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  impair { loss 1%  delay 1ms }' }),
+    },
+    'expect-invalid': { bad: lab({ elements: 'expect rtt a b < 50mb' }), good: lab({ elements: 'expect rtt a b < 50ms' }) },
+    'expect-self': { bad: lab({ elements: 'expect a reaches a' }), good: lab({ elements: 'expect a reaches b' }) },
+    'expect-no-address': { bad: lab({ elements: 'expect a reaches b', portB: 'bridge br0' }), good: lab({ elements: 'expect b reaches a', portB: 'bridge br0' }) },
+    'expect-contradicts-topology': {
+        bad: lab({ elements: 'expect a isolated b' }),
+        good: lab({ elements: 'bridge br1  expect a isolated b', portB: 'bridge br1  ip 10.0.0.2/24' }),
+    },
 };
 
 /** Codes that need something other than topology text to trigger (tested elsewhere). */

@@ -14,6 +14,7 @@ export const VtopoTerminals = {
     CIDR: /[0-9]+(\.[0-9]+){3}(\/[0-9]+)?/,
     CORE_RANGES: /([0-9]+-[0-9]+|[0-9]+)(,([0-9]+-[0-9]+|[0-9]+))+|[0-9]+-[0-9]+/,
     SIZE: /[0-9]+(\.[0-9]+)?[KMGTkmgt](i?[Bb])?(?![\w])/,
+    MEASURE: /-?[0-9]+(\.[0-9]+)?([A-Za-z]+|%)(?![\w%])/,
     INT: /[0-9]+(?![\w])/,
     ID: /[_a-zA-Z][\w]*/,
     STRING: /"(\\.|[^"\\])*"/,
@@ -22,6 +23,8 @@ export const VtopoTerminals = {
 export type VtopoTerminalNames = keyof typeof VtopoTerminals;
 
 export type VtopoKeywordNames =
+    | "<"
+    | ">"
     | "accel"
     | "af_packet"
     | "append"
@@ -32,12 +35,16 @@ export type VtopoKeywordNames =
     | "cpus"
     | "datapath"
     | "default"
+    | "delay"
     | "disk"
     | "driver"
+    | "duplicate"
     | "embedded"
+    | "expect"
     | "host"
     | "hugepages"
     | "image"
+    | "impair"
     | "initrd"
     | "ip"
     | "ipv4"
@@ -46,10 +53,13 @@ export type VtopoKeywordNames =
     | "ipv6"
     | "ipv6-tcp"
     | "ipv6-udp"
+    | "isolated"
+    | "jitter"
     | "kernel"
     | "kvm"
     | "l2"
     | "link"
+    | "loss"
     | "mac"
     | "memory"
     | "mrg-rxbuf"
@@ -64,10 +74,15 @@ export type VtopoKeywordNames =
     | "poll-cores"
     | "port"
     | "queues"
+    | "rate"
+    | "reaches"
+    | "reorder"
     | "rss"
+    | "rtt"
     | "server"
     | "tap"
     | "tcg"
+    | "throughput"
     | "topology"
     | "vhost"
     | "vm"
@@ -119,6 +134,12 @@ export function isBridge(item: unknown): item is Bridge {
     return reflection.isInstance(item, Bridge.$type);
 }
 
+export type Comparison = '<' | '>';
+
+export function isComparison(item: unknown): item is Comparison {
+    return item === '<' || item === '>';
+}
+
 export type CoreList = number | string;
 
 
@@ -160,7 +181,7 @@ export function isDiskImage(item: unknown): item is DiskImage {
     return reflection.isInstance(item, DiskImage.$type);
 }
 
-export type Element = Bridge | Host | Link | Nic | Vm;
+export type Element = Bridge | Expect | Host | Link | Nic | Vm;
 
 export const Element = {
     $type: 'Element'
@@ -168,6 +189,41 @@ export const Element = {
 
 export function isElement(item: unknown): item is Element {
     return reflection.isInstance(item, Element.$type);
+}
+
+export interface Expect extends langium.AstNode {
+    readonly $container: Topology;
+    readonly $type: 'Expect';
+    from: langium.Reference<Vm>;
+    kind: ExpectMeasure | ExpectPair;
+    limit?: Quantity;
+    op?: Comparison;
+    to: langium.Reference<Vm>;
+}
+
+export const Expect = {
+    $type: 'Expect',
+    from: 'from',
+    kind: 'kind',
+    limit: 'limit',
+    op: 'op',
+    to: 'to'
+} as const;
+
+export function isExpect(item: unknown): item is Expect {
+    return reflection.isInstance(item, Expect.$type);
+}
+
+export type ExpectMeasure = 'rtt' | 'throughput';
+
+export function isExpectMeasure(item: unknown): item is ExpectMeasure {
+    return item === 'rtt' || item === 'throughput';
+}
+
+export type ExpectPair = 'isolated' | 'reaches';
+
+export function isExpectPair(item: unknown): item is ExpectPair {
+    return item === 'reaches' || item === 'isolated';
 }
 
 export interface Host extends langium.AstNode {
@@ -222,6 +278,31 @@ export function isImage(item: unknown): item is Image {
     return reflection.isInstance(item, Image.$type);
 }
 
+export interface Impairment extends langium.AstNode {
+    readonly $container: Link | Port;
+    readonly $type: 'Impairment';
+    delay: Array<Quantity>;
+    duplicate: Array<Quantity>;
+    jitter: Array<Quantity>;
+    loss: Array<Quantity>;
+    rate: Array<Quantity>;
+    reorder: Array<Quantity>;
+}
+
+export const Impairment = {
+    $type: 'Impairment',
+    delay: 'delay',
+    duplicate: 'duplicate',
+    jitter: 'jitter',
+    loss: 'loss',
+    rate: 'rate',
+    reorder: 'reorder'
+} as const;
+
+export function isImpairment(item: unknown): item is Impairment {
+    return reflection.isInstance(item, Impairment.$type);
+}
+
 export interface KernelImage extends langium.AstNode {
     readonly $container: Vm;
     readonly $type: 'KernelImage';
@@ -248,12 +329,14 @@ export interface Link extends langium.AstNode {
     readonly $type: 'Link';
     a: langium.Reference<Bridge>;
     b: langium.Reference<Bridge>;
+    impair: Array<Impairment>;
 }
 
 export const Link = {
     $type: 'Link',
     a: 'a',
-    b: 'b'
+    b: 'b',
+    impair: 'impair'
 } as const;
 
 export function isLink(item: unknown): item is Link {
@@ -342,6 +425,7 @@ export interface Port extends langium.AstNode {
     readonly $container: Vm;
     readonly $type: 'Port';
     bridge: Array<langium.Reference<Bridge>>;
+    impair: Array<Impairment>;
     ip: Array<string>;
     mac: Array<string>;
     mrgRxbuf: Array<OnOff>;
@@ -354,6 +438,7 @@ export interface Port extends langium.AstNode {
 export const Port = {
     $type: 'Port',
     bridge: 'bridge',
+    impair: 'impair',
     ip: 'ip',
     mac: 'mac',
     mrgRxbuf: 'mrgRxbuf',
@@ -366,6 +451,9 @@ export const Port = {
 export function isPort(item: unknown): item is Port {
     return reflection.isInstance(item, Port.$type);
 }
+
+export type Quantity = number | string;
+
 
 export type RssField = 'ipv4' | 'ipv4-tcp' | 'ipv4-udp' | 'ipv6' | 'ipv6-tcp' | 'ipv6-udp' | 'l2';
 
@@ -444,9 +532,11 @@ export type VtopoAstType = {
     DefaultImage: DefaultImage
     DiskImage: DiskImage
     Element: Element
+    Expect: Expect
     Host: Host
     Hugepages: Hugepages
     Image: Image
+    Impairment: Impairment
     KernelImage: KernelImage
     Link: Link
     Model: Model
@@ -517,6 +607,29 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             },
             superTypes: []
         },
+        Expect: {
+            name: Expect.$type,
+            properties: {
+                from: {
+                    name: Expect.from,
+                    referenceType: Vm.$type
+                },
+                kind: {
+                    name: Expect.kind
+                },
+                limit: {
+                    name: Expect.limit
+                },
+                op: {
+                    name: Expect.op
+                },
+                to: {
+                    name: Expect.to,
+                    referenceType: Vm.$type
+                }
+            },
+            superTypes: [Element.$type]
+        },
         Host: {
             name: Host.$type,
             properties: {
@@ -564,6 +677,36 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             },
             superTypes: []
         },
+        Impairment: {
+            name: Impairment.$type,
+            properties: {
+                delay: {
+                    name: Impairment.delay,
+                    defaultValue: []
+                },
+                duplicate: {
+                    name: Impairment.duplicate,
+                    defaultValue: []
+                },
+                jitter: {
+                    name: Impairment.jitter,
+                    defaultValue: []
+                },
+                loss: {
+                    name: Impairment.loss,
+                    defaultValue: []
+                },
+                rate: {
+                    name: Impairment.rate,
+                    defaultValue: []
+                },
+                reorder: {
+                    name: Impairment.reorder,
+                    defaultValue: []
+                }
+            },
+            superTypes: []
+        },
         KernelImage: {
             name: KernelImage.$type,
             properties: {
@@ -592,6 +735,10 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 b: {
                     name: Link.b,
                     referenceType: Bridge.$type
+                },
+                impair: {
+                    name: Link.impair,
+                    defaultValue: []
                 }
             },
             superTypes: [Element.$type]
@@ -661,6 +808,10 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                     name: Port.bridge,
                     defaultValue: [],
                     referenceType: Bridge.$type
+                },
+                impair: {
+                    name: Port.impair,
+                    defaultValue: []
                 },
                 ip: {
                     name: Port.ip,

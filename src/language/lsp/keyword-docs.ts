@@ -62,6 +62,18 @@ export const KEYWORD_DOCS: Record<string, string> = {
     'mrg-rxbuf': 'Mergeable rx buffers (virtio-net feature): a received frame may span several guest buffers. Needed for MTUs above 1500; on by default.',
     'on': 'Enabled.',
     'off': 'Disabled.',
+    'impair': 'Impairs the frames leaving the switch through this port (towards the guest), as netem on an interface\'s egress does; on a link, both ways. `impair { delay 20ms jitter 2ms loss 1% duplicate 0.1% reorder 1% rate 100mbit }`. OvS bridges do only `rate` (an egress policer). `vtopo impair FILE PORT …` changes it live until the next deploy.',
+    'delay': 'Holds every frame this long before it leaves (`500us`, `20ms`, `1s`).',
+    'jitter': 'Varies each frame\'s delay by up to ± this much, uniformly; frames then overtake each other. Needs a delay.',
+    'loss': 'Drops this share of the frames at random (`1%`, `0.5%`), from a seeded RNG.',
+    'duplicate': 'Sends this share of the frames twice (`0.1%`).',
+    'reorder': 'Sends this share of the frames at once, ahead of the delayed ones (netem\'s reorder). Needs a delay.',
+    'rate': 'Caps the rate frames leave at, with a token bucket (`500kbit`, `100mbit`, `1gbit`: tc\'s spelling, bits per second); frames over it wait, past 1,000 held they are dropped.',
+    'expect': 'An expectation `vtopo verify` checks in the running lab: `expect a reaches b`, `expect a isolated c`, `expect rtt a b < 50ms`, `expect throughput a b > 200mbit` (iperf3 a → b in the guests).',
+    'reaches': '`expect a reaches b`: a ping from a to b\'s first address must be answered.',
+    'isolated': '`expect a isolated c`: a must not reach c, nor c reach a.',
+    'rtt': '`expect rtt a b < 50ms`: the median round-trip time of pings from a to b must be below the limit.',
+    'throughput': '`expect throughput a b > 200mbit`: iperf3 from a to b (TCP, in the guests) must exceed the rate.',
 };
 
 export function keywordDoc(containerType: string, keyword: string): string | undefined {

@@ -75,6 +75,16 @@ export const CODES = {
     'ovsdb-unused': { severity: 'warning', rule: 14, summary: 'an ovsdb socket named but no bridge on datapath ovs' },
     'ovs-without-hugepages': { severity: 'info', rule: 14, summary: 'OvS-DPDK without hugepages runs in --no-huge mode' },
     'vcpus-exceed-host-cores': { severity: 'warning', rule: 14, summary: 'one VM has more vCPUs than the host grants cores' },
+    // 15 — impairments and expectations (issue 19)
+    'impair-value-invalid': { severity: 'error', rule: 15, summary: 'an impairment value with a bad unit, negative, or over 100 %' },
+    'impair-needs-delay': { severity: 'error', rule: 15, summary: 'jitter or reorder without a delay' },
+    'impair-jitter-over-delay': { severity: 'warning', rule: 15, summary: 'a jitter larger than the delay' },
+    'impair-needs-embedded': { severity: 'error', rule: 15, summary: 'an impairment OvS-DPDK cannot do (all but rate; any on a link)' },
+    'impair-duplicate': { severity: 'error', rule: 15, summary: 'two impair blocks on one port or link' },
+    'expect-invalid': { severity: 'error', rule: 15, summary: 'an expect limit with a bad unit or the wrong comparison' },
+    'expect-self': { severity: 'error', rule: 15, summary: 'an expectation from a VM to itself' },
+    'expect-no-address': { severity: 'error', rule: 15, summary: 'an expectation towards a VM without an IP address' },
+    'expect-contradicts-topology': { severity: 'warning', rule: 15, summary: 'an expectation the topology makes false (isolated guests on one segment)' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -128,13 +128,14 @@ export const nameChecks: ValidationChecks<VtopoAstType> = {
     Nic: repeatedProperties,
     Bridge: repeatedProperties,
     Port: repeatedProperties,
+    Impairment: repeatedProperties,
     Model(model: Model, accept) {
         duplicates(model.topologies, accept, 'this file', () => 'topology');
     },
     Topology(topo: Topology, accept) {
         // NICs, bridges and VMs share one namespace: OvS gives each bridge a port
         // of the same name, and tap/socket names come from NIC and VM names.
-        const named = topo.elements.filter((e): e is Exclude<typeof e, { $type: 'Host' | 'Link' }> => e.$type !== 'Host' && e.$type !== 'Link');
+        const named = topo.elements.filter((e): e is Exclude<typeof e, { $type: 'Host' | 'Link' | 'Expect' }> => e.$type !== 'Host' && e.$type !== 'Link' && e.$type !== 'Expect');
         duplicates(named, accept, describe(topo), (e) => e.$type.toLowerCase());
         const hosts = topo.elements.filter((e) => e.$type === 'Host');
         if (hosts.length === 0) {

@@ -4,6 +4,7 @@ import type { VtopoCoreServices } from '../vtopo-module.js';
 import { addressChecks } from './addresses.js';
 import { bridgeChecks } from './bridges.js';
 import { nameChecks } from './names.js';
+import { impairmentChecks } from './impairments.js';
 import { nicChecks } from './nics.js';
 import { queueChecks } from './queues.js';
 import { resourceChecks } from './resources.js';
@@ -11,7 +12,7 @@ import { resourceChecks } from './resources.js';
 /** The one rule set used by the editor, `vtopo check` and deploy. Rules live in one module per family; codes in codes.ts. */
 export class VtopoValidator {}
 
-const families: ValidationChecks<VtopoAstType>[] = [nameChecks, queueChecks, addressChecks, resourceChecks, bridgeChecks, nicChecks];
+const families: ValidationChecks<VtopoAstType>[] = [nameChecks, queueChecks, addressChecks, resourceChecks, bridgeChecks, nicChecks, impairmentChecks];
 
 type Check = (node: AstNode, accept: ValidationAcceptor) => void;
 
