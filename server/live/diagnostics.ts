@@ -6,11 +6,12 @@
  */
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver-types';
 import type { PortStatus, QueueStatus, Status } from '../../src/core/status.js';
+import type { VerifyResult } from '../../src/core/api.js';
 import type { Range, TopologyModel } from '../../src/core/lsp-protocol.js';
 
 export const LIVE_SOURCE = 'vtopo-live';
 
-export type LiveCode = 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down'
+export type LiveCode = 'expectation-failed' | 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down'
     | 'queue-not-polled' | 'queue-not-enabled' | 'queue-core-moved' | 'ovs-warning' | 'hugepages-over-share';
 
 function diag(range: Range, severity: DiagnosticSeverity, code: LiveCode, message: string): Diagnostic {
@@ -132,4 +133,13 @@ function datapathWarnings(status: Status, id: string, range: Range): Diagnostic[
         out.push(diag(range, DiagnosticSeverity.Warning, 'ovs-warning', `${id}: ${w.message}`));
     }
     return out;
+}
+
+/** Each failed `expect` of a Verify, on its line, with what was measured. */
+export function expectationDiagnostics(r: VerifyResult): Diagnostic[] {
+    return (r.expectations ?? []).filter((e) => !e.ok).map((e) => diag(
+        { start: { line: e.line - 1, character: 0 }, end: { line: e.line - 1, character: 1000 } },
+        DiagnosticSeverity.Error, 'expectation-failed',
+        `${e.text} does not hold: measured ${e.measured}${e.error ? ` (${e.error})` : ''}; see \`vtopo verify\``,
+    ));
 }

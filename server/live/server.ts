@@ -19,7 +19,7 @@ import {
     type TopologyModel, type TopologyView,
 } from '../../src/core/lsp-protocol.js';
 import { documentModels } from './model.js';
-import { liveDiagnostics } from './diagnostics.js';
+import { expectationDiagnostics, liveDiagnostics } from './diagnostics.js';
 import { liveHover, type HoverTarget } from './hover.js';
 import { fsFailure } from '../../src/host/fs-errors.js';
 
@@ -63,6 +63,8 @@ export class LiveServer {
     private readonly modelJson = new Map<string, string>();
     private readonly validation = new Map<string, Diagnostic[]>();
     private readonly tracked = new Map<string, Tracked>();
+    /** Failed expectations of the last Verify, per document. */
+    private readonly expectations = new Map<string, Diagnostic[]>();
     private readonly busy = new Map<string, string>();
     private runtime?: Promise<LiveRuntime>;
     private readonly rawSend: (p: PublishDiagnosticsParams) => Promise<void>;
@@ -95,7 +97,13 @@ export class LiveServer {
         });
         const c = this.connection;
         c.onRequest(PlanRequest, (p) => this.op(p.uri, 'plan', (rt, file) => rt.plan(file, { onProgress: this.progress(p.progressId) })));
-        c.onRequest(VerifyRequest, (p) => this.op(p.uri, 'verify', (rt, file) => rt.verify(file, { onProgress: this.progress(p.progressId) })));
+        c.onRequest(VerifyRequest, (p) => this.op(p.uri, 'verify', async (rt, file) => {
+            const r = await rt.verify(file, { onProgress: this.progress(p.progressId) });
+            // A failed expectation is a diagnostic on its line until the next Verify (or Destroy).
+            this.expectations.set(p.uri, expectationDiagnostics(r));
+            this.publishLive(p.uri);
+            return r;
+        }));
         c.onRequest(StatusRequest, (p) => this.run(p.uri, async (rt, file) => {
             const s = await rt.status(file);
             this.onStatus(p.uri, s);
@@ -109,6 +117,7 @@ export class LiveServer {
         }));
         c.onRequest(DestroyRequest, (p) => this.op(p.uri, 'destroy', async (rt, file) => {
             this.unwatch(p.uri);
+            this.expectations.delete(p.uri);
             await rt.destroy(file, { onProgress: this.progress(p.progressId) });
             const s = await rt.status(file).catch(() => null);
             this.onStatus(p.uri, s);
@@ -221,8 +230,9 @@ export class LiveServer {
 
     private liveFor(uri: string): Diagnostic[] {
         const t = this.tracked.get(uri);
-        if (!t?.status) return [];
-        return (this.models.get(uri) ?? []).flatMap((m) => liveDiagnostics(m, t.status, t.prev));
+        const verified = this.expectations.get(uri) ?? [];
+        if (!t?.status) return verified;
+        return [...(this.models.get(uri) ?? []).flatMap((m) => liveDiagnostics(m, t.status, t.prev)), ...verified];
     }
 
     private publishLive(uri: string): void {

@@ -1,5 +1,5 @@
-/** `vtopo verify FILE [--json]`: every guest pings its L2 neighbours; exit 0 only if all reach. */
-import { formatProgress, formatVerify, reportError } from '../runtime/format.js';
+/** `vtopo verify FILE [--json]`: every guest pings its L2 neighbours, then the file's expectations; exit 0 only if all pass. */
+import { formatProgress, formatVerify, reportError, verifyPassed } from '../runtime/format.js';
 import { verify } from '../runtime/index.js';
 import { fileCommandArgs } from './options.js';
 
@@ -12,8 +12,9 @@ export default async function verifyCommand(argv: string[]): Promise<number> {
             ...(ovsdb ? { ovsdb } : {}),
             ...(json ? {} : { onProgress: (e) => process.stderr.write(formatProgress(e)) }),
         });
-        process.stdout.write(json ? JSON.stringify({ pairs: r.pairs }, null, 2) + '\n' : formatVerify(r));
-        return r.pairs.every((p) => p.ok) ? 0 : 1;
+        const expectations = r.expectations?.map(({ line, kind, from, to, ok, measured }) => ({ line, kind, from, to, ok, measured }));
+        process.stdout.write(json ? JSON.stringify({ pairs: r.pairs, ...(expectations ? { expectations } : {}) }, null, 2) + '\n' : formatVerify(r));
+        return verifyPassed(r) ? 0 : 1;
     } catch (err) {
         return reportError(err);
     }

@@ -55,6 +55,21 @@ export interface VerifyPair {
 
 export interface VerifyResult {
     pairs: VerifyPair[];
+    /** The file's `expect` lines, each with what was measured (absent when the file has none). */
+    expectations?: ExpectationResult[];
+}
+
+export interface ExpectationResult {
+    line: number;
+    kind: 'reaches' | 'isolated' | 'rtt' | 'throughput';
+    from: string;
+    to: string;
+    ok: boolean;
+    /** What was measured, with its unit: `12.3ms`, `187mbit`, `no reply`, `replied`. */
+    measured: string;
+    /** The expectation as the file writes it. */
+    text: string;
+    error?: string;
 }
 
 export { VtopoError } from './errors.js';

@@ -9,6 +9,7 @@ import type { HugepageReservation } from '../host/state.js';
 import type { VmStatus } from '../core/status.js';
 
 export interface PingResult { ok: boolean; rtt_ms?: number; error?: string }
+export interface PingStats { ok: boolean; sent?: number; received?: number; median_ms?: number | null; error?: string }
 
 /** Guests: implemented over src/backends/qemu in vm-layer.ts. */
 export interface VmLayer {
@@ -22,6 +23,10 @@ export interface VmLayer {
     stop(vm: VmPlan): Promise<void>;
     status(vm: VmPlan): Promise<VmStatus>;
     ping(vm: VmPlan, address: string, opts: { count: number; timeoutMs: number }): Promise<PingResult>;
+    /** COUNT echoes INTERVAL s apart: answered count and median round trip (expect rtt; tests of impairments). */
+    pingStats?(vm: VmPlan, address: string, opts: { count: number; intervalS: number; deadlineS: number }): Promise<PingStats>;
+    /** TCP throughput from this guest to ADDRESS with iperf3 in the guests (expect throughput). */
+    iperf3?(vm: VmPlan, address: string, opts: { seconds: number }): Promise<{ ok: boolean; mbps?: number; error?: string }>;
     /** The QEMU argv for this VM (exports), without building anything. */
     argv(vm: VmPlan): string[];
     /** The QEMU binary a deploy will run (checked before anything starts). */

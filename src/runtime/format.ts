@@ -90,6 +90,24 @@ export function watchFrame(body: string, intervalS: number, tty: boolean): strin
 
 /** Reachability matrix: rows are sources, columns destinations. */
 export function formatVerify(r: VerifyResult): string {
+    return formatPairs(r) + formatExpectations(r);
+}
+
+/** True when every pair reaches and every expectation holds: verify's exit 0. */
+export function verifyPassed(r: VerifyResult): boolean {
+    return r.pairs.every((p) => p.ok) && (r.expectations ?? []).every((e) => e.ok);
+}
+
+function formatExpectations(r: VerifyResult): string {
+    const es = r.expectations ?? [];
+    if (es.length === 0) return '';
+    const lines = ['', ...es.map((e) => `  line ${e.line}: ${e.text.padEnd(36)} ${e.measured.padEnd(22)} ${e.ok ? 'ok' : 'FAIL'}${e.error ? ` (${e.error})` : ''}`)];
+    const failed = es.filter((e) => !e.ok).length;
+    lines.push(failed ? `verify: ${failed} of ${es.length} expectations FAILED` : `verify: all ${es.length} expectations hold`);
+    return lines.join('\n') + '\n';
+}
+
+function formatPairs(r: VerifyResult): string {
     if (r.pairs.length === 0) return 'verify: no guest pairs share an L2 segment (nothing to check)\n';
     const from = [...new Set(r.pairs.map((p) => p.from))];
     // Same order on both axes so the diagonal reads as "self".

@@ -1,8 +1,9 @@
-/** Connectivity check: every guest pings every peer address on its L2 segment via the guest agent. */
+/** Connectivity check: every guest pings every peer address on its L2 segment via the guest agent; then the file's expectations. */
 import type { Plan } from '../core/plan.js';
 import type { ProgressEvent, VerifyPair, VerifyResult } from '../core/api.js';
 import type { RuntimeDeps } from './deps.js';
 import { pingTargets } from './segments.js';
+import { checkExpectations } from './expectations.js';
 
 export async function verifyPlan(plan: Plan, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<VerifyResult> {
     const targets = pingTargets(plan);
@@ -31,5 +32,6 @@ export async function verifyPlan(plan: Plan, deps: RuntimeDeps, progress: (e: Pr
     }));
     const pairs = perSource.flat();
     progress({ step: 'verify', phase: 'done', message: `${pairs.filter((p) => p.ok).length}/${pairs.length} reach` });
-    return { pairs };
+    if (!plan.expectations?.length) return { pairs };
+    return { pairs, expectations: await checkExpectations(plan, deps, progress) };
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { VmPlan } from '../core/plan.js';
 import {
-    agentPing, buildQemuArgv, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
+    agentIperf3, agentPing, agentPingStats, buildQemuArgv, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
 } from '../backends/qemu/index.js';
 import type { VmLayer } from './deps.js';
 
@@ -36,6 +36,8 @@ export function qemuVmLayer(): VmLayer {
         stop: (vm) => stopVm(vm),
         status: (vm) => vmStatus(vm),
         ping: (vm, address, opts) => agentPing(vm, address, opts),
+        pingStats: (vm, address, opts) => agentPingStats(vm, address, opts),
+        iperf3: (vm, address, opts) => agentIperf3(vm, address, { seconds: opts.seconds }),
         argv: (vm) => argvOf(vm, { kernel: '$VTOPO_GUEST_KERNEL', initrd: '$VTOPO_GUEST_INITRD' }),
         qemuBinary,
     };

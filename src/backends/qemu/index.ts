@@ -8,7 +8,7 @@ export { ensureGuestImage, guestCacheRoot, guestImageHash } from '../../../guest
 export type { GuestImage, GuestImageOptions } from '../../../guest/image.js';
 export { launchVm, waitVmReady, stopVm, queryStatus, READY_MARKER } from './launcher.js';
 export { vmStatus, classifyExit } from './status.js';
-export { agentPing, agentInterfaces, agentHello, agentIperf3, agentQueueStats, agentRequest, AgentError } from './agent.js';
+export { agentPing, agentPingStats, agentInterfaces, agentHello, agentIperf3, agentQueueStats, agentRequest, AgentError } from './agent.js';
 export type { AgentInterface, GuestQueueStats } from './agent.js';
 export { QmpClient, QmpError } from './qmp.js';
 export type { QmpEvent } from './qmp.js';
