@@ -8,6 +8,7 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-utils          # guests
   busybox-static cpio kmod            # default guest image (kernel is apt-get download'ed, not installed)
   iperf3 ethtool iproute2             # guest tools, taps, namespaces
+  tcpdump                             # vtopo capture on OvS (reads the mirror port); tests read pcaps back
   dpdk dpdk-dev                       # dpdk-testpmd: a real vhost-user peer for tests and bench
   openvswitch-switch-dpdk             # the ovs datapath
   libvirt-clients libxml2-utils       # virt-xml-validate (needs xmllint) for the libvirt export

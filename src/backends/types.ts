@@ -68,6 +68,24 @@ export interface DatapathBackend {
      * next poll. Backends without one are polled only.
      */
     subscribe?(plan: Plan, onEvent: (e: DatapathEvent) => void): Promise<{ close(): void }>;
+    /**
+     * Carrier off/on on the datapath's side of a port (`vm.port`, a NIC
+     * name) or of both ends of a patch link (its id): nothing goes in or out
+     * while it is down. The guest's own carrier is the VM layer's (QMP set_link).
+     */
+    setLink?(plan: Plan, target: { port: string } | { link: string }, up: boolean): Promise<void>;
+    /**
+     * Mirrors a port's frames, both directions, as a pcap byte stream (the
+     * global header first) until `stop`. `workDir` is where it may keep
+     * files while it runs; it removes them itself.
+     */
+    openCapture?(plan: Plan, portId: string, workDir: string): Promise<CaptureStream>;
+}
+
+export interface CaptureStream {
+    /** The pcap bytes as the datapath writes them; ends once stop() has been called and all is read. */
+    chunks: AsyncIterable<Buffer>;
+    stop(): Promise<void>;
 }
 
 export interface DatapathEvent {

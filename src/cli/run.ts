@@ -17,6 +17,9 @@ registerCommand('verify', async () => (await import('./verify.js')).default);
 registerCommand('destroy', async () => (await import('./destroy.js')).default);
 registerCommand('export', async () => (await import('./export.js')).default);
 registerCommand('impair', async () => (await import('./impair.js')).default);
+for (const name of ['start', 'stop', 'restart', 'exec', 'console', 'capture', 'link'] as const) {
+    registerCommand(name, async () => (await import('./lab.js'))[name]);
+}
 
 const USAGE = `usage: vtopo <command> [args]
 
@@ -32,7 +35,16 @@ commands:
   impair FILE PORT [--delay D] [--jitter D] [--loss P] [--duplicate P] [--reorder P] [--rate R] | --clear
                              change a running port's (or link's) impairment in place, until the next deploy
 
-plan, deploy, status, verify and destroy take --ovsdb unix:PATH: put the
+working in a running lab:
+  start|stop|restart FILE VM one guest; the others keep running (a stopped guest stays
+                             stopped until start or the next deploy)
+  exec FILE VM -- CMD [ARG]  run CMD in the guest, stream its output, exit with its code
+  console FILE VM            the guest's serial console (raw; Ctrl-] leaves)
+  capture FILE PORT [-w OUT.pcap | -w -] [-c COUNT] [--duration D]
+                             pcap of PORT (VM.PORT or a nic), both directions
+  link FILE PORT down|up     carrier off/on for a guest port, a nic or a link (a--b)
+
+plan, deploy, status, verify, destroy and the lab commands take --ovsdb unix:PATH: put the
 \`datapath ovs\` bridges on the existing Open vSwitch whose database listens
 at PATH (overrides \`host { ovsdb }\`) instead of a private one.
 `;

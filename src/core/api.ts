@@ -3,7 +3,7 @@
  * Both go through these functions and nothing else, so neither owns logic
  * the other lacks. Implemented in src/runtime/index.ts.
  */
-import type { Status } from './status.js';
+import type { Status, VmStatus } from './status.js';
 
 export interface ProgressEvent {
     /** Stable step id, e.g. 'check', 'image', 'datapath', 'bridge', 'port', 'vm', 'ready'. */
@@ -74,6 +74,41 @@ export interface ExpectationResult {
 
 export { VtopoError } from './errors.js';
 
+/** Where `exec` sends the guest command's output as it comes. */
+export interface ExecIo {
+    stdout(chunk: Buffer): void;
+    stderr(chunk: Buffer): void;
+}
+
+export interface ExecOptions extends RuntimeOptions {
+    /** Aborting ends the command in the guest; exec then resolves with its exit code. */
+    signal?: AbortSignal;
+}
+
+export interface CaptureOptions extends RuntimeOptions {
+    /** Stop after this many frames. */
+    count?: number;
+    /** Stop after this long. */
+    durationMs?: number;
+    /** Stop when aborted (Ctrl-C). */
+    signal?: AbortSignal;
+    /** Called once the mirror runs: frames from then on are in the capture. */
+    onStarted?(): void;
+}
+
+export interface CaptureResult {
+    /** Frames written (the pcap's records). */
+    packets: number;
+    datapath: 'embedded' | 'ovs';
+}
+
+/** A guest's serial console, held for the caller until release(). */
+export interface ConsoleSession {
+    socket: string;
+    serialLog: string;
+    release(): void;
+}
+
 export interface VtopoRuntime {
     plan(file: string, opts?: RuntimeOptions): Promise<PlanResult>;
     deploy(file: string, opts?: RuntimeOptions): Promise<DeployResult>;
@@ -85,4 +120,18 @@ export interface VtopoRuntime {
      * polled every `pollMs` (default about 1 s) and at once on a datapath event.
      */
     watch(file: string, onStatus: (s: Status) => void, intervalMs?: number, pollMs?: number): { close(): void };
+    /** Starts a guest stopped by `stopVm` (or one that crashed); resolves once it is up, with its status. */
+    startVm(file: string, vm: string, opts?: RuntimeOptions): Promise<VmStatus>;
+    /** Stops one guest; it stays stopped (not crashed) until startVm or the next deploy. */
+    stopVm(file: string, vm: string, opts?: RuntimeOptions): Promise<VmStatus>;
+    /** Stops and starts one guest; the others keep running. Status says restarting until it is up. */
+    restartVm(file: string, vm: string, opts?: RuntimeOptions): Promise<VmStatus>;
+    /** Runs argv in the guest through its agent, streaming its output; resolves with its exit code. */
+    exec(file: string, vm: string, argv: string[], io: ExecIo, opts?: ExecOptions): Promise<number>;
+    /** The guest's serial console, refused while another one is attached. */
+    attachConsole(file: string, vm: string, opts?: RuntimeOptions): Promise<ConsoleSession>;
+    /** A pcap of a port's frames, both directions, handed to `sink` as it comes (the global header first). */
+    capture(file: string, port: string, sink: (chunk: Buffer) => void, opts?: CaptureOptions): Promise<CaptureResult>;
+    /** Carrier off/on for a guest port (`vm.port`), a NIC or a patch link (`a--b`). */
+    setLink(file: string, port: string, up: boolean, opts?: RuntimeOptions): Promise<void>;
 }

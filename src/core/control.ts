@@ -77,6 +77,8 @@ export interface PortReport {
     /** The egress impairment set on the port, and what it did. */
     impair?: ImpairmentPlan;
     impair_counters?: ImpairCounters;
+    /** Present when `vtopo link … down` took the carrier away. */
+    admin?: 'down';
 }
 
 /** Guest memory arena: guest regions and frame buffers mapped into one buffer (null when none is in use). */
@@ -126,9 +128,12 @@ export interface ControlOps {
     inventory: { args: NoArgs; result: ControlInventory };
     status: { args: NoArgs; result: DatapathStatusReport };
     'capture-start': { args: { port: string; file: string }; result: { file: string } };
-    'capture-stop': { args: { port: string }; result: { file?: string; frames: number } };
+    /** Without a file: every capture of the port. */
+    'capture-stop': { args: { port: string; file?: string }; result: { file?: string; frames: number } };
     /** A port's egress impairment (towards its guest), or both ends of a link's; `impair: {}` clears it, in place. */
     'set-impair': { args: { port?: string; link?: string; impair: ImpairmentPlan }; result: { ports: string[] } };
+    /** Carrier off/on (`vtopo link`): a port, or both ends of a patch link. */
+    'set-link': { args: ({ port: string } | { link: string }) & { up: boolean }; result: { ports: string[]; up: boolean } };
     /** Busy-poll time before a queue sleeps on kicks. */
     'set-idle': { args: { us: number }; result: NoArgs };
     'flush-macs': { args: NoArgs; result: NoArgs };
@@ -156,6 +161,7 @@ const opNames: Record<ControlOp, true> = {
     'capture-start': true,
     'capture-stop': true,
     'set-impair': true,
+    'set-link': true,
     'set-idle': true,
     'flush-macs': true,
     shutdown: true,

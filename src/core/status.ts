@@ -2,7 +2,8 @@
 import type { DatapathKind } from './limits.js';
 import type { ImpairmentPlan } from './plan.js';
 
-export type VmState = 'running' | 'booting' | 'stopped' | 'crashed' | 'absent';
+/** `restarting`: a `vtopo restart` (or start) is bringing the guest back; it turns `running` when the guest is up. */
+export type VmState = 'running' | 'booting' | 'restarting' | 'stopped' | 'crashed' | 'absent';
 export type LinkState = 'up' | 'down';
 export type VhostState = 'connected' | 'connecting' | 'waiting' | 'disconnected' | 'failed';
 
@@ -74,6 +75,8 @@ export interface PortStatus {
     num_of_vrings?: number;
     /** The impairment in force on the port's egress (towards the guest), when one is set. */
     impair?: ImpairStatus;
+    /** Set when `vtopo link PORT down` took the port's carrier away. */
+    admin?: 'down';
 }
 
 /** What the egress impairment qdisc did since it was first set on the port. */
@@ -102,6 +105,10 @@ export interface VmStatus {
     rx_filters?: Record<string, GuestRxFilter>;
     /** Things vtopo could not apply to this guest (e.g. vCPU pinning). */
     warnings?: string[];
+    /** Stopped by `vtopo stop`: it stays stopped until `vtopo start` or the next deploy. */
+    user_stopped?: boolean;
+    /** NICs (topology port names) whose carrier `vtopo link … down` took away. */
+    links_down?: string[];
 }
 
 export interface GuestRxFilter {

@@ -22,7 +22,7 @@ import { PatchPort } from './ports/patch-port.js';
 import { currentCpu } from './sys/cpu.js';
 import { VhostPort } from './ports/vhost-port.js';
 import { DEFAULT_IDLE_MS, Engine } from './switch/engine.js';
-import { PcapWriter } from './switch/pcap.js';
+import { PcapTee, PcapWriter } from './switch/pcap.js';
 import type { Port } from './switch/port.js';
 import { arenaReport } from './sys/arena.js';
 import { ifnameOk, inRange, LIMITS } from '../core/limits.js';
@@ -130,10 +130,20 @@ const OPS: OpTable = {
     inventory: { args: noArgs, run: (dp) => dp.inventory() },
     status: { args: noArgs, run: (dp) => dp.status() },
     'capture-start': { args: (a) => ({ port: str(a, 'port'), file: str(a, 'file') }), run: (dp, a) => dp.captureStart(a.port, a.file) },
-    'capture-stop': { args: (a) => ({ port: str(a, 'port') }), run: (dp, a) => dp.captureStop(a.port) },
+    'capture-stop': {
+        args: (a) => ({ port: str(a, 'port'), ...(typeof a.file === 'string' ? { file: a.file } : {}) }),
+        run: (dp, a) => dp.captureStop(a.port, a.file),
+    },
     'set-impair': {
         args: (a) => (typeof a.link === 'string' && a.link ? { link: a.link, impair: impairArg(a.impair) } : { port: objId(a, 'port'), impair: impairArg(a.impair) }),
         run: (dp, a) => dp.setImpair(a),
+    },
+    'set-link': {
+        args: (a) => {
+            if (typeof a.up !== 'boolean') throw new OpError("'up' must be true or false");
+            return typeof a.link === 'string' && a.link ? { link: a.link, up: a.up } : { port: str(a, 'port'), up: a.up };
+        },
+        run: (dp, a) => dp.setLink(a),
     },
     'set-idle': {
         args: (a) => ({ us: num(a, 'us') }),
@@ -156,6 +166,8 @@ export class Datapath {
     private readonly links = new Map<string, Link>();
     private readonly nics = new Set<string>();
     private readonly vhost = new Set<string>();
+    /** Running captures by port id: each writes its own file. */
+    private readonly captures = new Map<string, PcapWriter[]>();
 
     constructor(private readonly log: (m: string) => void, idleMs?: number) {
         this.engine = new Engine(idleMs ?? DEFAULT_IDLE_MS, log);
@@ -285,8 +297,7 @@ export class Datapath {
     removePort(id: string): Existed {
         const p = this.engine.ports.get(id);
         if (!p) return { existed: false };
-        p.capture?.close();
-        p.capture = undefined;
+        this.closeCaptures(id);
         this.engine.removePort(p);
         this.vhost.delete(id);
         this.nics.delete(id);
@@ -318,24 +329,61 @@ export class Datapath {
         return { ports: targets.map((p) => p.id) };
     }
 
+    /** Adds a capture of port `id` into `file`; one already writing `file` is restarted. */
     captureStart(id: string, file: string): ControlResult['capture-start'] {
         const p = this.port(id);
-        p.capture?.close();
+        const list = (this.captures.get(id) ?? []).filter((w) => w.file !== file || (w.close(), false));
         try {
-            p.capture = new PcapWriter(file);
+            list.push(new PcapWriter(file));
         } catch (e) {
             throw new OpError(`capture on ${id}: cannot write ${file}: ${(e as Error).message}`, 'choose a writable file path');
         }
+        this.setCaptures(p, list);
         this.log(`capture on ${id} → ${file}`);
         return { file };
     }
 
-    captureStop(id: string): ControlResult['capture-stop'] {
+    /** Stops the capture of `id` into `file` (every capture of the port when no file is named). */
+    captureStop(id: string, file?: string): ControlResult['capture-stop'] {
         const p = this.port(id);
-        const c = p.capture;
-        p.capture = undefined;
-        c?.close();
-        return { file: c?.file, frames: c?.frames ?? 0 };
+        const list = this.captures.get(id) ?? [];
+        const stop = list.filter((w) => file === undefined || w.file === file);
+        for (const w of stop) w.close();
+        this.setCaptures(p, list.filter((w) => !stop.includes(w)));
+        return { file: stop.map((w) => w.file).join(',') || undefined, frames: stop.reduce((n, w) => n + w.frames, 0) };
+    }
+
+    private setCaptures(p: Port, list: PcapWriter[]): void {
+        if (list.length) this.captures.set(p.id, list);
+        else this.captures.delete(p.id);
+        p.capture = list.length === 0 ? undefined : list.length === 1 ? list[0] : new PcapTee(list);
+    }
+
+    private closeCaptures(id: string): void {
+        for (const w of this.captures.get(id) ?? []) w.close();
+        this.captures.delete(id);
+        const p = this.engine.ports.get(id);
+        if (p) p.capture = undefined;
+    }
+
+    /**
+     * Carrier off/on (`vtopo link`): a port (`vm.port`, a NIC) or both ends
+     * of a patch link (`link`: its id). A port that is down takes nothing in
+     * and gets nothing out.
+     */
+    setLink(req: ControlArgs['set-link']): ControlResult['set-link'] {
+        const up = req.up;
+        let ports: Port[];
+        if ('link' in req) {
+            const l = this.links.get(req.link);
+            if (!l) throw new OpError(`no link '${req.link}'`, `name a link from inventory: ${[...this.links.keys()].join(', ') || '(none)'}`);
+            ports = [l.a, l.b];
+        } else {
+            ports = [this.port(req.port)];
+        }
+        for (const p of ports) p.linkDown = !up;
+        this.log(`${ports.map((p) => p.id).join(', ')} link ${up ? 'up' : 'down'}`);
+        return { ports: ports.map((p) => p.id), up };
     }
 
     status(): DatapathStatusReport {
@@ -369,7 +417,7 @@ export class Datapath {
 
     close(): void {
         for (const p of [...this.engine.ports.values()]) {
-            p.capture?.close();
+            this.closeCaptures(p.id);
             this.engine.removePort(p);
         }
     }

@@ -33,6 +33,16 @@ export interface DeployState {
      * or restarted some of them, so `deployed` no longer says what runs.
      */
     guests?: VmPlan[];
+    /**
+     * Guests the user stopped (`vtopo stop`): status shows them stopped, not
+     * crashed, and nothing starts them again but `vtopo start` or the next
+     * deploy (which writes a fresh state without this list).
+     */
+    userStopped?: string[];
+    /** A `vtopo restart`/`start` in progress, by guest: the process doing it (a dead one's entry is ignored). */
+    restarting?: Record<string, { pid: number; ticks: number }>;
+    /** Ports (`vm.port`, NIC names, link ids) whose carrier `vtopo link … down` took away. */
+    linksDown?: string[];
     updatedAt: string;
 }
 
@@ -100,7 +110,18 @@ export interface Lock { release(): void }
 /** Takes the topology's lock for `what` (deploy/destroy) or throws a VtopoError naming the holder. */
 export function acquireLock(runDir: string, topology: string, what: string): Lock {
     ensureRunDir(runDir);
-    const file = lockFile(runDir);
+    return lockAt(lockFile(runDir), what, (pid, holderWhat) => new VtopoError(
+        `another vtopo ${holderWhat ?? 'deploy'} of topology ${topology} is running (pid ${pid})`,
+        `wait for it to finish, or stop it (kill ${pid}) and run again`,
+        'busy',
+    ));
+}
+
+/**
+ * A lock file holding `pid ticks what`: taken with O_EXCL, taken over when
+ * its holder died; `busy` makes the error for a live holder.
+ */
+export function lockAt(file: string, what: string, busy: (pid: number, what: string | undefined) => VtopoError): Lock {
     const me = `${process.pid} ${startTicks(process.pid) ?? 0} ${what}\n`;
     for (let attempt = 0; attempt < 3; attempt++) {
         try {
@@ -129,13 +150,7 @@ export function acquireLock(runDir: string, topology: string, what: string): Loc
         const pid = Number(pidText);
         const ticks = Number(ticksText);
         const holderAlive = pid > 1 && alive(pid) && (!ticks || startTicks(pid) === ticks);
-        if (holderAlive) {
-            throw new VtopoError(
-                `another vtopo ${holderWhat ?? 'deploy'} of topology ${topology} is running (pid ${pid})`,
-                `wait for it to finish, or stop it (kill ${pid}) and run again`,
-                'busy',
-            );
-        }
+        if (holderAlive) throw busy(pid, holderWhat);
         // The holder died (kill -9, crash): its lock is stale.
         try { rmSync(file); } catch { /* raced with another taker */ }
     }

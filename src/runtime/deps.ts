@@ -4,8 +4,8 @@
  */
 import type { DatapathBackend } from '../backends/types.js';
 import type { DatapathKind, HostFacts, HostPlan, VmPlan } from '../core/plan.js';
-import type { ProgressEvent } from '../core/api.js';
-import type { HugepageReservation } from '../host/state.js';
+import type { ExecIo, ProgressEvent } from '../core/api.js';
+import type { HugepageReservation, Lock } from '../host/state.js';
 import type { VmStatus } from '../core/status.js';
 
 export interface PingResult { ok: boolean; rtt_ms?: number; error?: string }
@@ -31,6 +31,12 @@ export interface VmLayer {
     argv(vm: VmPlan): string[];
     /** The QEMU binary a deploy will run (checked before anything starts). */
     qemuBinary(): string;
+    /** Runs argv in the guest (its agent's exec channel); resolves with the exit code. */
+    exec(vm: VmPlan, argv: string[], io: ExecIo, opts: { signal?: AbortSignal }): Promise<number>;
+    /** Carrier of the guest NIC `nic` (topology port name). */
+    setLink(vm: VmPlan, nic: string, up: boolean): Promise<void>;
+    /** The guest's console lock: throws (code console-busy) while another console holds it. */
+    takeConsole(vm: VmPlan): Lock;
 }
 
 export interface HugepageOps {

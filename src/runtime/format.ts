@@ -40,7 +40,7 @@ export function formatStatus(s: Status, rates?: Rates): string {
         const rows: string[][] = [];
         for (const p of s.ports) {
             const pr = rates?.ports[p.id];
-            rows.push([p.id, p.bridge, p.link, p.vhost ?? '-', String(p.rx_packets), String(p.tx_packets),
+            rows.push([p.id, p.bridge, p.admin ? 'down (vtopo link)' : p.link, p.vhost ?? '-', String(p.rx_packets), String(p.tx_packets),
                 String(p.rx_bytes), String(p.tx_bytes), String(p.drops), ...rateCells(pr), p.error ?? '']);
             if (p.queues.length > 1) {
                 for (const q of p.queues) {

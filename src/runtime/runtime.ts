@@ -21,6 +21,7 @@ import { acquireLock, ensureRunDir, readState, readStateLenient, writeState, typ
 import type { Status } from '../core/status.js';
 import { verifyPlan } from './verify.js';
 import { hugepageBudget } from './hugepage-budget.js';
+import { annotateStatus, labOps } from './lab.js';
 
 const KINDS: DatapathKind[] = ['embedded', 'ovs'];
 
@@ -162,6 +163,17 @@ function throughOvsdb(plan: Plan | undefined, ovsdb: string | undefined): Plan |
     return { ...plan, datapaths: { ...plan.datapaths, ovs: { ...ovs, dbSocket: socket } } };
 }
 
+/**
+ * What a deploy keeps of the lab records: ports taken down stay down (QEMU
+ * and the datapath keep them so) while they are in the plan. A guest the
+ * user stopped is started by the deploy, so that record goes.
+ */
+function kept(state: DeployState | undefined, desired?: Plan): Pick<DeployState, 'linksDown'> {
+    const ids = desired && new Set([...desired.vms.flatMap((v) => v.ports.map((p) => p.id)), ...desired.nics.map((n) => n.name), ...desired.links.map((l) => l.id)]);
+    const down = (state?.linksDown ?? []).filter((id) => !ids || ids.has(id));
+    return down.length ? { linksDown: down } : {};
+}
+
 /** A refused or rolled-back first deploy leaves no run directory behind (nothing in it was ever deployed). */
 function dropUndeployedRunDir(runDir: string): void {
     if (!existsSync(path.join(runDir, 'state', 'state.json'))) rmSync(runDir, { recursive: true, force: true });
@@ -214,13 +226,13 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
             if (actions.length === 0) {
                 await waitForGuests(booting, { desired, deps, progress });
                 // Nothing to do: what runs is the file's plan (a deploy that stopped part-way may have finished it).
-                if (state?.pending || state?.guests) writeState(desired.runDir, { deployed: desired, hugepages: state.hugepages });
+                if (state?.pending || state?.guests) writeState(desired.runDir, { deployed: desired, hugepages: state.hugepages, ...kept(state) });
                 return { applied: [], status: await collectStatus(file, desired.topology, desired, deps) };
             }
             await preflight(desired, actions, deps);
             let hugepages = state?.hugepages;
             const guests = new Map((deployed?.vms ?? []).map((v) => [v.name, v]));
-            const persist = () => writeState(desired.runDir, { deployed: state?.deployed, pending: desired, hugepages, guests: [...guests.values()] });
+            const persist = () => writeState(desired.runDir, { deployed: state?.deployed, pending: desired, hugepages, guests: [...guests.values()], ...kept(state) });
             persist();
             const save = (hp: typeof hugepages) => {
                 hugepages = hp;
@@ -255,7 +267,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
                 }
                 throw err;
             }
-            writeState(desired.runDir, { deployed: desired, hugepages });
+            writeState(desired.runDir, { deployed: desired, hugepages, ...kept(state, desired) });
             return { applied, status: await collectStatus(file, desired.topology, desired, deps) };
         } finally {
             lock.release();
@@ -292,7 +304,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
 
     async function status(file: string, opts: RuntimeOptions = {}): Promise<Status> {
         const { topology, plan } = await deployedPlan(file, opts);
-        return withHugepages(plan, await collectStatus(file, topology, plan, deps));
+        return withHugepages(plan, annotateStatus(await collectStatus(file, topology, plan, deps), plan?.runDir));
     }
 
     /** Adds the hugepage budget when the topology declares hugepages and the host can be asked. */
@@ -322,7 +334,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
             events ??= liveEvents(deps, wake);
             const { topology, plan } = await deployedPlan(file);
             events.follow(plan);
-            return events.annotate(withHugepages(plan, await collectStatus(file, topology, plan, deps)));
+            return events.annotate(withHugepages(plan, annotateStatus(await collectStatus(file, topology, plan, deps), plan?.runDir)));
         }, onStatus, intervalMs, pollMs);
         return { close() { w.close(); events?.close(); } };
     }
@@ -331,5 +343,11 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         return planFor(file, deps.hostFacts);
     }
 
-    return { plan, deploy, destroy, status, verify, watch, exportPlan, deployedPlan };
+    const lab = labOps(deps, async (file, opts) => {
+        const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
+        const { plan: p } = await deployedPlan(file, opts);
+        return { topology, runDir, plan: p };
+    });
+
+    return { plan, deploy, destroy, status, verify, watch, exportPlan, deployedPlan, ...lab };
 }

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { VmPlan } from '../core/plan.js';
 import {
-    agentIperf3, agentPing, agentPingStats, buildQemuArgv, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
+    agentExec, agentIperf3, agentPing, agentPingStats, buildQemuArgv, setGuestLink, takeConsole, ensureGuestImage, launchVm, resolveBootImage, stopVm, vmStatus, waitVmReady, type GuestImage,
 } from '../backends/qemu/index.js';
 import type { VmLayer } from './deps.js';
 
@@ -40,5 +40,8 @@ export function qemuVmLayer(): VmLayer {
         iperf3: (vm, address, opts) => agentIperf3(vm, address, { seconds: opts.seconds }),
         argv: (vm) => argvOf(vm, { kernel: '$VTOPO_GUEST_KERNEL', initrd: '$VTOPO_GUEST_INITRD' }),
         qemuBinary,
+        exec: (vm, argv, io, opts) => agentExec(vm, argv, io, opts),
+        setLink: (vm, nic, up) => setGuestLink(vm, nic, up),
+        takeConsole: (vm) => takeConsole(vm),
     };
 }

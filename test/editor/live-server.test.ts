@@ -31,6 +31,10 @@ function status(webState: 'running' | 'crashed'): Status {
     };
 }
 
+const unused = () => Promise.reject(new Error('not used by this test'));
+/** The lab operations (start, exec, capture, …): this test drives none of them. */
+const labUnused = { startVm: unused, stopVm: unused, restartVm: unused, exec: unused, attachConsole: unused, capture: unused, setLink: unused };
+
 /** A runtime whose watch the test drives by hand. */
 function scriptedRuntime() {
     let push: ((s: Status) => void) | undefined;
@@ -45,6 +49,7 @@ function scriptedRuntime() {
         status: async () => status('crashed'),
         verify: async () => ({ pairs: [] }),
         watch: (_file, onStatus) => { watches++; push = onStatus; return { close() { push = undefined; } }; },
+        ...labUnused,
     };
     return { rt, push: (s: Status) => push?.(s), watches: () => watches };
 }

@@ -91,6 +91,9 @@ export function fakeWorld(runRoot: string): FakeWorld {
         ping: async (vm: VmPlan, address: string) => ({ ok: w.vms.get(vm.name) === 'running', rtt_ms: 0.5, ...(address ? {} : {}) }),
         argv: (vm: VmPlan) => ['qemu-system-x86_64', '-name', vm.name],
         qemuBinary: () => 'sh',
+        exec: async (vm: VmPlan) => { w.calls.push(`exec ${vm.name}`); return 0; },
+        setLink: async (vm: VmPlan, nic: string, up: boolean) => { w.calls.push(`set-link ${vm.name}.${nic} ${up ? 'up' : 'down'}`); },
+        takeConsole: () => ({ release() { /* nothing held */ } }),
     };
     const facts = (sourceFile: string): HostFacts => ({ runRoot, kvmUsable: false, sourceFile, onlineCpus: [0, 1] });
     w.deps = {

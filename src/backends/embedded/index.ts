@@ -5,7 +5,7 @@
  * socket, pidfile), so every method works from a fresh process.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { ControlArgs, ControlOp, ControlResult, DatapathStatusReport, PortReport } from '../../core/control.js';
 import { ControlError, controlRequest } from '../../datapath/control-client.js';
@@ -102,6 +102,10 @@ export function toPortStatus(plan: Plan, r: PortReport, core?: number): PortStat
     if (r.features) s.features = r.features;
     if (r.num_of_vrings !== undefined) s.num_of_vrings = r.num_of_vrings;
     if (r.impair && r.impair_counters) s.impair = { set: r.impair, ...r.impair_counters };
+    if (r.admin) {
+        s.admin = r.admin;
+        s.link = 'down';
+    }
     return s;
 }
 
@@ -260,7 +264,50 @@ export const embeddedBackend: DatapathBackend = {
         }];
         return { datapath, ports, ...(pollers.length ? { pollers } : {}) };
     },
+
+    async setLink(plan, target, up) {
+        await req(plan, 'set-link', { ...target, up });
+    },
+
+    async openCapture(plan, portId, workDir) {
+        mkdirSync(workDir, { recursive: true, mode: 0o700 });
+        const file = path.join(workDir, `${portId}.${process.pid}.${Date.now()}.pcap`);
+        await req(plan, 'capture-start', { port: portId, file });
+        let stopped = false;
+        return {
+            chunks: tailFile(file, () => stopped),
+            async stop() {
+                if (stopped) return;
+                // The datapath flushes and closes the file before it answers.
+                await req(plan, 'capture-stop', { port: portId, file }).catch(() => undefined);
+                stopped = true;
+            },
+        };
+    },
 };
+
+/** The bytes of a file another process appends to, as they come, until `done()` and the end is read; then removes it. */
+async function* tailFile(file: string, done: () => boolean): AsyncGenerator<Buffer> {
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(1 << 16);
+    let at = 0;
+    try {
+        for (;;) {
+            const last = done();
+            const n = readSync(fd, buf, 0, buf.length, at);
+            if (n > 0) {
+                at += n;
+                yield Buffer.from(buf.subarray(0, n));
+                continue;
+            }
+            if (last) return;
+            await sleep(50);
+        }
+    } finally {
+        closeSync(fd);
+        rmSync(file, { force: true });
+    }
+}
 
 /** Mirrors a port's frames (both directions) into a pcap file until stopCapture. */
 export async function startCapture(plan: Plan, portId: string, file: string): Promise<void> {

@@ -10,6 +10,7 @@ import { VtopoError } from '../../core/api.js';
 import type { PortStatus } from '../../core/status.js';
 import { uptimeSeconds } from '../../host/procs.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
+import { openOvsCapture } from './capture.js';
 import { run } from './exec.js';
 import { instanceState, startInstance, stopInstance, withClient } from './instance.js';
 import { K_ID, K_KIND, K_TOPOLOGY, linkIfNames, marks, nicIfName, ovsBridgeName, vmPortIfName } from './names.js';
@@ -242,6 +243,19 @@ export const ovsBackend: DatapathBackend = {
         const picture = await pmdPicture(plan, ports, names);
         return { datapath, ports, ...picture };
     },
+
+    async setLink(plan, target) {
+        // A guest's NIC loses its carrier in QEMU (QMP set_link, the VM layer's
+        // part): OvS sees the guest stop sending and answering. NICs and patch
+        // links would need an OpenFlow port-mod, which vtopo does not speak yet.
+        if ('link' in target || plan.nics.some((n) => n.name === target.port)) {
+            const what = 'link' in target ? `link ${target.link}` : `nic ${target.port}`;
+            throw new VtopoError(`${what} is on the ovs datapath: vtopo takes the carrier away only from guest ports there`,
+                `take a guest port down instead (vtopo link ${plan.sourceFile} VM.PORT down), or put this bridge on \`datapath embedded\``, 'unsupported');
+        }
+    },
+
+    openCapture: (plan, portId) => openOvsCapture(plan, portId),
 };
 
 /** How far back OvS log warnings about a port still count as present. */

@@ -5,9 +5,12 @@
  */
 import type { VmPlan, VmPortPlan } from '../../core/plan.js';
 import type { BootImage } from './boot.js';
+import { vmFiles } from './files.js';
 
 /** virtio-serial port name the default guest's agent listens on. */
 export const AGENT_PORT_NAME = 'vtopo.agent';
+/** The port `vtopo exec` runs commands over (the agent serves it too), so status keeps the agent meanwhile. */
+export const EXEC_PORT_NAME = 'vtopo.exec';
 
 export function buildQemuArgv(vm: VmPlan, boot: BootImage, opts: { qemuBinary?: string } = {}): string[] {
     const a: string[] = [opts.qemuBinary ?? 'qemu-system-x86_64'];
@@ -34,6 +37,8 @@ export function buildQemuArgv(vm: VmPlan, boot: BootImage, opts: { qemuBinary?: 
         a.push('-device', 'virtio-serial-pci,id=vser0');
         a.push('-chardev', `socket,id=agent0,path=${esc(vm.agentSocket)},server=on,wait=off`);
         a.push('-device', `virtserialport,bus=vser0.0,chardev=agent0,name=${AGENT_PORT_NAME}`);
+        a.push('-chardev', `socket,id=exec0,path=${esc(vmFiles(vm).execSocket)},server=on,wait=off`);
+        a.push('-device', `virtserialport,bus=vser0.0,chardev=exec0,name=${EXEC_PORT_NAME}`);
     }
     vm.ports.forEach((p, i) => a.push(...portArgs(p, i)));
     if (boot.kind === 'kernel') {

@@ -22,6 +22,10 @@ export interface VmFiles {
     rxFilter: string;
     /** What the supervisor could not do (vCPU pinning), for status to show. */
     warnings: string;
+    /** The agent's exec channel (virtio-serial vtopo.exec). */
+    execSocket: string;
+    /** Held by the one `vtopo console` attached to the guest. */
+    consoleLock: string;
 }
 
 export function vmFiles(vm: VmPlan): VmFiles {
@@ -36,6 +40,8 @@ export function vmFiles(vm: VmPlan): VmFiles {
         stopRequested: `${base}.stop-requested`,
         rxFilter: `${base}.rx-filter.json`,
         warnings: `${base}.warnings.json`,
+        execSocket: `${base}.exec.sock`,
+        consoleLock: `${base}.console.lock`,
     };
 }
 

@@ -14,3 +14,5 @@ export { QmpClient, QmpError } from './qmp.js';
 export type { QmpEvent } from './qmp.js';
 export { vmFiles } from './files.js';
 export type { ExitRecord, VmFiles } from './files.js';
+export { agentExec } from './exec.js';
+export { setGuestLink, takeConsole } from './lab.js';

@@ -53,7 +53,7 @@ export async function launchVm(vm: VmPlan, argv: string[]): Promise<{ pid: numbe
         mkdirSync(path.dirname(p), { recursive: true, mode: 0o700 });
     }
     // QEMU unlinks a socket path before binding it: never let it steal one that someone still serves.
-    for (const s of [vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.supervisorQmp]) {
+    for (const s of [vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.supervisorQmp, f.execSocket]) {
         if (existsSync(s) && (await socketAnswers(s))) {
             throw new VtopoError(
                 `vm ${vm.name}: ${s} is in use by another process`,
@@ -61,7 +61,7 @@ export async function launchVm(vm: VmPlan, argv: string[]): Promise<{ pid: numbe
             );
         }
     }
-    for (const p of [vm.pidFile, f.exit, f.stopRequested, f.events, f.supervisorQmp, vm.qmpSocket, vm.agentSocket, vm.consoleSocket]) {
+    for (const p of [vm.pidFile, f.exit, f.stopRequested, f.events, f.supervisorQmp, vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.execSocket]) {
         rmSync(p, { force: true });
     }
     // The supervisor's private monitor comes first so it exists before any
@@ -209,5 +209,5 @@ async function finish(vm: VmPlan): Promise<void> {
     if (sup && isOurs(sup, f.spec)) {
         if (!(await waitGone(sup, 3000))) await terminate(sup, f.spec, 1000);
     }
-    for (const p of [vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.supervisorQmp]) rmSync(p, { force: true });
+    for (const p of [vm.qmpSocket, vm.agentSocket, vm.consoleSocket, f.supervisorQmp, f.execSocket]) rmSync(p, { force: true });
 }

@@ -55,6 +55,10 @@ export class Bridge {
 
     /** A frame received on `src`. */
     input(src: Port, f: Frame): void {
+        if (src.linkDown) {
+            src.drop('link-down');
+            return;
+        }
         const len = f.len;
         if (len > this.maxFrame) {
             src.drop('mtu');
@@ -81,8 +85,12 @@ export class Bridge {
             w1 = i32[k + 1];
             w2 = i32[k + 2];
             if (w0 === src.fcW0 && w1 === src.fcW1 && w2 === src.fcW2 && src.fcGen === macs.gen && now - src.fcAt < DECISION_MS) {
-                this.forwarded++;
-                src.fcDst!.egress(f);
+                const dst = src.fcDst!;
+                if (dst.linkDown) dst.drop('link-down');
+                else {
+                    this.forwarded++;
+                    dst.egress(f);
+                }
                 return;
             }
         }
@@ -100,8 +108,11 @@ export class Bridge {
                         src.fcGen = macs.gen;
                         src.fcAt = now;
                     }
-                    this.forwarded++;
-                    dst.egress(f);
+                    if (dst.linkDown) dst.drop('link-down');
+                    else {
+                        this.forwarded++;
+                        dst.egress(f);
+                    }
                 }
                 return;
             }
@@ -110,7 +121,7 @@ export class Bridge {
         const ports = this.ports;
         for (let i = 0; i < ports.length; i++) {
             const p = ports[i];
-            if (p !== src) p.egress(f);
+            if (p !== src && !p.linkDown) p.egress(f);
         }
     }
 }

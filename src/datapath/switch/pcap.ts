@@ -4,6 +4,22 @@ import type { Frame } from '../virtio/frame.js';
 
 const SNAP = 65535;
 
+/** What a port mirrors its frames into. */
+export interface PcapSink {
+    write(f: Frame): void;
+    /** The files written (comma separated when several captures run). */
+    readonly file: string;
+}
+
+/** Several captures of one port at once (the editor's and a `vtopo capture`, say). */
+export class PcapTee implements PcapSink {
+    constructor(readonly writers: PcapWriter[]) {}
+    get file(): string { return this.writers.map((w) => w.file).join(','); }
+    write(f: Frame): void {
+        for (const w of this.writers) w.write(f);
+    }
+}
+
 export class PcapWriter {
     private fd: number;
     private buf = Buffer.alloc(1 << 20);

@@ -2,7 +2,7 @@
 import type { Frame } from '../virtio/frame.js';
 import type { ImpairmentPlan } from '../../core/plan.js';
 import { Netem, seedOf, type Scheduler } from '../ports/netem.js';
-import type { PcapWriter } from './pcap.js';
+import type { PcapSink } from './pcap.js';
 import type { Bridge } from './bridge.js';
 import type { PortReport, QueueCounters } from '../../core/control.js';
 
@@ -18,11 +18,16 @@ export abstract class Port {
     tx_packets = 0;
     tx_bytes = 0;
     readonly dropsByReason: Record<string, number> = {};
-    capture: PcapWriter | undefined;
+    capture: PcapSink | undefined;
     /** The egress impairment qdisc while one is set (the bridge sends through it). */
     qdisc: Netem | undefined;
     private netem: Netem | undefined;
     private impairSpec: ImpairmentPlan | undefined;
+    /**
+     * Carrier taken away (`vtopo link PORT down`): the bridge takes nothing
+     * in from this port and sends nothing out of it.
+     */
+    linkDown = false;
     /**
      * The bridge's last unicast decision for frames from this port: the
      * first 12 bytes (dst+src MAC) as words, where they went, and the MAC
@@ -104,6 +109,7 @@ export abstract class Port {
             capture: this.capture?.file,
             impair: this.impairSpec,
             impair_counters: this.netem?.report(),
+            ...(this.linkDown ? { admin: 'down' as const } : {}),
         };
     }
 }
