@@ -1,0 +1,121 @@
+/**
+ * Capture and link on OvS-DPDK under TCG, through the CLI: the two-VM
+ * example on a private OvS. A capture is an OvS Mirror to an internal port
+ * vtopo adds and tcpdump reads in the OvS namespace; the pcap of a ping
+ * holds its requests and replies (to a file and streamed live), and the
+ * mirror and its port are gone afterwards. Link down takes the guest NIC's
+ * carrier (QMP set_link): NO-CARRIER in the guest, pings fail; up: they pass.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ovsPaths } from '../../src/backends/ovs/paths.js';
+import type { Plan } from '../../src/core/plan.js';
+import { selfExecArgv } from '../../src/host/self-exec.js';
+import { sleep } from '../../src/host/procs.js';
+import { type CliResult, runVtopo } from '../runtime/cli-run.js';
+import { leftovers } from '../runtime/leaks.js';
+
+const dir = mkdtempSync('/tmp/vtlo-');
+const runRoot = path.join(dir, 'run');
+const runDir = path.join(runRoot, 'labovs');
+const file = path.join(dir, 'ovs.vtopo');
+writeFileSync(file, readFileSync('examples/ovs.vtopo', 'utf8').replace('topology ovslab', 'topology labovs')
+    .replace(/10\.0\.2\./g, '10.0.8.'));
+
+const vtopo = (...args: string[]): Promise<CliResult> => runVtopo(runRoot, args);
+
+function spawnVtopo(args: string[]) {
+    const [node, ...pre] = selfExecArgv();
+    return spawn(node, [...pre, ...args], { env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
+}
+
+const received = (out: string) => Number(/(\d+) packets received/.exec(out)?.[1] ?? -1);
+
+/** Rows of an OvS table in the private database, as ovs-vsctl lists them. */
+function ovsRows(table: string): string {
+    const plan = (JSON.parse(readFileSync(path.join(runDir, 'state', 'state.json'), 'utf8')) as { deployed: Plan }).deployed;
+    return execFileSync('ovs-vsctl', [`--db=unix:${ovsPaths(plan).dbSocket}`, '--columns=name', 'list', table], { encoding: 'utf8' });
+}
+
+beforeAll(async () => {
+    const d = await vtopo('deploy', file);
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    // OvS may take a few seconds to forward after deploy (see e2e.test).
+    for (let i = 0; i < 10; i++) {
+        const p = await vtopo('exec', file, 'a', '--', 'ping', '-c', '1', '-w', '3', '10.0.8.2');
+        if (p.code === 0) break;
+    }
+}, 400_000);
+
+afterAll(async () => {
+    await vtopo('destroy', file);
+    const left = leftovers(runDir);
+    rmSync(dir, { recursive: true, force: true });
+    expect(left).toEqual([]);
+}, 180_000);
+
+describe('lab control on OvS-DPDK (TCG)', () => {
+    it('capture: a mirror holds the echo requests and replies of a ping (tcpdump -r), and is removed after', async () => {
+        const out = path.join(dir, 'a.pcap');
+        const cap = vtopo('capture', file, 'a.eth0', '-w', out, '--duration', '15');
+        await sleep(5000);
+        const ping = await vtopo('exec', file, 'a', '--', 'ping', '-c', '3', '10.0.8.2');
+        expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+        const c = await cap;
+        expect(c.code, c.stderr).toBe(0);
+        expect(c.stderr).toContain('(ovs datapath)');
+        const text = execFileSync('tcpdump', ['-nr', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+        expect(text.match(/10\.0\.8\.1 > 10\.0\.8\.2: ICMP echo request/g)?.length, text).toBe(3);
+        expect(text.match(/10\.0\.8\.2 > 10\.0\.8\.1: ICMP echo reply/g)?.length, text).toBe(3);
+        expect(ovsRows('Mirror').trim()).toBe('');
+        expect(ovsRows('Port')).not.toMatch(/vcap/);
+    }, 300_000);
+
+    it('capture -w - streams a pcap that tcpdump parses while the ping runs', async () => {
+        const live = spawnVtopo(['capture', file, 'b.eth0', '-w', '-']);
+        const td = spawn('tcpdump', ['-l', '-n', '-r', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+        live.stdout.pipe(td.stdin);
+        let lines = '';
+        let started = '';
+        live.stderr.on('data', (d: Buffer) => { started += d.toString(); });
+        td.stdout.setEncoding('utf8');
+        td.stdout.on('data', (d: string) => { lines += d; });
+        try {
+            for (let i = 0; i < 60 && !started.includes('capturing'); i++) await sleep(250);
+            expect(started).toContain('capturing b.eth0');
+            const long = vtopo('exec', file, 'b', '--', 'ping', '-c', '20', '10.0.8.1');
+            let during = '';
+            for (let i = 0; i < 60 && !during; i++) {
+                await sleep(250);
+                if (/ICMP echo reply/.test(lines)) during = lines;
+            }
+            const pingDone = await Promise.race([long.then(() => true), sleep(0).then(() => false)]);
+            expect(during, 'tcpdump printed nothing while the ping ran').toMatch(/10\.0\.8\.2 > 10\.0\.8\.1: ICMP echo request/);
+            expect(pingDone).toBe(false);
+            expect((await long).code).toBe(0);
+        } finally {
+            live.kill('SIGINT');
+            await new Promise((resolve) => live.on('close', resolve));
+            await new Promise((resolve) => td.on('close', resolve));
+        }
+        expect(lines.match(/ICMP echo reply/g)?.length).toBe(20);
+        expect(ovsRows('Mirror').trim()).toBe('');
+    }, 300_000);
+
+    it('link down: NO-CARRIER in the guest and pings fail; up: they pass again', async () => {
+        expect((await vtopo('link', file, 'a.eth0', 'down')).code).toBe(0);
+        const ipDown = await vtopo('exec', file, 'a', '--', 'ip', 'link', 'show', 'eth0');
+        expect(ipDown.stdout).toContain('NO-CARRIER');
+        const failed = await vtopo('exec', file, 'b', '--', 'ping', '-c', '2', '-w', '3', '10.0.8.1');
+        expect(received(failed.stdout)).toBe(0);
+        const st = JSON.parse((await vtopo('status', file, '--json')).stdout) as { ports: { id: string; admin?: string }[] };
+        expect(st.ports.find((p) => p.id === 'a.eth0')?.admin).toBe('down');
+        expect((await vtopo('link', file, 'a.eth0', 'up')).code).toBe(0);
+        const ipUp = await vtopo('exec', file, 'a', '--', 'ip', 'link', 'show', 'eth0');
+        expect(ipUp.stdout).toContain('LOWER_UP');
+        const passed = await vtopo('exec', file, 'b', '--', 'ping', '-c', '2', '-w', '10', '10.0.8.1');
+        expect(passed.code, passed.stdout).toBe(0);
+    }, 300_000);
+});
