@@ -1,8 +1,9 @@
 /**
  * The runtime the language server hosts: the same functions the CLI calls
  * (src/runtime/index.ts), plus the editor-only extras (export text, guest
- * console socket, packet capture) read from the deployed Plan.
+ * console socket, captures into the editor's file) read from the deployed Plan.
  */
+import { createWriteStream } from 'node:fs';
 import { exportTopology, runtime } from '../../src/runtime/index.js';
 import { VtopoError } from '../../src/core/api.js';
 import { runRoot } from '../../src/host/facts.js';
@@ -22,15 +23,8 @@ async function deployedPlan(file: string): Promise<Plan> {
     return plan;
 }
 
-/** The embedded datapath mirrors a port into a pcap file (loaded lazily: it pulls in koffi). */
-async function captureApi(plan: Plan, port: string) {
-    const vmPort = plan.vms.flatMap((v) => v.ports).find((p) => p.id === port);
-    const nic = plan.nics.find((n) => n.name === port);
-    const datapath = vmPort?.datapath ?? nic?.datapath;
-    if (!datapath) throw new VtopoError(`topology ${plan.topology} has no port ${port}`, `pick one of: ${[...plan.vms.flatMap((v) => v.ports.map((p) => p.id)), ...plan.nics.map((n) => n.name)].join(', ')}`);
-    if (datapath !== 'embedded') throw new VtopoError(`port ${port} is on the ${datapath} datapath; only the embedded datapath mirrors ports`, 'capture on a port of an embedded bridge, or use ovs-tcpdump inside the OvS namespace');
-    return import('../../src/backends/embedded/index.js');
-}
+/** Captures the editor started, by `file#port`: stopping one aborts it and waits for its count. */
+const captures = new Map<string, { stop: () => Promise<number>; file: string }>();
 
 export async function loadRuntime(): Promise<LiveRuntime> {
     return {
@@ -44,15 +38,27 @@ export async function loadRuntime(): Promise<LiveRuntime> {
             if (!vm) throw new VtopoError(`topology ${plan.topology} has no deployed vm ${vmName}`, `pick one of: ${plan.vms.map((v) => v.name).join(', ') || '(none)'}`);
             return { socket: vm.consoleSocket, serialLog: vm.serialLog };
         },
+        // The same capture as `vtopo capture` (both datapaths), written into the editor's file.
         async startCapture(file, port, pcapFile) {
-            const plan = await deployedPlan(file);
-            await (await captureApi(plan, port)).startCapture(plan, port, pcapFile);
+            const key = `${file}#${port}`;
+            if (captures.has(key)) throw new VtopoError(`a capture of ${port} is already running (into ${captures.get(key)!.file})`, 'stop it first ("vtopo: Stop Capture")', 'busy');
+            const ctl = new AbortController();
+            const out = createWriteStream(pcapFile, { mode: 0o644 });
+            let started!: () => void;
+            const running = new Promise<void>((resolve) => { started = resolve; });
+            const done = runtime.capture(file, port, (b) => out.write(b), { signal: ctl.signal, onStarted: () => started() })
+                .finally(() => new Promise<void>((resolve) => out.end(() => resolve())));
+            // Refused before it started (unknown port, no such datapath): the error goes back now.
+            await Promise.race([running, done]);
+            captures.set(key, { file: pcapFile, stop: async () => { ctl.abort(); return (await done).packets; } });
+            const forget = () => { captures.delete(key); };
+            done.then(forget, forget);
             return { file: pcapFile };
         },
         async stopCapture(file, port) {
-            const plan = await deployedPlan(file);
-            const r = await (await captureApi(plan, port)).stopCapture(plan, port);
-            return { file: r.file ?? '', packets: r.frames };
+            const c = captures.get(`${file}#${port}`);
+            if (!c) throw new VtopoError(`no capture of ${port} is running`, 'start one with "vtopo: Capture"', 'no-capture');
+            return { file: c.file, packets: await c.stop() };
         },
     };
 }

@@ -13,7 +13,7 @@ import type { Model } from '../../src/language/generated/ast.js';
 import type { ProgressEvent, VtopoRuntime } from '../../src/core/api.js';
 import type { Status } from '../../src/core/status.js';
 import {
-    CaptureStartRequest, CaptureStopRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
+    CaptureStartRequest, CaptureStopRequest, GuestRequest, LinkRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
     ProgressNotification, StatusNotification, StatusRequest, TopologiesChangedNotification, TopologiesRequest, VerifyRequest,
     type CaptureStarted, type CaptureStopped, type ConsoleTarget, type ExportFormat, type ExportResult, type Outcome,
     type TopologyModel, type TopologyView,
@@ -127,6 +127,17 @@ export class LiveServer {
         c.onRequest(ConsoleRequest, (p) => this.run(p.uri, (rt, file) => rt.consoleTarget ? rt.consoleTarget(file, p.vm) : Promise.reject(missingErr('guest console'))));
         c.onRequest(CaptureStartRequest, (p) => this.run(p.uri, (rt, file) => rt.startCapture ? rt.startCapture(file, p.port, p.file) : Promise.reject(missingErr('capture'))));
         c.onRequest(CaptureStopRequest, (p) => this.run(p.uri, (rt, file) => rt.stopCapture ? rt.stopCapture(file, p.port) : Promise.reject(missingErr('capture'))));
+        c.onRequest(GuestRequest, (p) => this.op(p.uri, p.action, async (rt, file) => {
+            const opts = { onProgress: this.progress(p.progressId) };
+            const r = await (p.action === 'start' ? rt.startVm(file, p.vm, opts) : p.action === 'stop' ? rt.stopVm(file, p.vm, opts) : rt.restartVm(file, p.vm, opts));
+            this.onStatus(p.uri, await rt.status(file));
+            return r;
+        }));
+        c.onRequest(LinkRequest, (p) => this.run(p.uri, async (rt, file) => {
+            await rt.setLink(file, p.port, p.up);
+            this.onStatus(p.uri, await rt.status(file));
+            return null;
+        }));
         c.onRequest(TopologiesRequest, async (p) => {
             if (p.recheck) await this.recheck();
             return this.views(p.uri);

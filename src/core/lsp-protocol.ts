@@ -6,7 +6,7 @@
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
 import type { DeployResult, PlanResult, ProgressEvent, VerifyResult } from './api.js';
-import type { Status } from './status.js';
+import type { Status, VmStatus } from './status.js';
 import type { DatapathKind } from './limits.js';
 
 export interface Position { line: number; character: number }
@@ -70,6 +70,10 @@ export const ExportRequest = new RequestType<FileParams & { format: ExportFormat
 export const ConsoleRequest = new RequestType<FileParams & { vm: string }, Outcome<ConsoleTarget>, void>('vtopo/console');
 export const CaptureStartRequest = new RequestType<FileParams & { port: string; file: string }, Outcome<CaptureStarted>, void>('vtopo/captureStart');
 export const CaptureStopRequest = new RequestType<FileParams & { port: string }, Outcome<CaptureStopped>, void>('vtopo/captureStop');
+/** One guest: start, stop or restart (`vtopo start|stop|restart`). */
+export const GuestRequest = new RequestType<ProgressParams & { vm: string; action: 'start' | 'stop' | 'restart' }, Outcome<VmStatus>, void>('vtopo/guest');
+/** A port's carrier (`vtopo link PORT down|up`): `vm.port`, a nic or a link id. */
+export const LinkRequest = new RequestType<FileParams & { port: string; up: boolean }, Outcome<null>, void>('vtopo/link');
 /** Every topology the server knows (open and workspace documents), with live status when deployed; `recheck` asks the runtime again first. */
 export const TopologiesRequest = new RequestType<{ uri?: string; recheck?: boolean }, TopologyView[], void>('vtopo/topologies');
 

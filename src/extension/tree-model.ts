@@ -102,7 +102,7 @@ export function buildTree(views: TopologyView[]): TreeNode[] {
             }
             for (const l of model.links.filter((x) => x.a === b.name || x.b === b.name)) {
                 const other = l.a === b.name ? l.b : l.a;
-                children.push({ ...base, id: `${id}/link/${l.id}`, kind: 'link', label: `link → ${other}`, description: '', tooltip: `link ${l.a} ${l.b}`, icon: { id: 'arrow-swap' }, range: l.range, children: [] });
+                children.push({ ...base, id: `${id}/link/${l.id}`, kind: 'link', label: `link → ${other}`, description: '', tooltip: `link ${l.a} ${l.b}`, port: l.id, icon: { id: 'arrow-swap' }, range: l.range, children: [] });
             }
             const dp = live?.datapaths.find((d) => d.kind === b.datapath);
             return {

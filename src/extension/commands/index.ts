@@ -13,12 +13,14 @@ import { deployCommands } from './deploy.js';
 import { exportCommands } from './export.js';
 import { graphCommands } from './graph.js';
 import { inspectCommands } from './inspect.js';
+import { labCommands } from './lab.js';
 
 export const commands: readonly Command[] = [
     ...deployCommands,
     ...inspectCommands,
     ...exportCommands,
     ...consoleCaptureCommands,
+    ...labCommands,
     ...graphCommands,
 ];
 

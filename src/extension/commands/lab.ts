@@ -1,0 +1,82 @@
+/**
+ * Working in a running lab: one guest's Start/Stop/Restart, Exec… (a
+ * terminal running `vtopo exec`, so the output streams), and a port's or
+ * link's carrier (Link Down/Up). The server runs them (the CLI's functions).
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { call, showError } from '../client.js';
+import { GuestRequest, LinkRequest } from '../../core/lsp-protocol.js';
+import type { CommandContext, Target } from './context.js';
+import { command } from './command.js';
+
+async function pickVm(t: Target, placeHolder: string): Promise<string | undefined> {
+    if (t.node?.vm) return t.node.vm;
+    const vms = t.view?.model.vms.map((v) => v.name) ?? [];
+    return vms.length === 1 ? vms[0] : vscode.window.showQuickPick(vms, { placeHolder });
+}
+
+async function pickPort(t: Target): Promise<string | undefined> {
+    const n = t.node;
+    if (n?.kind === 'port' && n.vm) return `${n.vm}.${n.port}`;
+    if ((n?.kind === 'nic' || n?.kind === 'link') && n.port) return n.port;
+    const m = t.view?.model;
+    const ids = [...(m?.vms.flatMap((v) => v.ports.map((p) => p.id)) ?? []), ...(m?.nics.map((x) => x.name) ?? []), ...(m?.links.map((l) => l.id) ?? [])];
+    return vscode.window.showQuickPick(ids, { placeHolder: 'Which port or link?' });
+}
+
+function guest(action: 'start' | 'stop' | 'restart') {
+    const verb = action[0].toUpperCase() + action.slice(1);
+    return command(`vtopo.${action}Vm`, async (ctx: CommandContext, arg?: unknown) => {
+        const t = await ctx.target(arg, true);
+        if (!t) return;
+        const vm = await pickVm(t, `${verb} which guest?`);
+        if (!vm) return;
+        try {
+            const s = await ctx.withSteps(`vtopo: ${action} ${vm}`, (progressId) => call(ctx.client, GuestRequest, { uri: t.uri, progressId, vm, action }));
+            void vscode.window.showInformationMessage(`vtopo: vm ${vm} is ${s.state}`);
+        } catch (err) {
+            await showError(action, err, ctx.output);
+        }
+    });
+}
+
+function link(up: boolean) {
+    return command(up ? 'vtopo.linkUp' : 'vtopo.linkDown', async (ctx: CommandContext, arg?: unknown) => {
+        const t = await ctx.target(arg, true);
+        if (!t) return;
+        const port = await pickPort(t);
+        if (!port) return;
+        try {
+            await call(ctx.client, LinkRequest, { uri: t.uri, port, up });
+            ctx.output.appendLine(`${port}: link ${up ? 'up' : 'down'}`);
+        } catch (err) {
+            await showError(up ? 'link up' : 'link down', err, ctx.output);
+        }
+    });
+}
+
+export const labCommands = [
+    guest('start'),
+    guest('stop'),
+    guest('restart'),
+    command('vtopo.exec', async (ctx, arg?: unknown) => {
+        const t = await ctx.target(arg, true);
+        if (!t) return;
+        const vm = await pickVm(t, 'Run a command in which guest?');
+        if (!vm) return;
+        const line = await vscode.window.showInputBox({ prompt: `Command to run in ${vm}`, placeHolder: 'ip addr' });
+        if (!line?.trim()) return;
+        // The bundled CLI sits next to this bundle (out/); the terminal streams what it prints.
+        const cli = path.join(__dirname, 'cli.cjs');
+        const term = vscode.window.createTerminal({
+            name: `vtopo exec ${vm}`,
+            shellPath: process.execPath,
+            shellArgs: [cli, 'exec', vscode.Uri.parse(t.uri).fsPath, vm, '--', ...line.trim().split(/\s+/)],
+            env: { ELECTRON_RUN_AS_NODE: '1' },
+        });
+        term.show();
+    }),
+    link(false),
+    link(true),
+];
