@@ -7,7 +7,7 @@
  * `{id, op, ...args}`, and one per reply, `{id, ok, result | error}`.
  */
 
-import type { ImpairmentPlan } from './plan.js';
+import type { ImpairmentPlan, VlanPlan } from './plan.js';
 
 export type VhostMode = 'client' | 'server';
 
@@ -79,6 +79,8 @@ export interface PortReport {
     impair_counters?: ImpairCounters;
     /** Present when `vtopo link … down` took the carrier away. */
     admin?: 'down';
+    /** The port's 802.1Q settings; absent: every VLAN, untagged = VLAN 0. */
+    vlan?: VlanPlan;
 }
 
 /** Guest memory arena: guest regions and frame buffers mapped into one buffer (null when none is in use). */
@@ -95,7 +97,7 @@ export interface DatapathStatusReport {
     mode: 'poll' | 'interrupt';
     polling_queues: number;
     rounds: number;
-    bridges: { name: string; mtu: number; ports: string[]; flooded: number; forwarded: number; macs: { mac: string; port: string; age_s: number }[] }[];
+    bridges: { name: string; mtu: number; ports: string[]; flooded: number; forwarded: number; macs: { mac: string; vlan: number; port: string; age_s: number }[] }[];
     links: string[];
     ports: PortReport[];
     /** The CPU the poll loop (the datapath's main thread) last ran on, from /proc/self/stat. */
@@ -121,9 +123,9 @@ export interface ControlOps {
     'remove-bridge': { args: { name: string }; result: Existed };
     'add-link': { args: { link: string; a: string; b: string }; result: Existed };
     'remove-link': { args: { link: string }; result: Existed };
-    'add-vhost-port': { args: { port: string; bridge: string; socket: string; mode?: VhostMode; queues?: number; mac?: string; mtu?: number }; result: Existed };
-    'add-tap': { args: { port: string; bridge: string; ifname: string; queues?: number; mtu?: number }; result: Existed };
-    'add-af-packet': { args: { port: string; bridge: string; iface: string; queues?: number; mtu?: number }; result: Existed };
+    'add-vhost-port': { args: { port: string; bridge: string; socket: string; mode?: VhostMode; queues?: number; mac?: string; mtu?: number; vlan?: VlanPlan }; result: Existed };
+    'add-tap': { args: { port: string; bridge: string; ifname: string; queues?: number; mtu?: number; vlan?: VlanPlan }; result: Existed };
+    'add-af-packet': { args: { port: string; bridge: string; iface: string; queues?: number; mtu?: number; vlan?: VlanPlan }; result: Existed };
     'remove-port': { args: { port: string }; result: Existed };
     inventory: { args: NoArgs; result: ControlInventory };
     status: { args: NoArgs; result: DatapathStatusReport };

@@ -138,7 +138,19 @@ export interface NicPlan {
     queues: number;
     rss: string[];
     mtu: number;
+    /** Absent: the port carries every VLAN, untagged frames as VLAN 0 (OvS's default). */
+    vlan?: VlanPlan;
 }
+
+/**
+ * 802.1Q on a port or NIC. access: the guest side is untagged, the bridge
+ * side VLAN `tag`. trunk: tagged frames of `trunks` pass (others drop);
+ * untagged frames are VLAN `native` when set (it is carried, sent
+ * untagged), dropped otherwise. VLAN ids 1-4094; `trunks` sorted, unique.
+ */
+export type VlanPlan =
+    | { mode: 'access'; tag: number }
+    | { mode: 'trunk'; trunks: number[]; native?: number };
 
 export type ImagePlan =
     | { kind: 'default' }
@@ -195,6 +207,8 @@ export interface VmPortPlan {
      * status reports the actual core.
      */
     queueCores: number[];
+    /** Absent: every VLAN, untagged frames as VLAN 0. */
+    vlan?: VlanPlan;
     /** Frames leaving the switch towards the guest (absent: none). */
     impair?: ImpairmentPlan;
 }

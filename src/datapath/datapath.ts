@@ -26,7 +26,8 @@ import { PcapTee, PcapWriter } from './switch/pcap.js';
 import type { Port } from './switch/port.js';
 import { arenaReport } from './sys/arena.js';
 import { ifnameOk, inRange, LIMITS } from '../core/limits.js';
-import { IMPAIRMENT_KEYS, type ImpairmentPlan } from '../core/plan.js';
+import { IMPAIRMENT_KEYS, type ImpairmentPlan, type VlanPlan } from '../core/plan.js';
+import { vlanError } from './switch/vlan.js';
 
 const EMBEDDED = LIMITS.embedded;
 
@@ -60,6 +61,19 @@ function num(a: WireRequest, k: string, dflt?: number): number {
 function optNum(a: WireRequest, k: string): number | undefined {
     return a[k] === undefined ? undefined : num(a, k);
 }
+/** The optional `vlan` argument of the port ops, checked off the wire. */
+function vlanArg(a: WireRequest, id: string): VlanPlan | undefined {
+    const e = vlanError(a.vlan);
+    if (e) throw new OpError(`port ${id}: ${e}`, "pass vlan as {mode:'access', tag} or {mode:'trunk', trunks, native?}, or leave it out");
+    return (a.vlan as VlanPlan | undefined | null) ?? undefined;
+}
+const sameVlan = (a: VlanPlan | undefined, b: VlanPlan | undefined) => JSON.stringify(a) === JSON.stringify(b);
+
+function vlanText(v: VlanPlan | undefined): string {
+    if (!v) return '';
+    return v.mode === 'access' ? ` vlan ${v.tag}` : ` trunk ${v.trunks.join(',')}${v.native ? ` native ${v.native}` : ''}`;
+}
+
 function vhostMode(a: WireRequest, id: string): VhostMode {
     const m = a.mode ?? 'client';
     if (m !== 'client' && m !== 'server') throw new OpError(`port ${id}: mode must be client or server`);
@@ -114,17 +128,17 @@ const OPS: OpTable = {
             const port = objId(a, 'port');
             const bridge = str(a, 'bridge');
             const socket = str(a, 'socket');
-            return { port, bridge, socket, mode: vhostMode(a, port), queues: num(a, 'queues', 1), mac: typeof a.mac === 'string' ? a.mac : undefined };
+            return { port, bridge, socket, mode: vhostMode(a, port), queues: num(a, 'queues', 1), mac: typeof a.mac === 'string' ? a.mac : undefined, vlan: vlanArg(a, port) };
         },
         run: (dp, a) => dp.addVhostPort(a),
     },
     'add-tap': {
-        args: (a) => ({ port: objId(a, 'port'), bridge: str(a, 'bridge'), ifname: str(a, 'ifname'), queues: num(a, 'queues', 1), mtu: num(a, 'mtu', 1500) }),
-        run: (dp, a) => dp.addNic(a.port, a.bridge, 'tap', a.ifname, a.queues ?? 1, a.mtu ?? 1500),
+        args: (a) => ({ port: objId(a, 'port'), bridge: str(a, 'bridge'), ifname: str(a, 'ifname'), queues: num(a, 'queues', 1), mtu: num(a, 'mtu', 1500), vlan: vlanArg(a, objId(a, 'port')) }),
+        run: (dp, a) => dp.addNic(a.port, a.bridge, 'tap', a.ifname, a.queues ?? 1, a.mtu ?? 1500, a.vlan),
     },
     'add-af-packet': {
-        args: (a) => ({ port: objId(a, 'port'), bridge: str(a, 'bridge'), iface: str(a, 'iface'), queues: num(a, 'queues', 1), mtu: num(a, 'mtu', 1500) }),
-        run: (dp, a) => dp.addNic(a.port, a.bridge, 'af_packet', a.iface, a.queues ?? 1, a.mtu ?? 1500),
+        args: (a) => ({ port: objId(a, 'port'), bridge: str(a, 'bridge'), iface: str(a, 'iface'), queues: num(a, 'queues', 1), mtu: num(a, 'mtu', 1500), vlan: vlanArg(a, objId(a, 'port')) }),
+        run: (dp, a) => dp.addNic(a.port, a.bridge, 'af_packet', a.iface, a.queues ?? 1, a.mtu ?? 1500, a.vlan),
     },
     'remove-port': { args: (a) => ({ port: objId(a, 'port') }), run: (dp, a) => dp.removePort(a.port) },
     inventory: { args: noArgs, run: (dp) => dp.inventory() },
@@ -254,12 +268,19 @@ export class Datapath {
         const mode = req.mode ?? 'client';
         const queues = req.queues ?? 1;
         if (!inRange(queues, EMBEDDED.portQueues)) throw new OpError(`port ${id}: queues ${queues} out of range ${EMBEDDED.portQueues.min}-${EMBEDDED.portQueues.max}`);
+        const { vlan } = req;
+        if (vlanError(vlan)) throw new OpError(`port ${id}: ${vlanError(vlan)}`);
         const existing = this.engine.ports.get(id);
-        if (existing instanceof VhostPort && existing.bridge === bridge && existing.opts.socket === socket && existing.opts.mode === mode && existing.opts.queues === queues) return { existed: true };
+        // Other VLAN settings change in place: the guest stays connected.
+        if (existing instanceof VhostPort && existing.bridge === bridge && existing.opts.socket === socket && existing.opts.mode === mode && existing.opts.queues === queues) {
+            if (!sameVlan(existing.vlanConfig, vlan)) existing.setVlan(vlan);
+            return { existed: true };
+        }
         if (existing) this.removePort(id);
         const slot = Math.max(2048, (bridge.maxFrame + 63) & ~63);
         const p = new VhostPort(this.engine, { id, socket, mode, queues, mac, slotSize: slot, log: this.log });
         this.engine.addPort(p, bridge);
+        p.setVlan(vlan);
         try {
             p.open();
         } catch (e) {
@@ -267,14 +288,18 @@ export class Datapath {
             throw new OpError(`port ${id}: cannot open ${socket}: ${(e as Error).message}`, 'check the socket directory exists and is writable');
         }
         this.vhost.add(id);
-        this.log(`vhost port ${id} on ${bridge.name}: ${mode} ${socket} queues ${queues}`);
+        this.log(`vhost port ${id} on ${bridge.name}: ${mode} ${socket} queues ${queues}${vlanText(vlan)}`);
         return { existed: false };
     }
 
-    addNic(id: string, bridgeName: string, kind: 'tap' | 'af_packet', ifname: string, queues: number, mtu: number): Existed {
+    addNic(id: string, bridgeName: string, kind: 'tap' | 'af_packet', ifname: string, queues: number, mtu: number, vlan?: VlanPlan): Existed {
         const bridge = this.bridge(bridgeName);
+        if (vlanError(vlan)) throw new OpError(`nic ${id}: ${vlanError(vlan)}`);
         const existing = this.engine.ports.get(id);
-        if (existing instanceof NetdevPort && existing.bridge === bridge && existing.kind === kind && existing.ifname === ifname) return { existed: true };
+        if (existing instanceof NetdevPort && existing.bridge === bridge && existing.kind === kind && existing.ifname === ifname) {
+            if (!sameVlan(existing.vlanConfig, vlan)) existing.setVlan(vlan);
+            return { existed: true };
+        }
         const range = EMBEDDED.nicQueues[kind];
         if (!range || !inRange(queues, range)) throw new OpError(`nic ${id}: queues ${queues} out of range ${range?.min ?? 0}-${range?.max ?? 0}`);
         if (!ifnameOk(ifname, EMBEDDED.ifname)) throw new OpError(`nic ${id}: '${ifname}' is not an interface name Linux takes (at most ${EMBEDDED.ifname.maxBytes} bytes of letters, digits, _ . -)`);
@@ -289,8 +314,9 @@ export class Datapath {
             );
         }
         this.engine.addPort(p, bridge);
+        p.setVlan(vlan);
         this.nics.add(id);
-        this.log(`${kind} port ${id} (${ifname}) on ${bridge.name} queues ${queues}`);
+        this.log(`${kind} port ${id} (${ifname}) on ${bridge.name} queues ${queues}${vlanText(vlan)}`);
         return { existed: false };
     }
 
@@ -407,7 +433,7 @@ export class Datapath {
                 ports: b.ports.map((p) => p.id),
                 flooded: b.flooded,
                 forwarded: b.forwarded,
-                macs: b.macs.entries(now).map((m) => ({ mac: m.mac, port: e.portArr[m.port]?.id ?? '?', age_s: m.age_s })),
+                macs: b.macs.entries(now).map((m) => ({ mac: m.mac, vlan: m.vlan, port: e.portArr[m.port]?.id ?? '?', age_s: m.age_s })),
             })),
             links: [...this.links.keys()],
             ports,

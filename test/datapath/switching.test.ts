@@ -214,21 +214,30 @@ describe('MAC table', () => {
     it('learns, moves, ages and forgets', () => {
         const t = new MacTable(1000);
         const m = mac(0x52, 0x54, 0, 0, 0, 1);
-        expect(t.lookup(m, 0, 0)).toBe(-1);
-        t.learn(m, 0, 3, 0);
-        expect(t.lookup(m, 0, 500)).toBe(3);
-        t.learn(m, 0, 4, 600);
-        expect(t.lookup(m, 0, 1500)).toBe(4);
-        expect(t.lookup(m, 0, 1700)).toBe(-1); // aged
-        t.learn(m, 0, 4, 2000);
+        expect(t.lookup(m, 0, 0, 0)).toBe(-1);
+        t.learn(m, 0, 0, 3, 0);
+        expect(t.lookup(m, 0, 0, 500)).toBe(3);
+        t.learn(m, 0, 0, 4, 600);
+        expect(t.lookup(m, 0, 0, 1500)).toBe(4);
+        expect(t.lookup(m, 0, 0, 1700)).toBe(-1); // aged
+        t.learn(m, 0, 0, 4, 2000);
         t.forgetPort(4);
-        expect(t.lookup(m, 0, 2000)).toBe(-1);
+        expect(t.lookup(m, 0, 0, 2000)).toBe(-1);
+    });
+
+    it('keeps one MAC apart per VLAN', () => {
+        const t = new MacTable(1000);
+        const m = mac(0x52, 0x54, 0, 0, 0, 1);
+        t.learn(m, 0, 10, 3, 0);
+        t.learn(m, 0, 20, 4, 0);
+        expect([t.lookup(m, 0, 10, 1), t.lookup(m, 0, 20, 1), t.lookup(m, 0, 0, 1), t.lookup(m, 0, 4094, 1)]).toEqual([3, 4, -1, -1]);
+        expect(t.entries(1).map((e) => [e.mac, e.vlan, e.port]).sort()).toEqual([['52:54:00:00:00:01', 10, 3], ['52:54:00:00:00:01', 20, 4]]);
     });
 
     it('survives more addresses than it holds (flushes, never loops)', () => {
         const t = new MacTable(1e9);
-        for (let i = 0; i < 20_000; i++) t.learn(mac(2, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff, 1), 0, i % 7, 0);
-        expect(t.lookup(mac(2, 0, 0, (19_999 >> 8) & 0xff, 19_999 & 0xff, 1), 0, 0)).toBe(19_999 % 7);
+        for (let i = 0; i < 20_000; i++) t.learn(mac(2, 0, (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff, 1), 0, 0, i % 7, 0);
+        expect(t.lookup(mac(2, 0, 0, (19_999 >> 8) & 0xff, 19_999 & 0xff, 1), 0, 0, 0)).toBe(19_999 % 7);
     });
 });
 

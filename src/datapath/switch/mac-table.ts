@@ -1,5 +1,5 @@
 /**
- * A bridge's learned MAC → port table: open addressing in typed arrays so
+ * A bridge's learned (VLAN, MAC) → port table: open addressing in typed arrays so
  * the per-packet lookup and refresh never allocate. Entries age out by
  * timestamp; a full table is flushed (frames flood until relearned).
  */
@@ -7,6 +7,7 @@ const CAP = 8192;
 const MASK = CAP - 1;
 
 export class MacTable {
+    /** VLAN << 16 | the MAC's first two bytes. */
     private readonly hi = new Int32Array(CAP);
     private readonly lo = new Int32Array(CAP);
     /** Port number + 1; 0 = empty slot. */
@@ -22,9 +23,9 @@ export class MacTable {
         return (Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 19) & MASK;
     }
 
-    /** Port number for the MAC at u8[off..off+6], or -1 (unknown or aged). */
-    lookup(u8: Uint8Array, off: number, now: number): number {
-        const hi = (u8[off] << 8) | u8[off + 1];
+    /** Port number for the MAC at u8[off..off+6] in VLAN `vid`, or -1 (unknown or aged). */
+    lookup(u8: Uint8Array, off: number, vid: number, now: number): number {
+        const hi = (vid << 16) | (u8[off] << 8) | u8[off + 1];
         const lo = (u8[off + 2] << 24) | (u8[off + 3] << 16) | (u8[off + 4] << 8) | u8[off + 5];
         for (let s = MacTable.slot(hi, lo), n = 0; n < CAP; s = (s + 1) & MASK, n++) {
             const p = this.port[s];
@@ -34,8 +35,8 @@ export class MacTable {
         return -1;
     }
 
-    learn(u8: Uint8Array, off: number, port: number, now: number): void {
-        const hi = (u8[off] << 8) | u8[off + 1];
+    learn(u8: Uint8Array, off: number, vid: number, port: number, now: number): void {
+        const hi = (vid << 16) | (u8[off] << 8) | u8[off + 1];
         const lo = (u8[off + 2] << 24) | (u8[off + 3] << 16) | (u8[off + 4] << 8) | u8[off + 5];
         let s = MacTable.slot(hi, lo);
         for (let n = 0; n < CAP; s = (s + 1) & MASK, n++) {
@@ -75,15 +76,15 @@ export class MacTable {
         this.gen++;
     }
 
-    entries(now: number): { mac: string; port: number; age_s: number }[] {
+    entries(now: number): { mac: string; vlan: number; port: number; age_s: number }[] {
         const out = [];
         for (let s = 0; s < CAP; s++) {
             const p = this.port[s];
             if (p <= 0 || now - this.seen[s] > this.agingMs) continue;
             const hi = this.hi[s];
             const lo = this.lo[s] >>> 0;
-            const b = [hi >> 8, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff];
-            out.push({ mac: b.map((x) => x.toString(16).padStart(2, '0')).join(':'), port: p - 1, age_s: Math.round((now - this.seen[s]) / 1000) });
+            const b = [(hi >> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff];
+            out.push({ mac: b.map((x) => x.toString(16).padStart(2, '0')).join(':'), vlan: hi >>> 16, port: p - 1, age_s: Math.round((now - this.seen[s]) / 1000) });
         }
         return out;
     }

@@ -5,11 +5,13 @@ import { Netem, seedOf, type Scheduler } from '../ports/netem.js';
 import type { PcapSink } from './pcap.js';
 import type { Bridge } from './bridge.js';
 import type { PortReport, QueueCounters } from '../../core/control.js';
+import type { VlanPlan } from '../../core/plan.js';
+import { applyVlan, VLAN_NONE, type VlanPort } from './vlan.js';
 
 /** The report types are the control protocol's (core/control.ts). */
 export type { PortReport, QueueCounters };
 
-export abstract class Port {
+export abstract class Port implements VlanPort {
     /** Index in the engine's port array (the MAC table stores it). */
     num = -1;
     bridge: Bridge | undefined;
@@ -39,6 +41,13 @@ export abstract class Port {
     fcDst: Port | undefined;
     fcGen = -1;
     fcAt = 0;
+    /** The cached decision's VLAN and tag form (see Bridge.input). */
+    fcVlan = -1;
+    /** See switch/vlan.ts; set with setVlan. */
+    vlanMode = VLAN_NONE;
+    vlanTag = 0;
+    vlanAllowed: Uint8Array | undefined;
+    vlanConfig: VlanPlan | undefined;
 
     constructor(readonly id: string) {}
 
@@ -83,6 +92,14 @@ export abstract class Port {
         return n;
     }
 
+    /** New VLAN settings: what the bridge learned behind the port under the old ones goes. */
+    setVlan(cfg: VlanPlan | undefined): void {
+        applyVlan(this, cfg);
+        this.vlanConfig = cfg;
+        this.fcGen = -1;
+        if (this.bridge && this.num >= 0) this.bridge.macs.forgetPort(this.num);
+    }
+
     drop(reason: string): void {
         this.dropsByReason[reason] = (this.dropsByReason[reason] ?? 0) + 1;
     }
@@ -110,6 +127,7 @@ export abstract class Port {
             impair: this.impairSpec,
             impair_counters: this.netem?.report(),
             ...(this.linkDown ? { admin: 'down' as const } : {}),
+            ...(this.vlanConfig ? { vlan: this.vlanConfig } : {}),
         };
     }
 }
