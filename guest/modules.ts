@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 
-/** What the default guest needs: PCI transport, NIC, agent channel, panic notifier, power button. */
-export const ROOT_MODULES = ['virtio_pci', 'virtio_net', 'virtio_console', 'pvpanic_pci', 'button', 'evdev'];
+/** What the default guest needs: PCI transport, NIC, agent channel, panic notifier, power button, VLAN sub-interfaces (`ip link add … type vlan`). */
+export const ROOT_MODULES = ['virtio_pci', 'virtio_net', 'virtio_console', 'pvpanic_pci', 'button', 'evdev', '8021q'];
 
 const norm = (name: string) => name.replace(/-/g, '_');
 

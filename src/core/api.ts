@@ -48,7 +48,10 @@ export interface DeployResult {
 export interface VerifyPair {
     from: string;
     to: string;
+    /** As expected: reached, or for an `isolated` pair did not. */
     ok: boolean;
+    /** Present for pairs on different VLANs of one segment: their ping must not get through. */
+    expect?: 'isolated';
     rtt_ms?: number;
     error?: string;
 }

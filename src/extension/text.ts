@@ -21,5 +21,5 @@ export function formatStatusText(s: Status): string {
 
 export function formatVerifyText(r: VerifyResult): string {
     if (!r.pairs.length) return 'verify: no pairs to test (ports need an ip)';
-    return pad([['from', 'to', 'result', 'rtt', 'error'], ...r.pairs.map((p) => [p.from, p.to, p.ok ? 'ok' : 'FAIL', p.rtt_ms !== undefined ? `${p.rtt_ms} ms` : '', p.error ?? ''])]);
+    return pad([['from', 'to', 'result', 'rtt', 'error'], ...r.pairs.map((p) => [p.from, p.to, p.expect === 'isolated' ? (p.ok ? 'isolated' : 'LEAK') : p.ok ? 'ok' : 'FAIL', p.rtt_ms !== undefined ? `${p.rtt_ms} ms` : '', p.error ?? ''])]);
 }

@@ -115,13 +115,16 @@ function formatPairs(r: VerifyResult): string {
     const cell = (f: string, t: string) => {
         const p = r.pairs.find((x) => x.from === f && x.to === t);
         if (!p) return '·';
+        if (p.expect === 'isolated') return p.ok ? 'isolated' : 'LEAK';
         return p.ok ? `ok ${p.rtt_ms !== undefined ? p.rtt_ms.toFixed(1) + 'ms' : ''}`.trim() : 'FAIL';
     };
     const lines = [table(['from \\ to', ...to], from.map((f) => [f, ...to.map((t) => cell(f, t))]))];
     const failed = r.pairs.filter((p) => !p.ok);
     for (const p of failed) lines.push(`  ${p.from} → ${p.to}: ${p.error ?? 'no reply'}`);
+    const iso = r.pairs.filter((p) => p.expect === 'isolated').length;
+    const reach = r.pairs.length - iso;
     lines.push(failed.length === 0
-        ? `verify: all ${r.pairs.length} pairs reach each other`
+        ? `verify: all ${reach} pairs reach each other${iso ? `; ${iso} pairs on different VLANs are isolated, as expected` : ''}`
         : `verify: ${failed.length} of ${r.pairs.length} pairs FAILED`);
     return lines.join('\n') + '\n';
 }

@@ -20,9 +20,9 @@ const KINDS: DatapathKind[] = ['embedded', 'ovs'];
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const EMPTY: DatapathInventory = { bridges: [], links: [], vmPorts: [], nics: [] };
 
-/** What QEMU itself sees of a port: a change here needs a guest restart; bridge moves do not. */
+/** What QEMU itself sees of a port: a change here needs a guest restart; bridge moves and VLAN changes do not. */
 function guestSide(p: VmPortPlan) {
-    const { bridge: _b, datapath: _d, queueCores: _q, impair: _i, ...rest } = p;
+    const { bridge: _b, datapath: _d, queueCores: _q, vlan: _v, impair: _i, ...rest } = p;
     return rest;
 }
 /** A port or link without its impairment: a change there alone is applied in place (set-impair). */

@@ -1,5 +1,11 @@
-/** L2 segments of a plan: bridges joined by links form one broadcast domain. */
-import type { Plan } from '../core/plan.js';
+/**
+ * L2 segments of a plan: bridges joined by links form one broadcast
+ * domain, cut by VLANs. A guest's port address is on the VLAN its untagged
+ * frames enter: the access VLAN, a trunk's native VLAN, VLAN 0 for a port
+ * without settings; a trunk without a native VLAN drops them (that address
+ * reaches no one).
+ */
+import type { Plan, VmPortPlan } from '../core/plan.js';
 
 export interface PingTarget {
     /** VM that sends the pings. */
@@ -8,7 +14,22 @@ export interface PingTarget {
     to: string;
     /** Peer address without prefix. */
     address: string;
+    /** isolated: same bridges, other VLANs; the ping must not get through. */
+    expect: 'reach' | 'isolated';
+    /** For isolated pairs: the two VLANs, e.g. "VLAN 10 / VLAN 20". */
+    why?: string;
 }
+
+/** The VLAN a port's untagged frames (its guest address) are in; undefined when the port drops them. */
+export function untaggedVlan(p: VmPortPlan): number | undefined {
+    if (!p.vlan) return 0;
+    return p.vlan.mode === 'access' ? p.vlan.tag : p.vlan.native;
+}
+
+const vlanName = (p: VmPortPlan) => {
+    const v = untaggedVlan(p);
+    return v === undefined ? 'a trunk without native VLAN' : v === 0 ? 'no VLAN' : `VLAN ${v}`;
+};
 
 /** bridge name → segment id (the smallest bridge name in its component). */
 export function segmentsOf(plan: Plan): Map<string, string> {
@@ -26,20 +47,29 @@ export function segmentsOf(plan: Plan): Map<string, string> {
     return new Map([...parent.keys()].map((b) => [b, find(b)]));
 }
 
-/** Every (guest, peer address) pair that shares an L2 segment, both sides with an ip. */
+/**
+ * Every (guest, peer address) pair that shares an L2 segment, both sides
+ * with an ip: `reach` when both addresses are on one VLAN there,
+ * `isolated` when the VLANs differ.
+ */
 export function pingTargets(plan: Plan): PingTarget[] {
     const seg = segmentsOf(plan);
     const out: PingTarget[] = [];
     for (const src of plan.vms) {
-        const srcSegs = new Set(src.ports.filter((p) => p.ip).map((p) => seg.get(p.bridge)));
+        const mine = src.ports.filter((p) => p.ip);
         for (const dst of plan.vms) {
             if (dst === src) continue;
-            const peers = dst.ports.filter((p) => p.ip && srcSegs.has(seg.get(p.bridge)));
+            const peers = dst.ports.filter((p) => p.ip && mine.some((m) => seg.get(m.bridge) === seg.get(p.bridge)));
             for (const p of peers) {
+                const local = mine.filter((m) => seg.get(m.bridge) === seg.get(p.bridge));
+                const v = untaggedVlan(p);
+                const same = v !== undefined && local.some((m) => untaggedVlan(m) === v);
                 out.push({
                     from: src.name,
                     to: peers.length > 1 ? p.id : dst.name,
                     address: p.ip!.split('/')[0],
+                    expect: same ? 'reach' : 'isolated',
+                    ...(same ? {} : { why: `${local.map(vlanName).join(', ')} / ${vlanName(p)}` }),
                 });
             }
         }

@@ -1,8 +1,13 @@
-/** Connectivity check: every guest pings every peer address on its L2 segment via the guest agent; then the file's expectations. */
+/**
+ * Connectivity check: every guest pings every peer address on its L2
+ * segment via the guest agent, then the file's expectations. Peers on
+ * another VLAN must not answer: their silence is the expected result, an
+ * answer the failure.
+ */
 import type { Plan } from '../core/plan.js';
 import type { ProgressEvent, VerifyPair, VerifyResult } from '../core/api.js';
 import type { RuntimeDeps } from './deps.js';
-import { pingTargets } from './segments.js';
+import { pingTargets, type PingTarget } from './segments.js';
 import { checkExpectations } from './expectations.js';
 
 export async function verifyPlan(plan: Plan, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<VerifyResult> {
@@ -16,6 +21,12 @@ export async function verifyPlan(plan: Plan, deps: RuntimeDeps, progress: (e: Pr
         const out: VerifyPair[] = [];
         for (const t of ts) {
             let pair: VerifyPair;
+            if (t.expect === 'isolated') {
+                pair = await isolated(vm, from, t);
+                progress({ step: 'verify', phase: 'info', message: `${from} → ${t.to} (${t.address}): ${pair.ok ? `isolated as expected (${t.why})` : `FAIL ${pair.error}`}` });
+                out.push(pair);
+                continue;
+            }
             try {
                 // One echo answers for a healthy pair (the kernel holds it across ARP);
                 // only a miss pays for the slower three-echo retry (1 s apart).
@@ -31,7 +42,21 @@ export async function verifyPlan(plan: Plan, deps: RuntimeDeps, progress: (e: Pr
         return out;
     }));
     const pairs = perSource.flat();
-    progress({ step: 'verify', phase: 'done', message: `${pairs.filter((p) => p.ok).length}/${pairs.length} reach` });
+    const iso = pairs.filter((p) => p.expect === 'isolated');
+    const reach = pairs.filter((p) => !p.expect);
+    progress({ step: 'verify', phase: 'done', message: `${reach.filter((p) => p.ok).length}/${reach.length} reach${iso.length ? `, ${iso.filter((p) => p.ok).length}/${iso.length} isolated across VLANs` : ''}` });
     if (!plan.expectations?.length) return { pairs };
     return { pairs, expectations: await checkExpectations(plan, deps, progress) };
+
+    /** Two echoes, 3 s: what a reachable peer answers well within (verify's first try is one echo in 4 s). */
+    async function isolated(vm: Plan['vms'][number], from: string, t: PingTarget): Promise<VerifyPair> {
+        try {
+            const r = await deps.vms.ping(vm, t.address, { count: 2, timeoutMs: 3000 });
+            return r.ok
+                ? { from, to: t.to, ok: false, expect: 'isolated', error: `answered across VLANs (${t.why}): the VLANs leak` }
+                : { from, to: t.to, ok: true, expect: 'isolated' };
+        } catch (err) {
+            return { from, to: t.to, ok: false, expect: 'isolated', error: err instanceof Error ? err.message : String(err) };
+        }
+    }
 }

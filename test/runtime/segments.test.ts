@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import type { Plan } from '../../src/core/plan.js';
+import type { Plan, VmPortPlan } from '../../src/core/plan.js';
 import { pingTargets, segmentsOf, type PingTarget } from '../../src/runtime/segments.js';
 
 const TEXT = `
@@ -126,5 +126,37 @@ describe('pingTargets', () => {
         const unlinked: Plan = { ...plan, links: [], vms: plan.vms.filter((v) => v.name === 'a' || v.name === 'b') };
         expect(pingTargets(unlinked)).toEqual([]);
         expect(sorted(pingTargets({ ...unlinked, links: plan.links }))).toEqual(['a -> b @ 10.0.0.2', 'b -> a @ 10.0.0.1']);
+    });
+});
+
+describe('pingTargets with VLANs', () => {
+    const withVlans = (plan: Plan, vlans: Record<string, VmPortPlan['vlan']>): Plan => ({
+        ...plan,
+        vms: plan.vms.map((v) => ({ ...v, ports: v.ports.map((p) => (p.id in vlans ? { ...p, vlan: vlans[p.id] } : p)) })),
+    });
+    const marked = (ts: PingTarget[]) => ts.map((t) => `${key(t)} ${t.expect}`).sort();
+
+    it('expects reach within a VLAN and isolation across VLANs of one segment; a trunk reaches its native VLAN only', async () => {
+        const plan = withVlans(await compiled(), {
+            'a.eth0': { mode: 'access', tag: 10 },
+            'b.eth0': { mode: 'trunk', trunks: [10, 20], native: 10 },
+            'd.eth0': { mode: 'access', tag: 20 },
+            'd.eth1': { mode: 'trunk', trunks: [10] },
+        });
+        const ts = pingTargets(plan).filter((t) => t.from !== 'c' && t.to !== 'c');
+        expect(marked(ts)).toEqual([
+            'a -> b @ 10.0.0.2 reach',
+            'a -> d.eth0 @ 10.0.0.4 isolated',
+            'a -> d.eth1 @ 10.0.0.5 isolated',
+            'b -> a @ 10.0.0.1 reach',
+            'b -> d.eth0 @ 10.0.0.4 isolated',
+            'b -> d.eth1 @ 10.0.0.5 isolated',
+            // d's eth1 is a trunk without a native VLAN: its address is on no VLAN, so d reaches a and b from nowhere.
+            'd -> a @ 10.0.0.1 isolated',
+            'd -> b @ 10.0.0.2 isolated',
+        ]);
+        expect(ts.find((t) => t.from === 'a' && t.to === 'd.eth0')?.why).toBe('VLAN 10 / VLAN 20');
+        // Ports without settings share VLAN 0: the plain lab is unchanged.
+        expect(pingTargets(await compiled()).every((t) => t.expect === 'reach')).toBe(true);
     });
 });

@@ -216,6 +216,7 @@ export const embeddedBackend: DatapathBackend = {
             queues: port.queues,
             mac: port.mac,
             mtu: port.mtu,
+            ...(port.vlan ? { vlan: port.vlan } : {}),
         });
         await req(plan, 'set-impair', { port: port.id, impair: port.impair ?? {} });
     },
@@ -230,8 +231,9 @@ export const embeddedBackend: DatapathBackend = {
 
     async addNic(plan: Plan, nic: NicPlan): Promise<void> {
         const drv = nic.driver;
-        if (drv.kind === 'tap') await req(plan, 'add-tap', { port: nic.name, bridge: nic.bridge, ifname: drv.ifname, queues: nic.queues, mtu: nic.mtu });
-        else if (drv.kind === 'af_packet') await req(plan, 'add-af-packet', { port: nic.name, bridge: nic.bridge, iface: drv.iface, queues: nic.queues, mtu: nic.mtu });
+        const vlan = nic.vlan ? { vlan: nic.vlan } : {};
+        if (drv.kind === 'tap') await req(plan, 'add-tap', { port: nic.name, bridge: nic.bridge, ifname: drv.ifname, queues: nic.queues, mtu: nic.mtu, ...vlan });
+        else if (drv.kind === 'af_packet') await req(plan, 'add-af-packet', { port: nic.name, bridge: nic.bridge, iface: drv.iface, queues: nic.queues, mtu: nic.mtu, ...vlan });
         else
             throw new VtopoError(
                 `nic ${nic.name}: the embedded datapath cannot drive PCI device ${drv.address}`,

@@ -5,7 +5,7 @@
  */
 import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, rmSync, symlinkSync } from 'node:fs';
 import * as path from 'node:path';
-import { IMPAIRMENT_KEYS, impairmentIsEmpty, type BridgePlan, type LinkPlan, type NicPlan, type Plan, type VmPortPlan } from '../../core/plan.js';
+import { IMPAIRMENT_KEYS, impairmentIsEmpty, type BridgePlan, type LinkPlan, type NicPlan, type Plan, type VlanPlan, type VmPortPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
 import type { PortStatus } from '../../core/status.js';
 import { uptimeSeconds } from '../../host/procs.js';
@@ -144,7 +144,7 @@ export const ovsBackend: DatapathBackend = {
                 mtu_request: port.mtu,
             };
             if (affinity) iface.other_config = map({ 'pmd-rxq-affinity': affinity });
-            await addChecked(c, plan, 'vm-port', port.id, portOps(br, ifName, iface, marks(plan, 'vm-port', port.id, port.bridge), 'p'));
+            await addChecked(c, plan, 'vm-port', port.id, portOps(br, ifName, iface, marks(plan, 'vm-port', port.id, port.bridge), 'p', port.vlan));
             if (port.impair?.rateBps) await ovsBackend.setImpair(plan, { port: port.id }, port.impair);
             if (port.vhostMode === 'server') {
                 // OvS puts server sockets in its vhost-sock-dir; QEMU finds it at the plan's path.
@@ -205,7 +205,7 @@ export const ovsBackend: DatapathBackend = {
             if (await findPort(c, plan, 'nic', nic.name)) return;
             const br = await requireBridge(c, plan, nic.bridge);
             if (nic.driver.kind === 'af_packet') await moveIntoNetns(plan, nic.driver.iface);
-            await addChecked(c, plan, 'nic', nic.name, portOps(br, nicIfName(nic), nicInterface(nic), marks(plan, 'nic', nic.name, nic.bridge), 'n'));
+            await addChecked(c, plan, 'nic', nic.name, portOps(br, nicIfName(nic), nicInterface(nic), marks(plan, 'nic', nic.name, nic.bridge), 'n', nic.vlan));
             if (nic.driver.kind === 'tap') await moveTapToHost(plan, nic.driver.ifname);
         });
     },
@@ -346,11 +346,23 @@ async function settle(plan: Plan, portIds: string[], onWait: (message: string) =
     });
 }
 
+/**
+ * A Port's 802.1Q columns. A native VLAN is OvS's native-untagged mode
+ * (its `tag` is the native VLAN) and is listed in `trunks` as well, so the
+ * row reads as the file does; without settings the Port carries every VLAN.
+ */
+export function portVlan(v: VlanPlan | undefined): Row {
+    if (!v) return {};
+    if (v.mode === 'access') return { tag: v.tag, vlan_mode: 'access' };
+    const trunks = [...new Set([...v.trunks, ...(v.native ? [v.native] : [])])].sort((a, b) => a - b);
+    return v.native ? { tag: v.native, trunks: set(trunks), vlan_mode: 'native-untagged' } : { trunks: set(trunks), vlan_mode: 'trunk' };
+}
+
 /** Interface + Port rows, and the Port added to the bridge: one transaction's worth. */
-function portOps(bridgeUuid: string, name: string, iface: Row, ext: Record<string, string>, tag: string): Operation[] {
+function portOps(bridgeUuid: string, name: string, iface: Row, ext: Record<string, string>, tag: string, vlan?: VlanPlan): Operation[] {
     return [
         op.insert('Interface', { ...iface, name, external_ids: map(ext) }, `${tag}i`),
-        op.insert('Port', { name, interfaces: namedUuid(`${tag}i`), external_ids: map(ext) }, `${tag}p`),
+        op.insert('Port', { name, interfaces: namedUuid(`${tag}i`), external_ids: map(ext), ...portVlan(vlan) }, `${tag}p`),
         op.mutate('Bridge', [['_uuid', '==', uuid(bridgeUuid)]], [['ports', 'insert', set([namedUuid(`${tag}p`)])]]),
     ];
 }

@@ -2,7 +2,7 @@
  * libvirt domain XML per VM: vhostuser interfaces with driver queues, shared
  * memory backing (vhost-user maps guest RAM) and a NUMA cell carrying it.
  */
-import type { Plan, VmPlan } from '../../core/plan.js';
+import type { Plan, VlanPlan, VmPlan } from '../../core/plan.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;').replace(/"/g, '&quot;');
 
@@ -15,6 +15,13 @@ function ranges(cores: number[]): string {
         i = j;
     }
     return out.join(',');
+}
+
+/** libvirt's <vlan>: one tag for an access port; a trunk lists its VLANs, the native one marked untagged. */
+function vlanXml(v: VlanPlan): string[] {
+    if (v.mode === 'access') return [`      <vlan><tag id='${v.tag}'/></vlan>`];
+    const ids = [...new Set([...v.trunks, ...(v.native ? [v.native] : [])])].sort((a, b) => a - b);
+    return [`      <vlan trunk='yes'>`, ...ids.map((id) => `        <tag id='${id}'${id === v.native ? ` nativeMode='untagged'` : ''}/>`), '      </vlan>'];
 }
 
 export function domainXml(plan: Plan, vm: VmPlan, opts: { guest?: { kernel: string; initrd: string; cmdline?: string }; emulator?: string } = {}): string {
@@ -81,6 +88,7 @@ export function domainXml(plan: Plan, vm: VmPlan, opts: { guest?: { kernel: stri
         x.push(`        <host mrg_rxbuf='${p.mrgRxbuf ? 'on' : 'off'}'/>`);
         x.push('      </driver>');
         x.push(`      <mtu size='${p.mtu}'/>`);
+        if (p.vlan) x.push(...vlanXml(p.vlan));
         if (vm.accel === 'tcg') x.push(`      <!-- QEMU 7.2 under TCG crashes with MSI-X on vhost-user virtio-net: vtopo itself runs it with vectors=0 -->`);
         x.push('    </interface>');
     }

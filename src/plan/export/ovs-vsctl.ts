@@ -1,6 +1,14 @@
 /** The OvS bridges of a plan as a runnable ovs-vsctl script (embedded bridges are skipped). */
-import type { Plan } from '../../core/plan.js';
+import type { Plan, VlanPlan } from '../../core/plan.js';
 import { shq } from './shell.js';
+
+/** The Port's 802.1Q columns (as the OvS backend sets them): access, trunk, or native-untagged with the native VLAN as tag. */
+function portVlan(port: string, v: VlanPlan | undefined): string[] {
+    if (!v) return [];
+    if (v.mode === 'access') return ['--', 'set', 'Port', port, `tag=${v.tag}`, 'vlan_mode=access'];
+    const trunks = [...new Set([...v.trunks, ...(v.native ? [v.native] : [])])].sort((a, b) => a - b).join(',');
+    return ['--', 'set', 'Port', port, ...(v.native ? [`tag=${v.native}`, `trunks=${trunks}`, 'vlan_mode=native-untagged'] : [`trunks=${trunks}`, 'vlan_mode=trunk'])];
+}
 
 export function exportOvsVsctl(plan: Plan): string {
     const out: string[] = [
@@ -33,14 +41,14 @@ export function exportOvsVsctl(plan: Plan): string {
             const iface = p.vhostMode === 'client'
                 ? ['type=dpdkvhostuserclient', `options:vhost-server-path=${p.socketPath}`]
                 : ['type=dpdkvhostuser'];
-            sh('--may-exist', 'add-port', b.name, p.id, '--', 'set', 'Interface', p.id, ...iface, `mtu_request=${p.mtu}`);
+            sh('--may-exist', 'add-port', b.name, p.id, '--', 'set', 'Interface', p.id, ...iface, `mtu_request=${p.mtu}`, ...portVlan(p.id, p.vlan));
         }
         plan.nics.filter((n) => n.bridge === b.name).forEach((n) => {
             const i = plan.nics.indexOf(n);
             const devargs = n.driver.kind === 'tap' ? `net_tap${i},iface=${n.driver.ifname}`
                 : n.driver.kind === 'af_packet' ? `net_af_packet${i},iface=${n.driver.iface},qpairs=${n.queues}` : n.driver.address;
             sh('--may-exist', 'add-port', b.name, n.name, '--', 'set', 'Interface', n.name, 'type=dpdk',
-                `options:dpdk-devargs=${devargs}`, `options:n_rxq=${n.queues}`, `mtu_request=${n.mtu}`);
+                `options:dpdk-devargs=${devargs}`, `options:n_rxq=${n.queues}`, `mtu_request=${n.mtu}`, ...portVlan(n.name, n.vlan));
         });
     }
     const links = plan.links.filter((l) => bridges.some((b) => b.name === l.a) && bridges.some((b) => b.name === l.b));
