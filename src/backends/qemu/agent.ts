@@ -106,6 +106,11 @@ export async function agentInterfaces(vm: VmPlan, opts: { timeoutMs?: number } =
  * (XPS: vCPU i → queue i) for what it sends itself; `udp` at 200 Mbit/s
  * offered, so every packet leaves from the sender's own context.
  */
+/** Adds the 802.1Q sub-interface `<iface>.<vid>` with address `cidr` in the guest (tests, and trunk ports by hand). */
+export async function agentVlan(vm: VmPlan, iface: string, vid: number, cidr: string, timeoutMs = 10_000): Promise<{ ok: boolean; name?: string; error?: string }> {
+    return agentRequest<{ name?: string }>(vm, 'vlan', [iface, vid, cidr], timeoutMs);
+}
+
 export async function agentIperf3(vm: VmPlan, peer: string, opts: { seconds?: number; parallel?: number; cpu?: number; udp?: boolean } = {}): Promise<{ ok: boolean; mbps?: number; error?: string }> {
     const seconds = opts.seconds ?? 5;
     const args: (string | number)[] = [peer, seconds, opts.parallel ?? 1, opts.cpu ?? '-', opts.udp ? 'udp' : 'tcp'];
