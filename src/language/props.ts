@@ -12,10 +12,10 @@ import type { Bridge, Host, Nic, Port, Vm } from './generated/ast.js';
 /** The properties of each block type that take one value. `rss` and `ports` add up and stay lists. */
 export const SINGLE = {
     Host: ['cores', 'memory', 'hugepages', 'pollCores', 'ovsdb'],
-    Nic: ['driver', 'queues', 'mtu', 'bridge'],
+    Nic: ['driver', 'queues', 'mtu', 'bridge', 'vlan', 'trunk', 'nativeVlan'],
     Bridge: ['datapath', 'mtu'],
     Vm: ['cpus', 'memory', 'pin', 'accel', 'image'],
-    Port: ['bridge', 'queues', 'mac', 'ip', 'mtu', 'vhost', 'mrgRxbuf'],
+    Port: ['bridge', 'queues', 'mac', 'ip', 'mtu', 'vhost', 'mrgRxbuf', 'vlan', 'trunk', 'nativeVlan'],
 } as const satisfies { Host: readonly (keyof Host)[]; Nic: readonly (keyof Nic)[]; Bridge: readonly (keyof Bridge)[]; Vm: readonly (keyof Vm)[]; Port: readonly (keyof Port)[] };
 
 type Blocks = { Host: Host; Nic: Nic; Bridge: Bridge; Vm: Vm; Port: Port };

@@ -10,10 +10,10 @@ export type BlockType = 'Host' | 'Nic' | 'Bridge' | 'Vm' | 'Port' | 'Impairment'
 /** keyword → AST property, per block. Each property appears at most once in its block. */
 export const BLOCK_PROPERTIES: Record<BlockType, Readonly<Record<string, string>>> = {
     Host: { cores: 'cores', memory: 'memory', hugepages: 'hugepages', 'poll-cores': 'pollCores', ovsdb: 'ovsdb' },
-    Nic: { driver: 'driver', queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge' },
+    Nic: { driver: 'driver', queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan' },
     Bridge: { datapath: 'datapath', mtu: 'mtu' },
     Vm: { cpus: 'cpus', memory: 'memory', pin: 'pin', accel: 'accel', image: 'image' },
-    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', impair: 'impair' },
+    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan', impair: 'impair' },
     Impairment: { delay: 'delay', jitter: 'jitter', loss: 'loss', duplicate: 'duplicate', reorder: 'reorder', rate: 'rate' },
 };
 

@@ -13,12 +13,13 @@ import {
     portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
 } from '../language/defaults.js';
 import { isValidIfname, parseCoreList, parseOvsdbRemote } from '../language/units.js';
+import { vlanOf } from '../language/vlans.js';
 import { VtopoError } from '../core/api.js';
 import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
 import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
-    ImpairmentPlan, NicPlan, OvsDatapathPlan, Plan, VmPlan, VmPortPlan,
+    ImpairmentPlan, NicPlan, OvsDatapathPlan, Plan, VlanPlan, VmPlan, VmPortPlan,
 } from '../core/plan.js';
 import { prop } from '../language/props.js';
 
@@ -49,6 +50,12 @@ function elements<T extends { $type: string }>(t: Topology, type: string): T[] {
  * from its own id, so adding or removing another port never moves this
  * port's queues (a re-deploy then leaves it untouched).
  */
+/** `vlan` only when the block has VLAN settings: plans (and golden files) without them are unchanged. */
+function vlanField(n: Port | Nic): { vlan?: VlanPlan } {
+    const v = vlanOf(n);
+    return v ? { vlan: v } : {};
+}
+
 function queueCores(id: string, queues: number, cores: number[]): number[] {
     const start = Number.parseInt(hashHex(id).slice(0, 8), 16) % cores.length;
     return Array.from({ length: queues }, (_, q) => cores[(start + q) % cores.length]);
@@ -147,7 +154,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             : d.$type === 'AfPacketDriver' ? { kind: 'af_packet', iface: d.iface } : { kind: 'pci', address: d.address };
         return {
             name: n.name, bridge: br.name, datapath: bridgeDatapath(br), driver,
-            queues: nicQueues(n), rss: [...(n.rss ?? [])], mtu: nicMtu(n),
+            queues: nicQueues(n), rss: [...(n.rss ?? [])], mtu: nicMtu(n), ...vlanField(n),
         };
     });
 
@@ -190,7 +197,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
                 id: `${v.name}.${p.name}`, vm: v.name, name: p.name, bridge: br.name, datapath,
                 mac: macFor(v.name, p), ...(prop(p, 'ip') ? { ip: prop(p, 'ip') } : {}), mtu: portMtu(p), queues,
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
-                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)),
+                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)), ...vlanField(p),
                 ...(impair ? { impair } : {}),
             };
         });

@@ -15,7 +15,7 @@ import { PatchPort } from '../../src/datapath/ports/patch-port.js';
 import { Engine } from '../../src/datapath/switch/engine.js';
 import { Port, type PortReport } from '../../src/datapath/switch/port.js';
 import { Frame } from '../../src/datapath/virtio/frame.js';
-import { rng } from '../rng.js';
+import { rng } from '../support/rng.js';
 
 const AGING_MS = 40;
 const MAX_HOPS = 8;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CODES, type Code } from '../../src/language/validation/codes.js';
-import { diagnostics, lab } from './helpers.js';
+import { codes, diagnostics, lab } from './helpers.js';
 
 interface Case { bad: string; good: string; note?: string }
 
@@ -76,6 +76,23 @@ const CASES: Partial<Record<Code, Case>> = {
     },
     'cpus-out-of-range': { bad: lab({ a: 'cpus 0  memory 256M' }), good: lab({ a: 'cpus 1  memory 256M' }) },
     'vcpus-exceed-host-cores': { bad: lab({ a: 'cpus 8  memory 256M' }), good: lab({ a: 'cpus 4  memory 256M' }) },
+    // 802.1Q
+    'vlan-out-of-range': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  vlan 4095', portB: 'bridge br0  ip 10.0.0.2/24  vlan 4095' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  vlan 4094', portB: 'bridge br0  ip 10.0.0.2/24  vlan 4094' }),
+    },
+    'vlan-access-and-trunk': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  vlan 10  trunk 10,20', portB: 'bridge br0  ip 10.0.0.2/24  vlan 10' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  trunk 10,20  native-vlan 10', portB: 'bridge br0  ip 10.0.0.2/24  vlan 10' }),
+    },
+    'native-vlan-without-trunk': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  native-vlan 10', portB: 'bridge br0  ip 10.0.0.2/24  vlan 10' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  vlan 10', portB: 'bridge br0  ip 10.0.0.2/24  vlan 10' }),
+    },
+    'vlan-alone': {
+        bad: lab({ portA: 'bridge br0  ip 10.0.0.1/24  vlan 10', portB: 'bridge br0  ip 10.0.0.2/24  vlan 20' }),
+        good: lab({ portA: 'bridge br0  ip 10.0.0.1/24  vlan 10', portB: 'bridge br0  ip 10.0.0.2/24  trunk 10  native-vlan 10' }),
+    },
     // 8 — vhost
     'vhost-server-on-ovs': {
         bad: lab({ host: OVS_HOST, elements: 'bridge sw { datapath ovs }', portB: 'bridge sw  ip 10.0.1.2/24  vhost server' }),
@@ -293,6 +310,22 @@ describe('checker details', () => {
     it('does not ask for hugepages for an existing OvS, and keeps `ovsdb` usable as a name', async () => {
         const text = lab({ host: 'cores 0-3  memory 8G  poll-cores 3  ovsdb "unix:/run/openvswitch/db.sock"', elements: 'bridge ovsdb { datapath ovs }', portB: 'bridge ovsdb  ip 10.0.1.2/24' });
         expect((await diagnostics(text)).map((d) => d.code)).toEqual([]);
+    });
+
+    it('VLANs: trunk lists and ranges, a native VLAN counts as carried, links join segments, other VLANs may use other subnets', async () => {
+        const vlanLab = (portA: string, portB: string, elements = '') => lab({ elements, portA, portB });
+        expect(await codes(vlanLab('bridge br0  ip 10.0.0.1/24  trunk 10-12,20', 'bridge br0  ip 10.0.0.2/24  trunk 10,11,12,20'))).toEqual([]);
+        expect(await codes(vlanLab('bridge br0  ip 10.0.0.1/24  trunk 12-10', 'bridge br0  ip 10.0.0.2/24'))).toEqual(['vlan-out-of-range']);
+        // A port without settings carries every VLAN: an access port next to it is not alone.
+        expect(await codes(vlanLab('bridge br0  ip 10.0.0.1/24  vlan 10', 'bridge br0  ip 10.0.0.2/24'))).toEqual([]);
+        // VLAN 10 on a linked bridge is not alone; other subnets on other VLANs are no mismatch.
+        expect(await codes(vlanLab('bridge br0  ip 10.0.0.1/24  vlan 10', 'bridge br1  ip 10.0.0.2/24  vlan 10', 'bridge br1  link br0 br1'))).toEqual([]);
+        expect(await codes(vlanLab('bridge br0  ip 10.0.0.1/24  trunk 10,20  native-vlan 10', 'bridge br0  ip 10.0.20.2/24  vlan 20', 'vm c { memory 256M  port eth0 { bridge br0  ip 10.0.0.3/24  vlan 10 } }'))).toEqual([]);
+        expect(await codes(vlanLab('bridge br0  ip 10.0.0.1/24  vlan 20', 'bridge br0  ip 10.0.20.2/24  vlan 20'))).toEqual(['subnet-mismatch']);
+        const d = (await diagnostics(vlanLab('bridge br0  ip 10.0.0.1/24  vlan 10  vlan 20', 'bridge br0  ip 10.0.0.2/24  vlan 20'))).map((x) => x.code);
+        expect(d).toEqual(['property-duplicate']);
+        const alone = (await diagnostics(vlanLab('bridge br0  ip 10.0.0.1/24  trunk 10,30', 'bridge br0  ip 10.0.0.2/24  vlan 10'))).find((x) => x.code === 'vlan-alone');
+        expect(alone?.message).toMatch(/port a\.eth0 is the only port on bridge br0 that carries VLAN 30/);
     });
 
     it('reports a duplicate name once, on the second declaration', async () => {

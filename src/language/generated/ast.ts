@@ -64,6 +64,7 @@ export type VtopoKeywordNames =
     | "memory"
     | "mrg-rxbuf"
     | "mtu"
+    | "native-vlan"
     | "nic"
     | "off"
     | "on"
@@ -84,7 +85,9 @@ export type VtopoKeywordNames =
     | "tcg"
     | "throughput"
     | "topology"
+    | "trunk"
     | "vhost"
+    | "vlan"
     | "vm"
     | "x"
     | "{"
@@ -357,10 +360,10 @@ export function isModel(item: unknown): item is Model {
     return reflection.isInstance(item, Model.$type);
 }
 
-export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'ovsdb' | 'server' | 'tap' | 'tcg' | 'x' | string;
+export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'ovsdb' | 'server' | 'tap' | 'tcg' | 'trunk' | 'vlan' | 'x' | string;
 
 export function isName(item: unknown): item is Name {
-    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
+    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || item === 'vlan' || item === 'trunk' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
 }
 
 export interface Nic extends langium.AstNode {
@@ -370,8 +373,11 @@ export interface Nic extends langium.AstNode {
     driver: Array<NicDriver>;
     mtu: Array<number>;
     name: Name;
+    nativeVlan: Array<number>;
     queues: Array<number>;
     rss: Array<RssField>;
+    trunk: Array<VlanList>;
+    vlan: Array<number>;
 }
 
 export const Nic = {
@@ -380,8 +386,11 @@ export const Nic = {
     driver: 'driver',
     mtu: 'mtu',
     name: 'name',
+    nativeVlan: 'nativeVlan',
     queues: 'queues',
-    rss: 'rss'
+    rss: 'rss',
+    trunk: 'trunk',
+    vlan: 'vlan'
 } as const;
 
 export function isNic(item: unknown): item is Nic {
@@ -431,8 +440,11 @@ export interface Port extends langium.AstNode {
     mrgRxbuf: Array<OnOff>;
     mtu: Array<number>;
     name: Name;
+    nativeVlan: Array<number>;
     queues: Array<number>;
+    trunk: Array<VlanList>;
     vhost: Array<VhostMode>;
+    vlan: Array<number>;
 }
 
 export const Port = {
@@ -444,8 +456,11 @@ export const Port = {
     mrgRxbuf: 'mrgRxbuf',
     mtu: 'mtu',
     name: 'name',
+    nativeVlan: 'nativeVlan',
     queues: 'queues',
-    vhost: 'vhost'
+    trunk: 'trunk',
+    vhost: 'vhost',
+    vlan: 'vlan'
 } as const;
 
 export function isPort(item: unknown): item is Port {
@@ -498,6 +513,9 @@ export type VhostMode = 'client' | 'server';
 export function isVhostMode(item: unknown): item is VhostMode {
     return item === 'client' || item === 'server';
 }
+
+export type VlanList = number | string;
+
 
 export interface Vm extends langium.AstNode {
     readonly $container: Topology;
@@ -772,12 +790,24 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 name: {
                     name: Nic.name
                 },
+                nativeVlan: {
+                    name: Nic.nativeVlan,
+                    defaultValue: []
+                },
                 queues: {
                     name: Nic.queues,
                     defaultValue: []
                 },
                 rss: {
                     name: Nic.rss,
+                    defaultValue: []
+                },
+                trunk: {
+                    name: Nic.trunk,
+                    defaultValue: []
+                },
+                vlan: {
+                    name: Nic.vlan,
                     defaultValue: []
                 }
             },
@@ -832,12 +862,24 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 name: {
                     name: Port.name
                 },
+                nativeVlan: {
+                    name: Port.nativeVlan,
+                    defaultValue: []
+                },
                 queues: {
                     name: Port.queues,
                     defaultValue: []
                 },
+                trunk: {
+                    name: Port.trunk,
+                    defaultValue: []
+                },
                 vhost: {
                     name: Port.vhost,
+                    defaultValue: []
+                },
+                vlan: {
+                    name: Port.vlan,
                     defaultValue: []
                 }
             },

@@ -1,3 +1,4 @@
+import { untaggedVlanOf, vlanOf } from '../vlans.js';
 import type { ValidationChecks } from 'langium';
 import type { Port, Topology, VtopoAstType } from '../generated/ast.js';
 import { networkOf, parseCidr, parseMac } from '../units.js';
@@ -49,8 +50,8 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
         const idx = indexTopology(topo);
         const macs = new Map<string, Port>();
         const ips = new Map<string, Port>();
-        // segment → "network/prefix" → ports
-        const subnets = new Map<number, Map<string, Port[]>>();
+        // segment and VLAN of the address → "network/prefix" → ports (other VLANs may use other subnets)
+        const subnets = new Map<string, Map<string, Port[]>>();
         for (const port of idx.ports) {
             const mac = prop(port, 'mac'), ip = prop(port, 'ip');
             if (mac && parseMac(mac)) {
@@ -71,7 +72,7 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
                     port, { property: 'ip' });
             } else ips.set(cidr.address, port);
             const bridge = prop(port, 'bridge')?.ref;
-            const seg = bridge ? idx.segmentOf.get(bridge) : undefined;
+            const seg = bridge ? `${idx.segmentOf.get(bridge)}/${untaggedVlanOf(vlanOf(port))}` : undefined;
             if (seg === undefined) continue;
             const key = `${networkOf(cidr)}/${cidr.prefix}`;
             let bySubnet = subnets.get(seg);
@@ -89,7 +90,7 @@ export const addressChecks: ValidationChecks<VtopoAstType> = {
                 for (const port of group) {
                     report(accept, 'subnet-mismatch',
                         `${describe(port)} (${prop(port, 'ip')}) shares an L2 segment with ${describe(ref)} (${prop(ref, 'ip')}) but is in a different subnet, ` +
-                        `so they cannot talk without a router. Put them in one subnet, or on bridges that are not linked.`,
+                        `so they cannot talk without a router. Put them in one subnet, on bridges that are not linked, or on different VLANs.`,
                         port, { property: 'ip' });
                 }
             }

@@ -74,6 +74,11 @@ export const CODES = {
     'ovsdb-invalid': { severity: 'error', rule: 14, summary: 'an ovsdb socket that is not unix:/absolute/path' },
     'ovsdb-unused': { severity: 'warning', rule: 14, summary: 'an ovsdb socket named but no bridge on datapath ovs' },
     'ovs-without-hugepages': { severity: 'info', rule: 14, summary: 'OvS-DPDK without hugepages runs in --no-huge mode' },
+    // 802.1Q
+    'vlan-out-of-range': { severity: 'error', rule: 14, summary: 'a VLAN id outside 1..4094, or a trunk list that is not one' },
+    'vlan-access-and-trunk': { severity: 'error', rule: 14, summary: 'a port with both `vlan` (access) and `trunk`' },
+    'native-vlan-without-trunk': { severity: 'error', rule: 14, summary: '`native-vlan` on a port that is not a trunk' },
+    'vlan-alone': { severity: 'warning', rule: 14, summary: 'a VLAN that no other port of its bridge (segment) carries' },
     'vcpus-exceed-host-cores': { severity: 'warning', rule: 14, summary: 'one VM has more vCPUs than the host grants cores' },
     // 15 — impairments and expectations (issue 19)
     'impair-value-invalid': { severity: 'error', rule: 15, summary: 'an impairment value with a bad unit, negative, or over 100 %' },

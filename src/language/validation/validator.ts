@@ -8,11 +8,12 @@ import { impairmentChecks } from './impairments.js';
 import { nicChecks } from './nics.js';
 import { queueChecks } from './queues.js';
 import { resourceChecks } from './resources.js';
+import { vlanChecks } from './vlans.js';
 
 /** The one rule set used by the editor, `vtopo check` and deploy. Rules live in one module per family; codes in codes.ts. */
 export class VtopoValidator {}
 
-const families: ValidationChecks<VtopoAstType>[] = [nameChecks, queueChecks, addressChecks, resourceChecks, bridgeChecks, nicChecks, impairmentChecks];
+const families: ValidationChecks<VtopoAstType>[] = [nameChecks, queueChecks, addressChecks, resourceChecks, bridgeChecks, nicChecks, impairmentChecks, vlanChecks];
 
 type Check = (node: AstNode, accept: ValidationAcceptor) => void;
 
