@@ -28,6 +28,8 @@ const CASES: [string, ExportFormat][] = [
     ['test/plan/fixtures/ovs-hugepages.vtopo', 'libvirt'],
     ['test/plan/fixtures/ovs-hugepages.vtopo', 'qemu'],
     ['test/plan/fixtures/tap-kernel.vtopo', 'libvirt'],
+    ['test/plan/fixtures/ovs-vlans.vtopo', 'ovs-vsctl'],
+    ['test/plan/fixtures/ovs-vlans.vtopo', 'libvirt'],
 ];
 
 describe('exports', () => {
