@@ -36,6 +36,12 @@ describe('reconcile', () => {
         expect(reconcile(p, p, liveOf(p))).toEqual([]);
     });
 
+    it('a VLAN change re-adds the port and restarts no guest', async () => {
+        const before = await planFromText(TWO());
+        const after: Plan = { ...before, vms: before.vms.map((v) => v.name === 'a' ? { ...v, ports: v.ports.map((p) => ({ ...p, vlan: { mode: 'access' as const, tag: 10 } })) } : v) };
+        expect(lines(reconcile(after, before, liveOf(before)))).toEqual(['remove-port port a.eth0', 'add-port port a.eth0']);
+    });
+
     it('after adding a VM and changing queues touches only those guests', async () => {
         const before = await planFromText(TWO());
         const after = await planFromText(TWO('vm c { port eth0 { bridge br0  ip 10.0.0.3/24 } }', 2, 2));
