@@ -22,7 +22,7 @@ export function vlanCases(opts: { datapath: 'embedded' | 'ovs'; prefix: string }
     const runDir = path.join(runRoot, 'vlans');
     const file = path.join(dir, 'vlans.vtopo');
     let src = readFileSync('examples/vlans.vtopo', 'utf8');
-    if (opts.datapath === 'ovs') src = src.replace('bridge br0 { datapath embedded }', 'bridge br0 { datapath ovs }').replace('poll-cores 1', 'hugepages 1G\n    poll-cores 1');
+    if (opts.datapath === 'ovs') src = src.replace('bridge br0 { datapath embedded }', 'bridge br0 { datapath ovs }').replace('poll-cores 1', 'hugepages 1280M\n    poll-cores 1');
     writeFileSync(file, src);
     const vtopo = (...args: string[]) => runVtopo(runRoot, args);
     let plan: Plan;
