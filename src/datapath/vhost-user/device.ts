@@ -4,6 +4,7 @@
  * field of every message is validated; a bad message fails that request
  * (REPLY_ACK) and a bad ring fails only this device, never the process.
  */
+import { LIMITS, vringSizeOk } from '../../core/limits.js';
 import { closeFd } from '../sys/unix-socket.js';
 import { guestArena } from '../sys/arena.js';
 import { mapShared } from '../sys/memory.js';
@@ -231,7 +232,7 @@ export class VhostUserDevice {
     private setVringNum(dv: DataView): boolean {
         const v = this.vring(dv);
         const num = dv.getUint32(4, true);
-        if (num === 0 || num > 32768 || (num & (num - 1)) !== 0) throw new Error(`vring size ${num} is not a power of two ≤ 32768`);
+        if (!vringSizeOk(num, LIMITS.embedded.vring)) throw new Error(`vring size ${num} is not a power of two ≤ ${LIMITS.embedded.vring.max}`);
         v.num = num;
         return true;
     }
