@@ -7,6 +7,7 @@
  * `{id, op, ...args}`, and one per reply, `{id, ok, result | error}`.
  */
 
+import type { QueueStatus } from './status.js';
 import type { ImpairmentPlan, VlanPlan } from './plan.js';
 
 export type VhostMode = 'client' | 'server';
@@ -30,19 +31,9 @@ export interface Existed {
     existed: boolean;
 }
 
-export interface QueueCounters {
-    queue: number;
-    rx_packets: number;
-    tx_packets: number;
-    rx_bytes: number;
-    tx_bytes: number;
-    drops: number;
-    kicks: number;
-    calls: number;
-    mode: 'poll' | 'interrupt';
-    mode_switches: number;
-    avail_idx?: number;
-    used_idx?: number;
+/** The counters a queue's status shows, as the datapath reports them, plus what only the datapath knows. */
+export interface QueueCounters extends Pick<QueueStatus, 'queue' | 'rx_packets' | 'tx_packets' | 'rx_bytes' | 'tx_bytes' | 'drops'
+    | 'kicks' | 'calls' | 'mode' | 'mode_switches' | 'avail_idx' | 'used_idx'> {
     /** Egress backlog (pfifo) depth now. */
     backlog?: number;
     /** Frames that went through the backlog (guest RX ring full when they came), since the port was added. */
