@@ -26,6 +26,8 @@ export interface HostFacts {
 
 export type { DatapathKind } from './limits.js';
 import type { DatapathKind } from './limits.js';
+import type { FabricPlan } from './fabric.js';
+export type * from './fabric.js';
 export type Accel = 'kvm' | 'tcg';
 
 export interface Plan {
@@ -51,6 +53,8 @@ export interface Plan {
     warnings?: string[];
     /** The file's `expect` lines, for verify (absent when none). */
     expectations?: ExpectationPlan[];
+    /** Many hosts joined by OVN (absent: one host, the file has no `fabric`). */
+    fabric?: FabricPlan;
 }
 
 /**
@@ -180,6 +184,8 @@ export interface VmPlan {
     qemuLog: string;
     pidFile: string;
     ports: VmPortPlan[];
+    /** The fabric host it runs on (absent: this machine, no fabric). */
+    host?: string;
 }
 
 export interface VmPortPlan {

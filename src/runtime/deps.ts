@@ -9,7 +9,7 @@ import type { HugepageReservation, Lock } from '../host/state.js';
 import type { VmStatus } from '../core/status.js';
 
 export interface PingResult { ok: boolean; rtt_ms?: number; error?: string }
-export interface PingStats { ok: boolean; sent?: number; received?: number; median_ms?: number | null; error?: string }
+export interface PingStats { ok: boolean; sent?: number; received?: number; median_ms?: number | null; min_ms?: number | null; error?: string }
 
 /** Guests: implemented over src/backends/qemu in vm-layer.ts. */
 export interface VmLayer {

@@ -31,15 +31,20 @@ writeFileSync(file, `topology impair_lab {
 const vtopo = (...args: string[]): Promise<CliResult> => runVtopo(runRoot, args);
 let a: VmPlan;
 let baseline = 0;
+let baselineMin = 0;
 
 function plan(): Plan {
     return JSON.parse(readFileSync(path.join(runRoot, 'impair_lab', 'state', 'state.json'), 'utf8')).deployed as Plan;
 }
 
-async function medianRtt(count = 40): Promise<{ median: number; received: number }> {
+// Under TCG the host's load (other test files run beside this one) adds to
+// every echo and never takes away: the minimum RTT moves by the impairment
+// alone, the median also by the load of the moment. Tolerances are checked
+// on the minimum; the median is printed and must move the same way.
+async function medianRtt(count = 40): Promise<{ median: number; min: number; received: number }> {
     const r = await agentPingStats(a, '10.0.0.2', { count, intervalS: 0.05, deadlineS: Math.ceil(count * 0.05) + 10 });
     expect(r.ok, r.error).toBe(true);
-    return { median: r.median_ms ?? NaN, received: r.received ?? 0 };
+    return { median: r.median_ms ?? NaN, min: r.min_ms ?? NaN, received: r.received ?? 0 };
 }
 
 async function impair(...args: string[]): Promise<void> {
@@ -53,7 +58,9 @@ beforeAll(async () => {
     [a] = plan().vms;
     // ARP and the guests' first-echo costs out of the way.
     await medianRtt(5);
-    baseline = (await medianRtt()).median;
+    const b = await medianRtt();
+    baseline = b.median;
+    baselineMin = b.min;
 }, 400_000);
 
 afterAll(async () => {
@@ -65,11 +72,12 @@ describe('impairments seen from inside the guests (TCG)', () => {
     it('delay 20ms adds 20 ms ± 2 ms to the median RTT, from the first echoes after the command', async () => {
         await impair('--delay', '20ms');
         const first = await medianRtt(5);
-        expect(first.median - baseline).toBeGreaterThan(18);
+        expect(first.min - baselineMin).toBeGreaterThan(18);
         const r = await medianRtt();
-        console.log(`baseline median ${baseline} ms, with delay 20ms ${r.median} ms`);
-        expect(r.median - baseline).toBeGreaterThan(18);
-        expect(r.median - baseline).toBeLessThan(22);
+        console.log(`baseline median ${baseline} ms min ${baselineMin} ms, with delay 20ms median ${r.median} ms min ${r.min} ms`);
+        expect(r.min - baselineMin).toBeGreaterThan(18);
+        expect(r.min - baselineMin).toBeLessThan(22);
+        expect(r.median - baseline).toBeGreaterThan(15);
         const st = await runVtopoJson<Status>(runRoot, ['status', file]);
         const p = st.ports.find((x) => x.id === 'b.eth0')!;
         expect(p.impair?.set).toEqual({ delayUs: 20_000 });
@@ -118,8 +126,9 @@ describe('impairments seen from inside the guests (TCG)', () => {
         await impair('--delay', '20ms');
         await impair('--clear');
         const r = await medianRtt();
-        console.log(`after --clear ${r.median} ms (baseline ${baseline})`);
-        expect(Math.abs(r.median - baseline)).toBeLessThan(2);
+        console.log(`after --clear median ${r.median} ms min ${r.min} ms (baseline ${baseline}, min ${baselineMin})`);
+        expect(Math.abs(r.min - baselineMin)).toBeLessThan(2);
+        expect(r.median - baseline).toBeLessThan(10);
         const p = await vtopo('plan', file);
         expect(p.stdout).toContain('no changes');
         await impair('--delay', '5ms');

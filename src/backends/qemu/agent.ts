@@ -84,11 +84,11 @@ export async function agentPing(vm: VmPlan, address: string, opts: { count?: num
     }
 }
 
-/** COUNT echoes INTERVAL seconds apart from this guest: how many were answered and the median round trip. */
-export async function agentPingStats(vm: VmPlan, address: string, opts: { count: number; intervalS: number; deadlineS: number }): Promise<{ ok: boolean; sent?: number; received?: number; median_ms?: number | null; error?: string }> {
+/** COUNT echoes INTERVAL seconds apart from this guest: how many were answered, the median and the minimum round trip. */
+export async function agentPingStats(vm: VmPlan, address: string, opts: { count: number; intervalS: number; deadlineS: number }): Promise<{ ok: boolean; sent?: number; received?: number; median_ms?: number | null; min_ms?: number | null; error?: string }> {
     try {
-        const r = await agentRequest<{ sent?: number; received?: number; median_ms?: number | null }>(vm, 'pingstats', [address, opts.count, opts.intervalS, opts.deadlineS], (opts.deadlineS + 10) * 1000);
-        return r.ok ? { ok: true, sent: r.sent, received: r.received, median_ms: r.median_ms } : { ok: false, error: r.error };
+        const r = await agentRequest<{ sent?: number; received?: number; median_ms?: number | null; min_ms?: number | null }>(vm, 'pingstats', [address, opts.count, opts.intervalS, opts.deadlineS], (opts.deadlineS + 10) * 1000);
+        return r.ok ? { ok: true, sent: r.sent, received: r.received, median_ms: r.median_ms, min_ms: r.min_ms } : { ok: false, error: r.error };
     } catch (e) {
         return { ok: false, error: (e as Error).message };
     }

@@ -1,0 +1,93 @@
+/**
+ * The multi-host part of a Plan (issue 20): hosts, the OVN fabric that joins
+ * them, and the logical topology (switches, routers) OVN carries. Plain data,
+ * produced by the plan stage, consumed by the OVN and per-host backends,
+ * exports and status. Present only when the file declares named hosts and a
+ * `fabric` block; a single-host file's Plan has no `fabric`.
+ */
+
+/** How a host of the fabric is reached. */
+export type FabricHostKind = 'local' | 'netns' | 'ssh';
+
+export interface FabricHostPlan {
+    name: string;
+    kind: FabricHostKind;
+    /** kind ssh: `user@addr`. */
+    ssh?: string;
+    /** kind netns: the namespace vtopo creates (e.g. `vtopo-<topology>-<host>`), <= 15 chars for the veth side names. */
+    netns?: string;
+    /** CIDR of this host's tunnel endpoint on the underlay, e.g. 172.31.0.2/24. */
+    underlay: string;
+    /** An existing interface that carries the underlay (kind ssh / local on real machines). Absent: vtopo builds it (netns: veths). */
+    uplink?: { kind: 'af_packet'; iface: string };
+    /** OVN chassis name (Open_vSwitch external_ids:system-id). */
+    chassis: string;
+    /** This host's own OvS: its run directory and database socket. */
+    ovs: { runDir: string; dbSocket: string; integrationBridge: string };
+    /** ovn-controller's pid file and log on this host. */
+    controller: { pidFile: string; logFile: string };
+    /** Names of the VMs placed on this host. */
+    vms: string[];
+}
+
+/** Where OVN_Northbound / OVN_Southbound and ovn-northd run. */
+export type OvnCentralPlan =
+    | {
+          /** vtopo runs NB, SB ovsdb-servers and ovn-northd for this topology on host `host`. */
+          kind: 'private';
+          host: string;
+          dir: string;
+          nbSocket: string;
+          sbSocket: string;
+          /** What ovn-controllers use to reach the SB: `tcp:<central underlay address>:6642`. */
+          sbRemote: string;
+      }
+    | {
+          /** An existing OVN: vtopo touches only NB rows whose external_ids name this topology. */
+          kind: 'external';
+          nb: string;
+      };
+
+export interface LogicalSwitchPortPlan {
+    /** Logical_Switch_Port name = the OvS interface's external_ids:iface-id; the VM port id `<vm>.<port>`. */
+    name: string;
+    vm: string;
+    host: string;
+    /** "MAC IP" as OVN's addresses / port_security take them (IP absent: "MAC"). */
+    addresses: string;
+}
+
+export interface LogicalSwitchPlan {
+    /** The bridge's name. */
+    name: string;
+    mtu: number;
+    ports: LogicalSwitchPortPlan[];
+}
+
+export interface LogicalRouterPortPlan {
+    /** `<router>-<switch>`. */
+    name: string;
+    switch: string;
+    mac: string;
+    /** CIDR, e.g. 10.0.1.254/24. */
+    network: string;
+}
+
+export interface LogicalRouterPlan {
+    name: string;
+    ports: LogicalRouterPortPlan[];
+    routes: { prefix: string; nexthop: string }[];
+}
+
+export interface FabricPlan {
+    engine: 'ovn';
+    encap: 'geneve' | 'vxlan';
+    underlayMtu: number;
+    central: OvnCentralPlan;
+    hosts: FabricHostPlan[];
+    switches: LogicalSwitchPlan[];
+    routers: LogicalRouterPlan[];
+}
+
+/** Bytes the encapsulation adds to each overlay frame (IPv4 underlay; Geneve with OVN's 8-byte option). */
+export const ENCAP_OVERHEAD: Readonly<Record<FabricPlan['encap'], number>> = { geneve: 58, vxlan: 50 };
