@@ -22,6 +22,12 @@ export interface HostFacts {
      * (`--ovsdb`): it overrides the file's `host { ovsdb … }`.
      */
     ovsdb?: string;
+    /**
+     * `unix:/abs/path` of the OvS database to use when neither `--ovsdb` nor
+     * the file's `host { ovsdb … }` names one (the vtopo.ovsdb setting,
+     * VTOPO_OVSDB).
+     */
+    defaultOvsdb?: string;
 }
 
 export type { DatapathKind } from './limits.js';

@@ -28,5 +28,6 @@ export function gatherHostFacts(sourceFile: string): HostFacts {
         ...(accel.reason ? { kvmReason: accel.reason } : {}),
         sourceFile: path.resolve(sourceFile),
         ...(cpus ? { onlineCpus: cpus } : {}),
+        ...(process.env.VTOPO_OVSDB ? { defaultOvsdb: process.env.VTOPO_OVSDB } : {}),
     };
 }

@@ -267,12 +267,13 @@ function embeddedPlan(runDir: string, hp: HostPlan): EmbeddedDatapathPlan {
 
 /**
  * The database socket of an existing OvS: `--ovsdb` (HostFacts.ovsdb) over
- * `host { ovsdb }`; undefined for a private OvS.
+ * `host { ovsdb }` over the vtopo.ovsdb setting; undefined for a private OvS.
  */
 function existingOvsdb(host: Host | undefined, facts: HostFacts): string | undefined {
     if (facts.ovsdb !== undefined) return ovsdbSocket(facts.ovsdb, '--ovsdb');
     const ovsdb = prop(host, 'ovsdb');
-    return ovsdb === undefined ? undefined : ovsdbSocket(ovsdb, 'host { ovsdb }');
+    if (ovsdb !== undefined) return ovsdbSocket(ovsdb, 'host { ovsdb }');
+    return facts.defaultOvsdb ? ovsdbSocket(facts.defaultOvsdb, 'the vtopo.ovsdb setting (VTOPO_OVSDB)') : undefined;
 }
 
 /** `unix:/abs/path` → the socket path; a VtopoError naming `from` otherwise. */

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { call, showError } from '../client.js';
+import { call, showError, vtopoEnv } from '../client.js';
 import { GuestRequest, LinkRequest } from '../../core/lsp-protocol.js';
 import type { CommandContext, Target } from './context.js';
 import { command } from './command.js';
@@ -67,13 +67,14 @@ export const labCommands = [
         if (!vm) return;
         const line = await vscode.window.showInputBox({ prompt: `Command to run in ${vm}`, placeHolder: 'ip addr' });
         if (!line?.trim()) return;
-        // The bundled CLI sits next to this bundle (out/); the terminal streams what it prints.
-        const cli = path.join(__dirname, 'cli.cjs');
+        // vtopo.cliPath, else the bundled CLI next to this bundle (out/); the terminal streams what it prints.
+        const own = vscode.workspace.getConfiguration('vtopo').get<string>('cliPath');
+        const args = ['exec', vscode.Uri.parse(t.uri).fsPath, vm, '--', ...line.trim().split(/\s+/)];
         const term = vscode.window.createTerminal({
             name: `vtopo exec ${vm}`,
-            shellPath: process.execPath,
-            shellArgs: [cli, 'exec', vscode.Uri.parse(t.uri).fsPath, vm, '--', ...line.trim().split(/\s+/)],
-            env: { ELECTRON_RUN_AS_NODE: '1' },
+            shellPath: own || process.execPath,
+            shellArgs: own ? args : [path.join(__dirname, 'cli.cjs'), ...args],
+            env: { ...vtopoEnv(), ELECTRON_RUN_AS_NODE: '1' },
         });
         term.show();
     }),
