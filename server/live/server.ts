@@ -13,7 +13,7 @@ import type { Model } from '../../src/language/generated/ast.js';
 import type { ProgressEvent, VtopoRuntime } from '../../src/core/api.js';
 import type { Status } from '../../src/core/status.js';
 import {
-    CaptureStartRequest, CaptureStopRequest, GuestRequest, LinkRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
+    CaptureStartRequest, CaptureStopRequest, GuestRequest, ImpairRequest, LinkRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
     ProgressNotification, StatusNotification, StatusRequest, TopologiesChangedNotification, TopologiesRequest, VerifyRequest,
     type CaptureStarted, type CaptureStopped, type ConsoleTarget, type ExportFormat, type ExportResult, type Outcome,
     type TopologyModel, type TopologyView,
@@ -137,6 +137,11 @@ export class LiveServer {
             await rt.setLink(file, p.port, p.up);
             this.onStatus(p.uri, await rt.status(file));
             return null;
+        }));
+        c.onRequest(ImpairRequest, (p) => this.run(p.uri, async (rt, file) => {
+            const r = await rt.impair(file, p.port, p.impair);
+            this.onStatus(p.uri, await rt.status(file));
+            return r;
         }));
         c.onRequest(TopologiesRequest, async (p) => {
             if (p.recheck) await this.recheck();

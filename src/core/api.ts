@@ -4,6 +4,7 @@
  * the other lacks. Implemented in src/runtime/index.ts.
  */
 import type { Status, VmStatus } from './status.js';
+import type { DatapathKind, ImpairmentPlan } from './plan.js';
 
 export interface ProgressEvent {
     /** Stable step id, e.g. 'check', 'image', 'datapath', 'bridge', 'port', 'vm', 'ready'. */
@@ -137,4 +138,14 @@ export interface VtopoRuntime {
     capture(file: string, port: string, sink: (chunk: Buffer) => void, opts?: CaptureOptions): Promise<CaptureResult>;
     /** Carrier off/on for a guest port (`vm.port`), a NIC or a patch link (`a--b`). */
     setLink(file: string, port: string, up: boolean, opts?: RuntimeOptions): Promise<void>;
+    /** Sets a port's (towards its guest) or link's (both ways) impairment live, until the next deploy; `{}` clears it. */
+    impair(file: string, target: string, spec: ImpairmentPlan): Promise<ImpairResult>;
+}
+
+export interface ImpairResult {
+    target: string;
+    datapath: DatapathKind;
+    impair: ImpairmentPlan;
+    /** One line saying what is now in force, e.g. "b.eth0: delay 20ms (embedded)". */
+    text: string;
 }

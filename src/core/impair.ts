@@ -84,3 +84,46 @@ export function impairmentProblem(i: ImpairmentPlan): { key: keyof ImpairmentPla
     if (i.reorderPct && !i.delayUs) return { key: 'reorderPct', message: 'reorder needs a delay: add `delay D` (reordered frames skip the delay and overtake the others)' };
     return undefined;
 }
+
+/** The impairment options as `vtopo impair` and the editor's "Impair…" take them: flag → key and parser. */
+export const IMPAIR_OPTIONS: Readonly<Record<string, { key: keyof ImpairmentPlan; parse: (t: string) => Parsed }>> = {
+    '--delay': { key: 'delayUs', parse: parseDuration },
+    '--jitter': { key: 'jitterUs', parse: parseDuration },
+    '--loss': { key: 'lossPct', parse: parsePercent },
+    '--duplicate': { key: 'duplicatePct', parse: parsePercent },
+    '--reorder': { key: 'reorderPct', parse: parsePercent },
+    '--rate': { key: 'rateBps', parse: parseRate },
+};
+
+/**
+ * Impairment words (`delay 20ms loss 1%`, the `--` optional, `--delay=20ms`
+ * too, or `clear`) → the whole new impairment; `{}` clears. Words that are
+ * no option are returned in `rest` (the CLI's FILE and PORT).
+ */
+export function parseImpairWords(words: string[]): { impair: ImpairmentPlan; rest: string[] } | { error: string } {
+    const rest: string[] = [];
+    const spec: ImpairmentPlan = {};
+    let clear = false;
+    let given = false;
+    for (let i = 0; i < words.length; i++) {
+        const w = words[i];
+        if (w === '--clear' || w === 'clear') { clear = true; continue; }
+        const [word, inline] = w.includes('=') ? [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)] : [w, undefined];
+        const flag = word.startsWith('--') ? word : `--${word}`;
+        const o = IMPAIR_OPTIONS[flag];
+        if (!o) {
+            if (word.startsWith('--')) return { error: `unknown option ${word}` };
+            rest.push(w);
+            continue;
+        }
+        given = true;
+        const value = inline ?? words[++i];
+        if (value === undefined || value === '') return { error: `${flag} needs a value` };
+        const r = o.parse(value);
+        if ('error' in r) return { error: `${flag} ${r.error}` };
+        if (r.value > 0) spec[o.key] = r.value;
+    }
+    if (clear && given) return { error: '--clear takes no other impairment option' };
+    if (!clear && !given) return { error: 'give at least one of --delay, --jitter, --loss, --duplicate, --reorder, --rate, or --clear' };
+    return { impair: clear ? {} : spec, rest };
+}

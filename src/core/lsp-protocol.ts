@@ -5,7 +5,8 @@
  * travel as `Outcome` values so the user-facing `fix` survives the wire.
  */
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
-import type { DeployResult, PlanResult, ProgressEvent, VerifyResult } from './api.js';
+import type { DeployResult, ImpairResult, PlanResult, ProgressEvent, VerifyResult } from './api.js';
+import type { ImpairmentPlan } from './plan.js';
 import type { Status, VmStatus } from './status.js';
 import type { DatapathKind } from './limits.js';
 
@@ -74,6 +75,8 @@ export const CaptureStopRequest = new RequestType<FileParams & { port: string },
 export const GuestRequest = new RequestType<ProgressParams & { vm: string; action: 'start' | 'stop' | 'restart' }, Outcome<VmStatus>, void>('vtopo/guest');
 /** A port's carrier (`vtopo link PORT down|up`): `vm.port`, a nic or a link id. */
 export const LinkRequest = new RequestType<FileParams & { port: string; up: boolean }, Outcome<null>, void>('vtopo/link');
+/** `vtopo impair FILE PORT …` from the editor: the whole new impairment of a port or link (`{}` clears it). */
+export const ImpairRequest = new RequestType<FileParams & { port: string; impair: ImpairmentPlan }, Outcome<ImpairResult>, void>('vtopo/impair');
 /** Every topology the server knows (open and workspace documents), with live status when deployed; `recheck` asks the runtime again first. */
 export const TopologiesRequest = new RequestType<{ uri?: string; recheck?: boolean }, TopologyView[], void>('vtopo/topologies');
 

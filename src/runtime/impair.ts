@@ -8,18 +8,13 @@
 import * as path from 'node:path';
 import { formatImpairment, impairmentProblem } from '../core/impair.js';
 import { IMPAIRMENT_KEYS, type DatapathKind, type ImpairmentPlan, type Plan } from '../core/plan.js';
-import { VtopoError } from '../core/api.js';
+import { VtopoError, type ImpairResult } from '../core/api.js';
 import type { ImpairTarget } from '../backends/types.js';
 import { acquireLock, readState, writeState } from '../host/state.js';
 import type { RuntimeDeps } from './deps.js';
 import { runDirFor } from './load.js';
 
-export interface ImpairResult {
-    target: string;
-    datapath: DatapathKind;
-    impair: ImpairmentPlan;
-    text: string;
-}
+export type { ImpairResult };
 
 /** A VM port (`vm.port`) or a link (`a--b`, or `a b` in either order) of the deployed plan. */
 export function resolveImpairTarget(plan: Plan, name: string): { target: ImpairTarget; datapath: DatapathKind; label: string } {

@@ -14,7 +14,6 @@ import { hostHugepageCount, hugetlbUsedKb, releaseHugepages, reserveHugepages, r
 import { createRuntime } from './runtime.js';
 import type { Status } from '../core/status.js';
 import { qemuVmLayer } from './vm-layer.js';
-import { impairLive } from './impair.js';
 import type { ImpairmentPlan } from '../core/plan.js';
 
 export type { ExportFormat } from '../plan/export/index.js';
@@ -56,7 +55,7 @@ export const destroy = (file: string, opts?: RuntimeOptions) => impl.destroy(fil
 export const status = (file: string, opts?: RuntimeOptions): Promise<Status> => impl.status(file, opts);
 export const verify = (file: string, opts?: RuntimeOptions) => impl.verify(file, opts);
 /** `vtopo impair`: a port's or link's impairment set live (src/runtime/impair.ts); `{}` clears it. */
-export const impair = (file: string, target: string, spec: ImpairmentPlan) => impairLive(file, target, spec, deps);
+export const impair = (file: string, target: string, spec: ImpairmentPlan) => impl.impair(file, target, spec);
 export const watch = (file: string, onStatus: (s: Status) => void, intervalMs?: number) => impl.watch(file, onStatus, intervalMs);
 
 /** `vtopo export`: the plan of FILE as an ovs-vsctl script, QEMU command lines or libvirt domain XML. */

@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:f
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ovsdbSocket } from '../plan/compile.js';
-import type { DatapathKind, HostFacts, Plan, VmPlan } from '../core/plan.js';
+import type { DatapathKind, HostFacts, ImpairmentPlan, Plan, VmPlan } from '../core/plan.js';
 import type { DeployResult, PlanResult, ProgressEvent, RuntimeOptions, VerifyResult, VtopoRuntime } from '../core/api.js';
 import { VtopoError } from '../core/api.js';
 import { formatActions, toPlanned } from './actions.js';
@@ -22,6 +22,7 @@ import type { Status } from '../core/status.js';
 import { verifyPlan } from './verify.js';
 import { hugepageBudget } from './hugepage-budget.js';
 import { annotateStatus, labOps } from './lab.js';
+import { impairLive } from './impair.js';
 
 const KINDS: DatapathKind[] = ['embedded', 'ovs'];
 
@@ -349,5 +350,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         return { topology, runDir, plan: p };
     });
 
-    return { plan, deploy, destroy, status, verify, watch, exportPlan, deployedPlan, ...lab };
+    const impair = (file: string, target: string, spec: ImpairmentPlan) => impairLive(file, target, spec, deps);
+
+    return { plan, deploy, destroy, status, verify, watch, exportPlan, deployedPlan, impair, ...lab };
 }

@@ -69,6 +69,15 @@ describe('e2e: hugetlbfs guest RAM and a vhost server port on the embedded datap
             expect(maps.includes(mounts[0]), `vm ${vm.name} maps`).toBe(true);
         }
         expect(s.ports.find((p) => p.id === 'a.eth0')).toMatchObject({ link: 'up' });
+        // The budget: 256 x 2M reserved; each guest's RAM (a share of 128 pages) is mapped from them as the guest touches it
+        // (the embedded switch maps guest memory, owns none).
+        const hp = s.hugepages?.find((b) => b.page_kb === 2048);
+        expect(hp, JSON.stringify(s.hugepages)).toMatchObject({ reserved: 256 });
+        expect(hp!.users.map((u) => `${u.kind}:${u.name}:${u.share_pages}`).sort()).toEqual(['guest:a:128', 'guest:b:128']);
+        for (const u of hp!.users) {
+            expect(u.used_pages, u.name).toBeGreaterThan(0);
+            expect(u.used_pages, u.name).toBeLessThanOrEqual(u.share_pages);
+        }
         // a's port is vhost server mode: QEMU connects (and reconnects); b's QEMU listens.
         const cmd = (name: string) => readFileSync(`/proc/${s.vms.find((v) => v.name === name)!.pid}/cmdline`, 'utf8').split('\0').join(' ');
         expect(cmd('a')).toMatch(/-chardev socket,id=vhu0,path=\S*a\.eth0\S*,reconnect=1/);
@@ -103,6 +112,7 @@ describe('e2e: hugetlbfs guest RAM and a vhost server port on the embedded datap
         const pids = [...s.vms.map((v) => v.pid), s.datapaths[0].pid].filter((p): p is number => !!p);
         const d = await vtopo('destroy', file);
         expect(d.code, d.stdout + d.stderr).toBe(0);
+        expect(d.stdout).toContain(`hugepages 2M: host ${pagesBefore + 256} → ${pagesBefore} pages; gave back 256 of the 256 this topology took`);
         expect(leftovers(runDir)).toEqual([]);
         for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
         expect(Number(readFileSync(NR, 'utf8'))).toBe(pagesBefore);

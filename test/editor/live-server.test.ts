@@ -17,7 +17,7 @@ import { createVtopoServices } from '../../src/language/vtopo-module.js';
 import { LiveServer, type LiveRuntime } from '../../server/live/server.js';
 import { VtopoError } from '../../src/core/api.js';
 import type { Status } from '../../src/core/status.js';
-import { DeployRequest, ExportRequest, ProgressNotification, StatusNotification, TopologiesRequest } from '../../src/core/lsp-protocol.js';
+import { DeployRequest, ExportRequest, ImpairRequest, ProgressNotification, StatusNotification, TopologiesRequest } from '../../src/core/lsp-protocol.js';
 
 const URI = 'file:///nonexistent/vtopo-live/lab.vtopo';
 const text = readFileSync('test/fixtures/design-example.vtopo', 'utf8');
@@ -33,7 +33,9 @@ function status(webState: 'running' | 'crashed'): Status {
 
 const unused = () => Promise.reject(new Error('not used by this test'));
 /** The lab operations (start, exec, capture, …): this test drives none of them. */
-const labUnused = { startVm: unused, stopVm: unused, restartVm: unused, exec: unused, attachConsole: unused, capture: unused, setLink: unused };
+const labUnused = { startVm: unused, stopVm: unused, restartVm: unused, exec: unused, attachConsole: unused, capture: unused, setLink: unused, impair: unused };
+
+const impaired: { file: string; target: string; spec: object }[] = [];
 
 /** A runtime whose watch the test drives by hand. */
 function scriptedRuntime() {
@@ -50,6 +52,11 @@ function scriptedRuntime() {
         verify: async () => ({ pairs: [] }),
         watch: (_file, onStatus) => { watches++; push = onStatus; return { close() { push = undefined; } }; },
         ...labUnused,
+        impair: async (file, target, spec) => {
+            if (target !== 'web.eth0') throw new VtopoError(`no port or link '${target}' in topology lab`, 'pick one of: web.eth0, db.eth0');
+            impaired.push({ file, target, spec });
+            return { target, datapath: 'embedded', impair: spec, text: `${target}: impaired` };
+        },
     };
     return { rt, push: (s: Status) => push?.(s), watches: () => watches };
 }
@@ -134,5 +141,13 @@ describe('live server over LSP', () => {
         if (!e.ok) expect(e.error.fix).toBeTruthy();
         const notFile = await client.sendRequest(DeployRequest, { uri: 'untitled:Untitled-1', progressId: 'p2' });
         expect(notFile.ok).toBe(false);
+    });
+
+    it('Impair… reaches the runtime with the file path and the whole impairment; a bad port comes back with its fix', async () => {
+        const r = await client.sendRequest(ImpairRequest, { uri: URI, port: 'web.eth0', impair: { delayUs: 20_000, lossPct: 1 } });
+        expect(r).toEqual({ ok: true, value: { target: 'web.eth0', datapath: 'embedded', impair: { delayUs: 20_000, lossPct: 1 }, text: 'web.eth0: impaired' } });
+        expect(impaired).toEqual([{ file: '/nonexistent/vtopo-live/lab.vtopo', target: 'web.eth0', spec: { delayUs: 20_000, lossPct: 1 } }]);
+        const bad = await client.sendRequest(ImpairRequest, { uri: URI, port: 'zz.eth0', impair: {} });
+        expect(bad).toEqual({ ok: false, error: { message: "no port or link 'zz.eth0' in topology lab", fix: 'pick one of: web.eth0, db.eth0' } });
     });
 });

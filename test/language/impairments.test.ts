@@ -4,7 +4,7 @@
  * message naming the fix on its own word, and the plan carries the values.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parsePercent, parseRate } from '../../src/core/impair.js';
+import { parseDuration, parseImpairWords, parsePercent, parseRate } from '../../src/core/impair.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { diagnostics, lab } from './helpers.js';
@@ -94,5 +94,20 @@ describe('impair and expect', () => {
             { line: lines.findIndex((l) => l.includes('rtt')) + 1, kind: 'rtt', from: 'a', to: 'b', limit: 50 },
             { line: lines.findIndex((l) => l.includes('throughput')) + 1, kind: 'throughput', from: 'a', to: 'b', limit: 200e6 },
         ]);
+    });
+});
+
+describe('impairment words (vtopo impair and the editor\'s Impair… share them)', () => {
+    it('reads flags with or without --, inline values, and clear; other words are left for the caller', () => {
+        expect(parseImpairWords(['f.vtopo', 'b.eth0', '--delay', '20ms', 'loss', '1%', '--rate=100mbit'])).toEqual({ impair: { delayUs: 20_000, lossPct: 1, rateBps: 100e6 }, rest: ['f.vtopo', 'b.eth0'] });
+        expect(parseImpairWords(['clear'])).toEqual({ impair: {}, rest: [] });
+    });
+
+    it('says what is wrong: a bad value, an unknown option, clear with options, nothing given', () => {
+        expect(parseImpairWords(['loss', '150%'])).toEqual({ error: expect.stringContaining('over 100%') });
+        expect(parseImpairWords(['--speed', '1'])).toEqual({ error: 'unknown option --speed' });
+        expect(parseImpairWords(['clear', 'delay', '1ms'])).toEqual({ error: '--clear takes no other impairment option' });
+        expect(parseImpairWords(['b.eth0'])).toEqual({ error: expect.stringContaining('give at least one of') });
+        expect(parseImpairWords(['delay'])).toEqual({ error: '--delay needs a value' });
     });
 });

@@ -90,6 +90,16 @@ describe('e2e: two VMs on OvS-DPDK under TCG', () => {
         expect(a.num_of_vrings).toBe(4);
         expect(b.num_of_vrings).toBe(2);
         expect(a.queues.map((q) => q.queue)).toEqual([0, 1]);
+        // hugepages 1G: 512 x 2M reserved for this topology; each guest's RAM and OvS's mbuf pools are mapped from them, within their shares.
+        const hp = s.hugepages?.find((b) => b.page_kb === 2048);
+        expect(hp, JSON.stringify(s.hugepages)).toBeDefined();
+        expect(hp!.reserved).toBeGreaterThan(0);
+        expect(hp!.users.map((u) => `${u.kind}:${u.name}`).sort()).toEqual(['guest:a', 'guest:b', 'ovs:ovs']);
+        for (const u of hp!.users) {
+            expect(u.used_pages, u.name).toBeGreaterThan(0);
+            expect(u.used_pages, u.name).toBeLessThanOrEqual(u.share_pages);
+        }
+        console.log(`hugepages 2M on OvS: ${JSON.stringify(hp)}`);
     }, 60_000);
 
     it('destroy leaves no process, namespace, DPDK runtime dir or mount', async () => {
@@ -97,6 +107,10 @@ describe('e2e: two VMs on OvS-DPDK under TCG', () => {
         expect(ovs?.netns).toBeTruthy();
         const d = await vtopo('destroy', file);
         expect(d.code, d.stdout + d.stderr).toBe(0);
+        const gave = /hugepages 2M: host (\d+) → (\d+) pages; gave back (\d+) of the (\d+) this topology took/.exec(d.stdout);
+        expect(gave, d.stdout).not.toBeNull();
+        expect(gave![3]).toBe(gave![4]);
+        expect(Number(gave![1]) - Number(gave![2])).toBe(Number(gave![4]));
         expect(leftovers(runDir)).toEqual([]);
         const netns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]);
         expect(netns).not.toContain(ovs!.netns);

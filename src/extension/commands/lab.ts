@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { call, showError, vtopoEnv } from '../client.js';
-import { GuestRequest, LinkRequest } from '../../core/lsp-protocol.js';
+import { GuestRequest, ImpairRequest, LinkRequest } from '../../core/lsp-protocol.js';
+import { parseImpairWords } from '../../core/impair.js';
 import type { CommandContext, Target } from './context.js';
 import { command } from './command.js';
 
@@ -56,6 +57,32 @@ function link(up: boolean) {
     });
 }
 
+/** Impair…: the words `vtopo impair` takes after PORT (`delay 20ms loss 1%`, or `clear`), checked as they are typed. */
+const impairCommand = command('vtopo.impair', async (ctx: CommandContext, arg?: unknown) => {
+    const t = await ctx.target(arg, true);
+    if (!t) return;
+    const port = await pickPort(t);
+    if (!port) return;
+    const text = await vscode.window.showInputBox({
+        prompt: `Impairment of ${port} (frames towards the guest; a link: both ways), until the next deploy`,
+        placeHolder: 'delay 20ms jitter 2ms loss 1% duplicate 0.5% reorder 5% rate 100mbit — or: clear',
+        validateInput: (v) => {
+            const r = parseImpairWords(v.trim().split(/\s+/).filter(Boolean));
+            return 'error' in r ? r.error : r.rest.length ? `not an impairment: ${r.rest.join(' ')}` : undefined;
+        },
+    });
+    if (!text?.trim()) return;
+    const r = parseImpairWords(text.trim().split(/\s+/));
+    if ('error' in r) return;
+    try {
+        const done = await call(ctx.client, ImpairRequest, { uri: t.uri, port, impair: r.impair });
+        ctx.output.appendLine(done.text);
+        void vscode.window.showInformationMessage(`vtopo: ${done.text}`);
+    } catch (err) {
+        await showError('impair', err, ctx.output);
+    }
+});
+
 export const labCommands = [
     guest('start'),
     guest('stop'),
@@ -80,4 +107,5 @@ export const labCommands = [
     }),
     link(false),
     link(true),
+    impairCommand,
 ];
