@@ -96,13 +96,18 @@ describe('impairments seen from inside the guests (TCG)', () => {
         expect(st.ports.find((x) => x.id === 'b.eth0')!.impair!.dropped_loss).toBeGreaterThan(60);
     }, 180_000);
 
-    it('rate 20mbit: iperf3 a → b within ± 10 %', async () => {
-        await impair('--rate', '20mbit');
-        const r = await agentIperf3(a, '10.0.0.2', { seconds: 8 });
+    it('rate 10mbit: iperf3 (UDP) a → b within ± 10 %, the excess dropped by the rate queue', async () => {
+        await impair('--rate', '10mbit');
+        // UDP offered at 200 Mbit/s: what b receives is the shaper's rate, with no TCP congestion control in the
+        // way. 10 Mbit/s, not 20: a TCG guest on a loaded host (other test files run beside this one) was measured
+        // offering only 17-20 Mbit/s, which is the guest's limit, not the shaper's.
+        const r = await agentIperf3(a, '10.0.0.2', { seconds: 8, udp: true });
         expect(r.ok, r.error).toBe(true);
-        console.log(`rate 20mbit: iperf3 ${r.mbps} Mbit/s`);
-        expect(r.mbps!).toBeGreaterThan(18);
-        expect(r.mbps!).toBeLessThan(22);
+        console.log(`rate 10mbit: iperf3 UDP received ${r.mbps} Mbit/s`);
+        expect(r.mbps!).toBeGreaterThan(9);
+        expect(r.mbps!).toBeLessThan(11);
+        const st = await runVtopoJson<Status>(runRoot, ['status', file]);
+        expect(st.ports.find((x) => x.id === 'b.eth0')!.impair!.dropped_limit).toBeGreaterThan(0);
     }, 120_000);
 
     it('bad input is refused in one line naming the fix, and nothing changes', async () => {
@@ -118,7 +123,7 @@ describe('impairments seen from inside the guests (TCG)', () => {
             expect(r.stderr.split('\n').filter((l) => l && !l.startsWith('usage') && !l.startsWith('  ')).length, r.stderr).toBeLessThanOrEqual(2);
         }
         const st = await runVtopoJson<Status>(runRoot, ['status', file]);
-        expect(st.ports.find((x) => x.id === 'b.eth0')!.impair?.set).toEqual({ rateBps: 20e6 });
+        expect(st.ports.find((x) => x.id === 'b.eth0')!.impair?.set).toEqual({ rateBps: 10e6 });
         expect(st.vms.map((v) => v.state)).toEqual(['running', 'running']);
     }, 120_000);
 

@@ -23,6 +23,9 @@ export function vlanCases(opts: { datapath: 'embedded' | 'ovs'; prefix: string }
     const file = path.join(dir, 'vlans.vtopo');
     let src = readFileSync('examples/vlans.vtopo', 'utf8');
     if (opts.datapath === 'ovs') src = src.replace('bridge br0 { datapath embedded }', 'bridge br0 { datapath ovs }').replace('poll-cores 1', 'hugepages 1280M\n    poll-cores 1');
+    // t's untagged frames are VLAN 20 (native), its tagged ones 10 and 20.
+    src = src.replace('port eth0 { bridge br0  trunk 10,20 }', 'port eth0 { bridge br0  trunk 10,20  native-vlan 20 }');
+    expect(src).toContain('native-vlan 20');
     writeFileSync(file, src);
     const vtopo = (...args: string[]) => runVtopo(runRoot, args);
     let plan: Plan;
@@ -67,6 +70,23 @@ export function vlanCases(opts: { datapath: 'embedded' | 'ovs'; prefix: string }
         // c is on VLAN 20, which t's trunk carries, but t has no address there: the same subnet still reaches no one.
         expect((await agentPing(vm('c'), '10.0.10.4', { count: 2, timeoutMs: 3000 })).ok).toBe(false);
         expect((await agentPing(vm('c'), '10.0.10.1', { count: 2, timeoutMs: 3000 })).ok).toBe(false);
+    }, 120_000);
+
+    it('native-vlan 20: the trunk guest\'s untagged eth0 reaches the VLAN 20 guest, not the VLAN 10 ones', async () => {
+        const sh = async (name: string, ...argv: string[]) => {
+            const r = await vtopo('exec', file, name, '--', ...argv);
+            return { ok: r.code === 0, out: r.stdout + r.stderr };
+        };
+        // A second subnet, so t's untagged address does not overlap eth0.10's.
+        for (const [name, addr] of [['t', '10.0.20.4/24'], ['c', '10.0.20.3/24'], ['a', '10.0.20.1/24']]) {
+            const r = await sh(name, 'ip', 'addr', 'add', addr, 'dev', 'eth0');
+            expect(r.ok, `${name}: ${r.out}`).toBe(true);
+        }
+        let toC = await sh('t', 'ping', '-c', '2', '-W', '3', '10.0.20.3');
+        if (!toC.ok) toC = await sh('t', 'ping', '-c', '3', '-W', '5', '10.0.20.3');
+        expect(toC.ok, toC.out).toBe(true);
+        expect((await sh('t', 'ping', '-c', '2', '-W', '2', '10.0.20.1')).ok).toBe(false);
+        expect((await sh('c', 'ping', '-c', '2', '-W', '2', '10.0.20.1')).ok).toBe(false);
     }, 120_000);
 
     if (opts.datapath === 'embedded') {
