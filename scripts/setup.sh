@@ -11,6 +11,8 @@ APT_PACKAGES=(
   tcpdump                             # vtopo capture on OvS (reads the mirror port); tests read pcaps back
   dpdk dpdk-dev                       # dpdk-testpmd: a real vhost-user peer for tests and bench
   openvswitch-switch-dpdk             # the ovs datapath
+  ovn-central ovn-host                # many hosts (issue 20): NB/SB ovsdb-servers, ovn-northd, ovn-controller
+  openssh-server                      # ssh hosts of a fabric (tests run sshd inside a simulated host)
   libvirt-clients libxml2-utils       # virt-xml-validate (needs xmllint) for the libvirt export
   chromium libkrb5-dev ripgrep        # editor end-to-end tests (code-server + chromium)
 )

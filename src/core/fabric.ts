@@ -23,7 +23,12 @@ export interface FabricHostPlan {
     /** OVN chassis name (Open_vSwitch external_ids:system-id). */
     chassis: string;
     /** This host's own OvS: its run directory and database socket. */
-    ovs: { runDir: string; dbSocket: string; integrationBridge: string };
+    /**
+     * This host's own OvS: its run directory and database socket. `filePrefix`:
+     * DPDK's file prefix (default `vtopo-<topology>-<host>`); `pollCores`: its
+     * PMD cores (default: OvS's choice).
+     */
+    ovs: { runDir: string; dbSocket: string; integrationBridge: string; filePrefix?: string; pollCores?: number[] };
     /** ovn-controller's pid file and log on this host. */
     controller: { pidFile: string; logFile: string };
     /** Names of the VMs placed on this host. */
@@ -46,6 +51,8 @@ export type OvnCentralPlan =
           /** An existing OVN: vtopo touches only NB rows whose external_ids name this topology. */
           kind: 'external';
           nb: string;
+          /** The existing OVN's Southbound, for status and for removing a dead chassis (absent: neither). */
+          sb?: string;
       };
 
 export interface LogicalSwitchPortPlan {
@@ -71,6 +78,8 @@ export interface LogicalRouterPortPlan {
     mac: string;
     /** CIDR, e.g. 10.0.1.254/24. */
     network: string;
+    /** The router-type Logical_Switch_Port on the switch (default `<switch>-<router>`; it may not equal `name`: both become SB port bindings). */
+    switchPort?: string;
 }
 
 export interface LogicalRouterPlan {
@@ -87,6 +96,8 @@ export interface FabricPlan {
     hosts: FabricHostPlan[];
     switches: LogicalSwitchPlan[];
     routers: LogicalRouterPlan[];
+    /** The namespace holding the underlay's linux bridge for hosts whose underlay vtopo builds (default `vtopo-<topology>-ul`). */
+    underlayNetns?: string;
 }
 
 /** Bytes the encapsulation adds to each overlay frame (IPv4 underlay; Geneve with OVN's 8-byte option). */

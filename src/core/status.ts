@@ -145,6 +145,8 @@ export interface Status {
     hugepages?: HugepageBudget[];
     /** Things a datapath reports about itself or our ports (e.g. OvS log warnings naming a port). */
     datapath_warnings?: { datapath: 'embedded' | 'ovs'; port?: string; message: string }[];
+    /** Hosts, chassis, tunnels and logical port bindings of a multi-host topology (absent: one host). */
+    fabric?: FabricStatus;
 }
 
 /** One hugepage size: the host's pages, what vtopo reserved for this topology, and who uses them. */
@@ -156,4 +158,52 @@ export interface HugepageBudget {
     reserved: number;
     /** Each guest (its memory) and OvS (its DPDK memory pools): pages mapped now, and its share from the plan. */
     users: { name: string; kind: 'guest' | 'ovs'; used_pages: number; share_pages: number }[];
+}
+
+/** The multi-host part of a Status (issue 20): per host its chassis, ovn-controller and tunnels; per logical port its binding. */
+export interface FabricStatus {
+    central: { kind: 'private' | 'external'; nb: boolean; sb?: boolean; northd?: boolean };
+    hosts: FabricHostStatus[];
+    ports: FabricPortStatus[];
+}
+
+export interface FabricHostStatus {
+    name: string;
+    chassis: string;
+    /** A SB Chassis row with this name exists (absent when the SB could not be read). */
+    chassis_registered?: boolean;
+    controller: 'running' | 'stopped';
+    controller_pid?: number;
+    /** The host's OvS answered. */
+    ovs: boolean;
+    tunnels: FabricTunnelStatus[];
+    /** Why part of this host could not be read. */
+    error?: string;
+}
+
+export interface FabricTunnelStatus {
+    /** The OvS port ovn-controller made (e.g. `ovn-h2-0`). */
+    port: string;
+    type: string;
+    remote_ip: string;
+    /** The fabric host whose underlay address that is (absent: not one of ours). */
+    peer?: string;
+    link: LinkState | 'unknown';
+    /** bfd_status:state when OVN enabled BFD on the tunnel (it does between gateway chassis). */
+    bfd?: string;
+}
+
+export interface FabricPortStatus {
+    /** The Logical_Switch_Port (`<vm>.<port>`). */
+    name: string;
+    switch: string;
+    vm: string;
+    /** The host the plan places it on. */
+    host: string;
+    /** Logical_Switch_Port.up: ovn-controller bound it and installed its flows. */
+    up: boolean;
+    /** The chassis its SB Port_Binding names (absent: unbound, or the SB could not be read). */
+    chassis?: string;
+    /** Bound on the chassis of the host the plan places it on. */
+    on_planned_chassis?: boolean;
 }
