@@ -123,6 +123,17 @@ describe('OVN fabric: netns hosts', () => {
         expect(lsps).toEqual(['a.eth0', 'b.eth0', 'ls0-edge']);
     });
 
+    it('leaves rows it does not own alone, and refuses a name another owner holds', async () => {
+        sh('ovn-nbctl', [`--db=unix:${nbSock()}`, 'ls-add', 'theirs', '--', 'lsp-add', 'theirs', 'their-port']);
+        await ensureNb(topology, fabric);
+        const names = () => sh('ovn-nbctl', [`--db=unix:${nbSock()}`, '--bare', '--columns=name', 'list', 'Logical_Switch']).split(/\s+/).filter(Boolean).sort();
+        expect(names()).toEqual(['ls0', 'theirs']);
+        const clash = { ...fabric, switches: [...fabric.switches, logicalSwitch('theirs', [])] };
+        await expect(ensureNb(topology, clash)).rejects.toThrow(/already has a logical switch for bridge named theirs/);
+        expect(names()).toEqual(['ls0', 'theirs']);
+        sh('ovn-nbctl', [`--db=unix:${nbSock()}`, 'ls-del', 'theirs']);
+    });
+
     it('reports a killed ovn-controller, and the next fabricUp restarts it', async () => {
         const pid = controllerPid(h2)!;
         expect(pid).toBeGreaterThan(1);

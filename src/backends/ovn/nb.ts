@@ -10,9 +10,11 @@ import type { FabricPlan, LogicalRouterPlan, LogicalSwitchPlan } from '../../cor
 import { VtopoError } from '../../core/api.js';
 import { OvsdbClient } from '../ovs/ovsdb/client.js';
 import { map, namedUuid, op, set, toArray, toRecord, uuid, uuidOf, type Atom, type Operation, type Row, type Value } from '../ovs/ovsdb/values.js';
+import { centralState } from './central.js';
 import { NB_DB, SB_DB, TOPOLOGY_KEY } from './paths.js';
 
 const HV_TIMEOUT_MS = 30_000;
+const NUDGE_MS = 3000;
 
 /** The NB target of the plan: the private central's socket or the existing OVN's remote. */
 export function nbTarget(f: FabricPlan): string {
@@ -215,11 +217,18 @@ export async function waitHv(c: OvsdbClient, f: FabricPlan, want: number, timeou
         for (const r of m.rows('NB_Global')) have = Number(r.hv_cfg);
         if (have >= want) return;
         let timer: NodeJS.Timeout | undefined;
+        // Once in our runs (1 of ~10, not reproduced since) every chassis reported nb_cfg 1 in the SB
+        // but ovn-northd left hv_cfg at 0 for 30 s. Another bump is a new NB change: northd
+        // recomputes and writes hv_cfg, which then passes `want` too.
+        const nudger = setInterval(() => {
+            void c.transact(NB_DB, [op.mutate('NB_Global', [], [['nb_cfg', '+=', 1]])]).catch(() => undefined);
+        }, NUDGE_MS);
         const ok = await new Promise<boolean>((resolve) => {
             wake = () => resolve(true);
             timer = setTimeout(() => resolve(false), timeoutMs);
         });
         if (timer) clearTimeout(timer);
+        clearInterval(nudger);
         if (ok) return;
         const behind = await chassisBehind(f, want);
         throw new VtopoError(`OVN did not apply NB configuration ${want} on every chassis within ${timeoutMs} ms (hv_cfg ${have}): ${behind}`,
@@ -239,7 +248,9 @@ async function chassisBehind(f: FabricPlan, want: number): Promise<string> {
         const seen = new Map(rows.map((r) => [r.name as string, Number(r.nb_cfg)]));
         const parts = rows.filter((r) => Number(r.nb_cfg) < want).map((r) => `chassis ${r.name} is at ${r.nb_cfg}`);
         for (const h of f.hosts) if (!seen.has(h.chassis)) parts.push(`chassis ${h.chassis} (host ${h.name}) is not registered`);
-        return parts.length ? parts.join('; ') : 'every chassis reports it: ovn-northd has not copied it to hv_cfg (is ovn-northd running?)';
+        const northd = centralState(f);
+        const state = f.central.kind === 'private' ? (northd.northdPid ? ` (ovn-northd runs, pid ${northd.northdPid})` : ' (ovn-northd is not running)') : '';
+        return parts.length ? parts.join('; ') : `every chassis reports it, but ovn-northd has not copied it to hv_cfg${state}`;
     } catch (e) {
         return `the Southbound at ${target} cannot be read (${(e as Error).message})`;
     } finally {
