@@ -162,6 +162,8 @@ describe('OVN fabric: netns hosts', () => {
         expect(sh('ip', ['-o', 'link', 'show'])).not.toMatch(/vtopo-underlay|u-h[123]/);
         const c = fabric.central as { nbSocket: string; sbSocket: string };
         for (const f of [c.nbSocket, c.sbSocket, ...fabric.hosts.map((h) => h.ovs.dbSocket)]) expect(existsSync(f), f).toBe(false);
+        // DPDK's runtime directory of each host's OvS (its file prefix).
+        for (const h of fabric.hosts) expect(existsSync(`/var/run/dpdk/${h.ovs.filePrefix}`), h.name).toBe(false);
     }, 90_000);
 });
 
