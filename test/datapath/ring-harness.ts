@@ -1,42 +1,51 @@
 /**
- * A hand-built driver side of a split ring (test/support/guest-ring.ts) in
- * one memfd region, with the switch's SplitRing over the same memory, for
- * unit tests of the ring and the framing code.
+ * A hand-built driver side of a split or packed ring
+ * (test/support/guest-ring.ts) in one memfd region, with the switch's ring
+ * of the same layout over the same memory, for unit tests of the rings and
+ * the framing code. `Driver` is the split one (its tests reach into the
+ * split layout); `LayoutDriver` takes the layout, for tests that run on both.
  */
 import { GuestMemory, regionFromBuffer } from '../../src/datapath/virtio/guest-memory.js';
+import { PackedRing } from '../../src/datapath/virtio/packed-ring.js';
+import type { Ring } from '../../src/datapath/virtio/ring.js';
 import { SplitRing } from '../../src/datapath/virtio/split-ring.js';
-import { DriverRing, GuestMem } from '../support/guest-ring.js';
+import { DriverRing, GuestMem, PackedDriverRing } from '../support/guest-ring.js';
+
+export type Layout = 'split' | 'packed';
+export const LAYOUTS: Layout[] = ['split', 'packed'];
 
 export const GPA = 0x100000; // guest-physical base of the one region
 export const SIZE = 1 << 20;
 const UVA = 0x7f0000000000;
 
-export class Driver {
+export class Driver<L extends Layout = 'split'> {
     readonly guest: GuestMem;
-    readonly driver: DriverRing;
+    readonly driver: L extends 'packed' ? PackedDriverRing : DriverRing;
     readonly dv: DataView;
     readonly u8: Uint8Array;
     /** The switch's view of the region. */
     readonly mem: GuestMemory;
-    readonly ring: SplitRing;
+    readonly ring: L extends 'packed' ? PackedRing : SplitRing;
     readonly desc: number;
     readonly avail: number;
     readonly used: number;
     /** Bump allocator for buffers, after the ring. */
     private next: number;
 
-    constructor(readonly num = 16, eventIdx = false) {
+    constructor(readonly num = 16, eventIdx = false, readonly layout: L = 'split' as L) {
         this.guest = new GuestMem({ canary: 0, gpa: GPA, size: SIZE, uva: UVA }, 'ring-test');
-        this.driver = DriverRing.at(this.guest, GPA, num);
+        const packed = layout === 'packed';
+        this.driver = (packed ? PackedDriverRing.at(this.guest, GPA, num) : DriverRing.at(this.guest, GPA, num)) as Driver<L>['driver'];
         ({ desc: this.desc, avail: this.avail, used: this.used } = this.driver);
         this.u8 = this.guest.u8;
         this.dv = this.guest.dv;
         const map = this.guest.map;
         this.mem = new GuestMemory([regionFromBuffer(map.buffer, map.addr, GPA, SIZE, UVA, 0, map)]);
         this.next = this.used + 4096 * 2;
-        const r = SplitRing.create(this.mem, num, { desc: this.desc, avail: this.avail, used: this.used });
+        const a = { desc: this.desc, avail: this.avail, used: this.used };
+        const r = packed ? PackedRing.create(this.mem, num, a) : SplitRing.create(this.mem, num, a);
         if (typeof r === 'number') throw new Error(`ring create failed ${r}`);
-        this.ring = r;
+        this.ring = r as Driver<L>['ring'];
         r.eventIdx = eventIdx;
     }
 
@@ -80,11 +89,11 @@ export class Driver {
         return this.driver.usedElem(i);
     }
 
-    setUsedEvent(v: number): void {
+    setUsedEvent(this: Driver, v: number): void {
         this.driver.setUsedEvent(v);
     }
 
-    availEvent(): number {
+    availEvent(this: Driver): number {
         return this.driver.availEvent();
     }
 
@@ -100,3 +109,7 @@ export class Driver {
         this.guest.close();
     }
 }
+
+/** A driver of either layout, seen through the calls both share (its ring is a `Ring`). */
+export const layoutDriver = (layout: Layout, num = 16, eventIdx = false): Driver<Layout> => new Driver<Layout>(num, eventIdx, layout);
+export type { Ring };

@@ -12,7 +12,8 @@ import { indirectionTable, rssQueue } from '../switch/rss.js';
 import { Frame } from '../virtio/frame.js';
 import { frameBuffer, type FrameBuffer } from '../virtio/guest-memory.js';
 import { frameFromOne, frameFromTxChain, RX_TOO_SMALL, RxWriter } from '../virtio/net.js';
-import { Chain, ringErrorText, type SplitRing } from '../virtio/split-ring.js';
+import type { Ring } from '../virtio/ring.js';
+import { Chain, ringErrorText } from '../virtio/split-ring.js';
 import { VhostChannel } from '../vhost-user/channel.js';
 import { VhostUserDevice, type Vring } from '../vhost-user/device.js';
 import { featureList, type Message } from '../vhost-user/messages.js';
@@ -52,8 +53,8 @@ class QueuePair implements Pollable, Flushable {
     kicks = 0;
     calls = 0;
     backlogged = 0;
-    txRing: SplitRing | undefined;
-    rxRing: SplitRing | undefined;
+    txRing: Ring | undefined;
+    rxRing: Ring | undefined;
     readonly fifo: Pfifo;
 
     constructor(

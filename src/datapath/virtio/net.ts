@@ -1,11 +1,12 @@
 /**
- * virtio-net framing on split rings: reading a frame out of a TX chain
+ * virtio-net framing on split and packed rings: reading a frame out of a TX chain
  * (skipping the virtio_net_hdr) and writing one into RX buffers, across as
  * many descriptors as it takes and, with MRG_RXBUF, as many chains.
  */
 import { copyBytes, Frame } from './frame.js';
 import type { FrameBuffer, Mem } from './guest-memory.js';
-import { Chain, SplitRing } from './split-ring.js';
+import type { Ring } from './ring.js';
+import type { Chain } from './split-ring.js';
 
 /** Outcomes of writing one frame to an RX ring (>0 = chains used). */
 export const RX_NO_ROOM = 0;
@@ -16,7 +17,7 @@ export const RX_TOO_SMALL = -1;
  * the chain is shorter than the header, -2 when it is too long for scratch
  * (asked for only when the frame must be gathered from several buffers).
  */
-export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, frame: Frame, scratchBuffer: () => FrameBuffer): number {
+export function frameFromTxChain(ring: Ring, chain: Chain, hdrLen: number, frame: Frame, scratchBuffer: () => FrameBuffer): number {
     const dataLen = chain.total - hdrLen;
     if (dataLen <= 0) return -1;
     let s = 0;
@@ -51,7 +52,7 @@ export function frameFromTxChain(ring: SplitRing, chain: Chain, hdrLen: number, 
  * resolved at `off`. Points `frame` at the packet; false when the
  * descriptor holds no more than the header (the full path then reports it).
  */
-export function frameFromOne(ring: SplitRing, off: number, hdrLen: number, frame: Frame): boolean {
+export function frameFromOne(ring: Ring, off: number, hdrLen: number, frame: Frame): boolean {
     const len = ring.oneLen - hdrLen;
     if (off < 0 || len <= 0) return false;
     frame.mem = ring.hitRegion();
@@ -76,7 +77,7 @@ export class RxWriter {
      * RX_TOO_SMALL (without mergeable buffers the next chain cannot hold it);
      * on a malformed chain sets `error` and returns RX_NO_ROOM.
      */
-    write(ring: SplitRing, frame: Frame, hdrLen: number, mergeable: boolean): number {
+    write(ring: Ring, frame: Frame, hdrLen: number, mergeable: boolean): number {
         const mark = ring.lastAvail;
         const chain = this.chain;
         let remainingHdr = hdrLen;

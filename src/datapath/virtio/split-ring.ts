@@ -62,6 +62,7 @@ export interface RingAddrs {
 }
 
 export class SplitRing {
+    readonly packed = false;
     readonly mask: number;
     /** The descriptor table as words of its region's Int32 view (one monomorphic array type for direct and indirect tables). */
     private descI32!: Int32Array;
@@ -131,6 +132,16 @@ export class SplitRing {
         this.usedIdx = idx & 0xffff;
         this.publishedUsed = this.usedIdx;
         this.signalledUsed = this.usedIdx;
+    }
+
+    /** GET_VRING_BASE: the next avail index. */
+    base(): number {
+        return this.lastAvail;
+    }
+
+    /** The driver's id for a taken head (a split ring's head is its id). */
+    idOf(head: number): number {
+        return head;
     }
 
     /** Guest's avail->idx as last published. */
