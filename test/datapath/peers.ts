@@ -13,6 +13,8 @@ export interface TestpmdOptions {
     mac: string;
     peer?: string;
     prefix: string;
+    /** virtio-user's packed_vq=1: ask for packed virtqueues. */
+    packed?: boolean;
     extra?: string[];
 }
 
@@ -27,7 +29,7 @@ export class Testpmd extends TestpmdPrompt {
     /** Spawns testpmd; resolves at the first prompt (with server=1 only once the switch connected). */
     async start(timeoutMs = 30_000): Promise<void> {
         const q = this.o.queues ?? 1;
-        const vdev = `net_virtio_user0,path=${this.o.socket},queues=${q},mac=${this.o.mac}${q > 1 ? ',cq=1' : ''}${this.o.server ? ',server=1' : ''}`;
+        const vdev = `net_virtio_user0,path=${this.o.socket},queues=${q},mac=${this.o.mac}${q > 1 ? ',cq=1' : ''}${this.o.server ? ',server=1' : ''}${this.o.packed ? ',packed_vq=1' : ''}`;
         // A socket left by an earlier (killed) listener makes bind fail.
         if (this.o.server) rmSync(this.o.socket, { force: true });
         await this.launch([vdev], [

@@ -10,7 +10,8 @@ import { guestArena } from '../sys/arena.js';
 import { mapShared } from '../sys/memory.js';
 import { FdWatch, isEventfd, watchReadable } from '../sys/eventfd.js';
 import { GuestMemory, regionFromBuffer, type Region } from '../virtio/guest-memory.js';
-import { ringErrorText, SplitRing } from '../virtio/split-ring.js';
+import { createRing, ringAreaBytes, type Ring } from '../virtio/ring.js';
+import { ringErrorText } from '../virtio/split-ring.js';
 import {
     bit,
     encodeReply,
@@ -83,7 +84,7 @@ export class Vring {
     enabled = false;
     /** Between SET_VRING_KICK and GET_VRING_BASE. */
     started = false;
-    ring: SplitRing | undefined;
+    ring: Ring | undefined;
     kickWatch: FdWatch | undefined;
 
     constructor(readonly index: number) {}
@@ -125,7 +126,7 @@ export class VhostUserDevice {
     }
 
     /** A ring the datapath may use now. */
-    active(i: number): SplitRing | undefined {
+    active(i: number): Ring | undefined {
         const v = this.vrings[i];
         if (!v || !v.started || this.failed) return undefined;
         if (this.protocolNegotiated && !v.enabled) return undefined;
@@ -219,7 +220,10 @@ export class VhostUserDevice {
         const f = dv.getBigUint64(0, true);
         if ((f & ~SUPPORTED_FEATURES) !== 0n) throw new Error(`unsupported features 0x${f.toString(16)}`);
         this.features = f;
-        for (const v of this.vrings) if (v.ring) v.ring.eventIdx = has(f, F.RING_EVENT_IDX);
+        for (const v of this.vrings) {
+            if (v.ring && v.ring.packed !== has(f, F.RING_PACKED)) this.startRing(v);
+            if (v.ring) v.ring.eventIdx = has(f, F.RING_EVENT_IDX);
+        }
         this.owner.onRingsChanged();
         return true;
     }
@@ -247,13 +251,14 @@ export class VhostUserDevice {
     }
 
     private setVringBase(dv: DataView): boolean {
-        this.vring(dv).base = dv.getUint32(4, true) & 0xffff;
+        // Packed rings carry wrap counters (and QEMU the used index) above bit 14: the ring decodes its own.
+        this.vring(dv).base = dv.getUint32(4, true);
         return true;
     }
 
     private getVringBase(dv: DataView): Uint8Array {
         const v = this.vring(dv);
-        const base = v.ring ? v.ring.lastAvail : v.base;
+        const base = v.ring ? v.ring.base() : v.base;
         this.stopRing(v);
         v.base = base;
         this.owner.onRingsChanged();
@@ -366,17 +371,19 @@ export class VhostUserDevice {
             return; // started once memory and addresses arrive
         }
         const num = v.num;
-        const a = { desc: this.gpaOf(v.descUva, 16 * num), avail: this.gpaOf(v.availUva, 6 + 2 * num), used: this.gpaOf(v.usedUva, 6 + 8 * num) };
+        const packed = has(this.features, F.RING_PACKED);
+        const bytes = ringAreaBytes(num, packed);
+        const a = { desc: this.gpaOf(v.descUva, bytes.desc), avail: this.gpaOf(v.availUva, bytes.avail), used: this.gpaOf(v.usedUva, bytes.used) };
         if (a.desc < 0 || a.avail < 0 || a.used < 0) {
             this.fail(`vring ${v.index}: ring addresses outside the memory table`);
             return;
         }
-        if (remap && v.ring && v.ring.num === num) {
+        if (remap && v.ring && v.ring.num === num && v.ring.packed === packed) {
             const e = v.ring.map(this.mem, a);
             if (e !== 0) this.fail(`vring ${v.index}: ${ringErrorText(e)}`);
             return;
         }
-        const r = SplitRing.create(this.mem, num, a);
+        const r = createRing(this.mem, num, a, packed);
         if (typeof r === 'number') {
             this.fail(`vring ${v.index}: ${ringErrorText(r)}`);
             return;
