@@ -223,6 +223,8 @@ export interface VmPortPlan {
     vlan?: VlanPlan;
     /** Frames leaving the switch towards the guest (absent: none). */
     impair?: ImpairmentPlan;
+    /** Virtqueue layout (absent: split). */
+    ring?: 'split' | 'packed';
 }
 
 /**

@@ -22,6 +22,8 @@ export const DEFAULTS = {
     vhost: 'client' as const,
     /** QEMU's virtio-net enables mergeable rx buffers unless told otherwise. */
     mrgRxbuf: true,
+    /** The layout every virtio driver speaks; packed needs virtio 1.1 on both sides. */
+    ring: 'split' as const,
     hugepageSizeBytes: 2 * MiB,
     accel: 'auto' as const,
 };
@@ -58,6 +60,9 @@ export function portVhost(p: Port): 'client' | 'server' {
 }
 export function portMrgRxbuf(p: Port): boolean {
     return prop(p, 'mrgRxbuf') === undefined ? DEFAULTS.mrgRxbuf : prop(p, 'mrgRxbuf') === 'on';
+}
+export function portRing(p: Port): 'split' | 'packed' {
+    return (prop(p, 'ring') as 'split' | 'packed' | undefined) ?? DEFAULTS.ring;
 }
 export function nicQueues(n: Nic): number {
     return prop(n, 'queues') ?? DEFAULTS.nicQueues;

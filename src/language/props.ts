@@ -15,7 +15,7 @@ export const SINGLE = {
     Nic: ['driver', 'queues', 'mtu', 'bridge', 'vlan', 'trunk', 'nativeVlan'],
     Bridge: ['datapath', 'mtu'],
     Vm: ['cpus', 'memory', 'pin', 'accel', 'image'],
-    Port: ['bridge', 'queues', 'mac', 'ip', 'mtu', 'vhost', 'mrgRxbuf', 'vlan', 'trunk', 'nativeVlan'],
+    Port: ['bridge', 'queues', 'mac', 'ip', 'mtu', 'vhost', 'mrgRxbuf', 'vlan', 'trunk', 'nativeVlan', 'ring'],
 } as const satisfies { Host: readonly (keyof Host)[]; Nic: readonly (keyof Nic)[]; Bridge: readonly (keyof Bridge)[]; Vm: readonly (keyof Vm)[]; Port: readonly (keyof Port)[] };
 
 type Blocks = { Host: Host; Nic: Nic; Bridge: Bridge; Vm: Vm; Port: Port };

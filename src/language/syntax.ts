@@ -13,7 +13,7 @@ export const BLOCK_PROPERTIES: Record<BlockType, Readonly<Record<string, string>
     Nic: { driver: 'driver', queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan' },
     Bridge: { datapath: 'datapath', mtu: 'mtu' },
     Vm: { cpus: 'cpus', memory: 'memory', pin: 'pin', accel: 'accel', image: 'image' },
-    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan', impair: 'impair' },
+    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan', impair: 'impair', ring: 'ring' },
     Impairment: { delay: 'delay', jitter: 'jitter', loss: 'loss', duplicate: 'duplicate', reorder: 'reorder', rate: 'rate' },
 };
 

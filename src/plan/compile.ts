@@ -10,7 +10,7 @@ import { readExpectation, readImpairment } from '../language/impairment.js';
 import { impairmentProblem } from '../core/impair.js';
 import {
     DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues,
-    portMrgRxbuf, portMtu, portQueues, portVhost, vmCpus, vmMemory,
+    portMrgRxbuf, portMtu, portQueues, portRing, portVhost, vmCpus, vmMemory,
 } from '../language/defaults.js';
 import { isValidIfname, parseCoreList, parseOvsdbRemote } from '../language/units.js';
 import { vlanOf } from '../language/vlans.js';
@@ -22,6 +22,9 @@ import type {
     ImpairmentPlan, NicPlan, OvsDatapathPlan, Plan, VlanPlan, VmPlan, VmPortPlan,
 } from '../core/plan.js';
 import { prop } from '../language/props.js';
+
+/** OvS-DPDK's vhost library serves packed rings whenever the guest negotiates them: the OvS port takes no option for it. */
+const OVS_PACKED_NOTE = 'ring packed on an ovs bridge: OvS-DPDK serves packed virtqueues when the guest negotiates them (QEMU gets packed=on), nothing is set on the OvS port';
 
 /** The one topology of a model; runtime commands work on one topology per file. */
 export function topologyOf(model: Model, file: string): Topology {
@@ -189,6 +192,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             const queues = portQueues(p);
             const vectors = accel === 'kvm' ? 2 * queues + 2 : 0;
             const impair = impairmentOf(`port ${v.name}.${p.name}`, p.impair);
+            if (portRing(p) === 'packed' && datapath === 'ovs' && !notes.includes(OVS_PACKED_NOTE)) notes.push(OVS_PACKED_NOTE);
             if (accel === 'tcg' && !tcgNoted) {
                 tcgNoted = true;
                 notes.push('TCG guests use virtio-net vectors=0 (legacy INTx): QEMU 7.2 under TCG crashes setting up MSI-X for vhost-user virtio-net');
@@ -199,6 +203,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
                 vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)), ...vlanField(p),
                 ...(impair ? { impair } : {}),
+                ...(portRing(p) === 'packed' ? { ring: 'packed' as const } : {}),
             };
         });
         const pinText = prop(v, 'pin');

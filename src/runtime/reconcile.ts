@@ -46,7 +46,7 @@ export function vmChanges(old: VmPlan, now: VmPlan): string {
     for (const p of now.ports) {
         const o = oldPorts.get(p.name);
         if (!o) { out.push(`port ${p.name} added`); continue; }
-        for (const k of ['queues', 'mac', 'ip', 'mtu', 'vhostMode', 'mrgRxbuf', 'vectors'] as const) {
+        for (const k of ['queues', 'mac', 'ip', 'mtu', 'vhostMode', 'mrgRxbuf', 'vectors', 'ring'] as const) {
             if (!same(o[k], p[k])) out.push(`${p.name} ${k} ${o[k] ?? '-'}→${p[k] ?? '-'}`);
         }
     }

@@ -68,6 +68,7 @@ function portArgs(p: VmPortPlan, i: number): string[] {
         `vectors=${p.vectors}`,
         `mrg_rxbuf=${p.mrgRxbuf ? 'on' : 'off'}`,
         `host_mtu=${p.mtu}`,
+        ...(p.ring === 'packed' ? ['packed=on'] : []),
     ].join(',');
     return [
         '-chardev', chr,

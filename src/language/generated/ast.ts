@@ -70,6 +70,7 @@ export type VtopoKeywordNames =
     | "on"
     | "ovs"
     | "ovsdb"
+    | "packed"
     | "pci"
     | "pin"
     | "poll-cores"
@@ -78,9 +79,11 @@ export type VtopoKeywordNames =
     | "rate"
     | "reaches"
     | "reorder"
+    | "ring"
     | "rss"
     | "rtt"
     | "server"
+    | "split"
     | "tap"
     | "tcg"
     | "throughput"
@@ -360,10 +363,10 @@ export function isModel(item: unknown): item is Model {
     return reflection.isInstance(item, Model.$type);
 }
 
-export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'ovsdb' | 'server' | 'tap' | 'tcg' | 'trunk' | 'vlan' | 'x' | string;
+export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'ovsdb' | 'packed' | 'ring' | 'server' | 'split' | 'tap' | 'tcg' | 'trunk' | 'vlan' | 'x' | string;
 
 export function isName(item: unknown): item is Name {
-    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || item === 'vlan' || item === 'trunk' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
+    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || item === 'vlan' || item === 'trunk' || item === 'ring' || item === 'split' || item === 'packed' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
 }
 
 export interface Nic extends langium.AstNode {
@@ -442,6 +445,7 @@ export interface Port extends langium.AstNode {
     name: Name;
     nativeVlan: Array<number>;
     queues: Array<number>;
+    ring: Array<RingLayout>;
     trunk: Array<VlanList>;
     vhost: Array<VhostMode>;
     vlan: Array<number>;
@@ -458,6 +462,7 @@ export const Port = {
     name: 'name',
     nativeVlan: 'nativeVlan',
     queues: 'queues',
+    ring: 'ring',
     trunk: 'trunk',
     vhost: 'vhost',
     vlan: 'vlan'
@@ -469,6 +474,12 @@ export function isPort(item: unknown): item is Port {
 
 export type Quantity = number | string;
 
+
+export type RingLayout = 'packed' | 'split';
+
+export function isRingLayout(item: unknown): item is RingLayout {
+    return item === 'split' || item === 'packed';
+}
 
 export type RssField = 'ipv4' | 'ipv4-tcp' | 'ipv4-udp' | 'ipv6' | 'ipv6-tcp' | 'ipv6-udp' | 'l2';
 
@@ -868,6 +879,10 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 },
                 queues: {
                     name: Port.queues,
+                    defaultValue: []
+                },
+                ring: {
+                    name: Port.ring,
                     defaultValue: []
                 },
                 trunk: {

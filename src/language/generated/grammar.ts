@@ -49,7 +49,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@29"
+                "$ref": "#/rules@30"
               },
               "arguments": []
             }
@@ -173,7 +173,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@30"
+                        "$ref": "#/rules@31"
                       },
                       "arguments": []
                     }
@@ -194,7 +194,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@38"
+                        "$ref": "#/rules@39"
                       },
                       "arguments": []
                     }
@@ -236,7 +236,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@30"
+                        "$ref": "#/rules@31"
                       },
                       "arguments": []
                     }
@@ -257,7 +257,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@42"
+                        "$ref": "#/rules@43"
                       },
                       "arguments": []
                     }
@@ -293,7 +293,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@40"
+                    "$ref": "#/rules@41"
                   },
                   "arguments": []
                 }
@@ -309,7 +309,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@38"
+                    "$ref": "#/rules@39"
                   },
                   "arguments": []
                 }
@@ -323,7 +323,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@38"
+                "$ref": "#/rules@39"
               },
               "arguments": []
             }
@@ -351,7 +351,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@29"
+                "$ref": "#/rules@30"
               },
               "arguments": []
             }
@@ -398,7 +398,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@40"
+                        "$ref": "#/rules@41"
                       },
                       "arguments": []
                     }
@@ -441,7 +441,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@40"
+                        "$ref": "#/rules@41"
                       },
                       "arguments": []
                     }
@@ -467,7 +467,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@29"
+                          "$ref": "#/rules@30"
                         },
                         "arguments": []
                       },
@@ -491,7 +491,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@40"
+                        "$ref": "#/rules@41"
                       },
                       "arguments": []
                     }
@@ -512,7 +512,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@31"
+                        "$ref": "#/rules@32"
                       },
                       "arguments": []
                     }
@@ -533,7 +533,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@40"
+                        "$ref": "#/rules@41"
                       },
                       "arguments": []
                     }
@@ -624,7 +624,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "arguments": []
             }
@@ -657,7 +657,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "arguments": []
             }
@@ -726,7 +726,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@29"
+                "$ref": "#/rules@30"
               },
               "arguments": []
             }
@@ -776,7 +776,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@40"
+                            "$ref": "#/rules@41"
                           },
                           "arguments": []
                         }
@@ -842,7 +842,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@29"
+                  "$ref": "#/rules@30"
                 },
                 "arguments": []
               },
@@ -862,7 +862,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@29"
+                  "$ref": "#/rules@30"
                 },
                 "arguments": []
               },
@@ -1081,6 +1081,13 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
+              "$ref": "#/rules@40"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
               "$ref": "#/rules@39"
             },
             "arguments": []
@@ -1088,14 +1095,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@38"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
-              "$ref": "#/rules@40"
+              "$ref": "#/rules@41"
             },
             "arguments": []
           }
@@ -1133,7 +1133,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@29"
+                          "$ref": "#/rules@30"
                         },
                         "arguments": []
                       },
@@ -1165,7 +1165,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@29"
+                          "$ref": "#/rules@30"
                         },
                         "arguments": []
                       },
@@ -1202,7 +1202,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@29"
+                          "$ref": "#/rules@30"
                         },
                         "arguments": []
                       },
@@ -1222,7 +1222,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@29"
+                          "$ref": "#/rules@30"
                         },
                         "arguments": []
                       },
@@ -1344,7 +1344,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@29"
+                "$ref": "#/rules@30"
               },
               "arguments": []
             }
@@ -1370,7 +1370,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@40"
+                        "$ref": "#/rules@41"
                       },
                       "arguments": []
                     }
@@ -1391,7 +1391,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@38"
+                        "$ref": "#/rules@39"
                       },
                       "arguments": []
                     }
@@ -1412,7 +1412,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@30"
+                        "$ref": "#/rules@31"
                       },
                       "arguments": []
                     }
@@ -1582,7 +1582,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "arguments": []
             }
@@ -1601,7 +1601,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@42"
+                    "$ref": "#/rules@43"
                   },
                   "arguments": []
                 }
@@ -1623,7 +1623,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@42"
+                    "$ref": "#/rules@43"
                   },
                   "arguments": []
                 }
@@ -1659,7 +1659,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@42"
+                "$ref": "#/rules@43"
               },
               "arguments": []
             }
@@ -1687,7 +1687,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@29"
+                "$ref": "#/rules@30"
               },
               "arguments": []
             }
@@ -1721,7 +1721,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                           "terminal": {
                             "$type": "RuleCall",
                             "rule": {
-                              "$ref": "#/rules@29"
+                              "$ref": "#/rules@30"
                             },
                             "arguments": []
                           },
@@ -1745,7 +1745,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@40"
+                            "$ref": "#/rules@41"
                           },
                           "arguments": []
                         }
@@ -1766,7 +1766,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@35"
+                            "$ref": "#/rules@36"
                           },
                           "arguments": []
                         }
@@ -1787,7 +1787,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@36"
+                            "$ref": "#/rules@37"
                           },
                           "arguments": []
                         }
@@ -1808,7 +1808,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@40"
+                            "$ref": "#/rules@41"
                           },
                           "arguments": []
                         }
@@ -1892,7 +1892,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@40"
+                            "$ref": "#/rules@41"
                           },
                           "arguments": []
                         }
@@ -1913,7 +1913,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@31"
+                            "$ref": "#/rules@32"
                           },
                           "arguments": []
                         }
@@ -1934,7 +1934,28 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@40"
+                            "$ref": "#/rules@41"
+                          },
+                          "arguments": []
+                        }
+                      }
+                    ]
+                  },
+                  {
+                    "$type": "Group",
+                    "elements": [
+                      {
+                        "$type": "Keyword",
+                        "value": "ring"
+                      },
+                      {
+                        "$type": "Assignment",
+                        "feature": "ring",
+                        "operator": "+=",
+                        "terminal": {
+                          "$type": "RuleCall",
+                          "rule": {
+                            "$ref": "#/rules@29"
                           },
                           "arguments": []
                         }
@@ -2001,6 +2022,27 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
     },
     {
       "$type": "ParserRule",
+      "name": "RingLayout",
+      "dataType": "string",
+      "definition": {
+        "$type": "Alternatives",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "split"
+          },
+          {
+            "$type": "Keyword",
+            "value": "packed"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
       "name": "Name",
       "dataType": "string",
       "definition": {
@@ -2009,7 +2051,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@41"
+              "$ref": "#/rules@42"
             },
             "arguments": []
           },
@@ -2084,6 +2126,18 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "Keyword",
             "value": "trunk"
+          },
+          {
+            "$type": "Keyword",
+            "value": "ring"
+          },
+          {
+            "$type": "Keyword",
+            "value": "split"
+          },
+          {
+            "$type": "Keyword",
+            "value": "packed"
           }
         ]
       },
@@ -2101,14 +2155,14 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@40"
+              "$ref": "#/rules@41"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@37"
+              "$ref": "#/rules@38"
             },
             "arguments": []
           }
@@ -2128,14 +2182,14 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@40"
+              "$ref": "#/rules@41"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@37"
+              "$ref": "#/rules@38"
             },
             "arguments": []
           }

@@ -2,7 +2,7 @@
 import type { AstNode } from 'langium';
 import type { Bridge, Host, Link, Nic, Port, Topology, Vm } from '../generated/ast.js';
 import {
-    bridgeDatapath, bridgeMtu, DEFAULTS, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues, portMrgRxbuf, portMtu,
+    bridgeDatapath, bridgeMtu, DEFAULTS, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues, portMrgRxbuf, portMtu, portRing,
     portQueues, portVhost, vmCpus, vmMemory,
 } from '../defaults.js';
 import { formatSize, networkOf, parseCidr, parseCoreList, parseOvsdbRemote } from '../units.js';
@@ -92,6 +92,9 @@ function portValue(p: Port, property: string): string | undefined {
         }
         case 'mtu': return `MTU ${portMtu(p)}${prop(p, 'mtu') === undefined ? ` (from bridge ${b?.name ?? '?'})` : ''}`;
         case 'vhost': return `vhost ${portVhost(p)}${prop(p, 'vhost') === undefined ? ' (default)' : ''}: ${portVhost(p) === 'client' ? 'QEMU serves the socket, the switch connects' : 'the switch serves the socket, QEMU connects'}`;
+        case 'ring': return portRing(p) === 'packed'
+            ? 'packed virtqueues: one descriptor ring both sides write in place (QEMU packed=on)'
+            : `split virtqueues${prop(p, 'ring') === undefined ? ' (default)' : ''}: descriptor table, available and used rings`;
         case 'mrgRxbuf': return `mergeable rx buffers ${portMrgRxbuf(p) ? 'on' : 'off'}${prop(p, 'mrgRxbuf') === undefined ? ' (default)' : ''}`;
         case 'mac': return prop(p, 'mac') ? `${prop(p, 'mac')} (set explicitly)` : 'derived from the names at plan time';
         case 'ip': {
@@ -159,7 +162,7 @@ export function describeDeclaration(node: AstNode): string | undefined {
             const p = node as Port;
             const b = prop(p, 'bridge')?.ref;
             return `**port ${p.$container.name}.${p.name}** — virtio-net device on a vhost-user socket to bridge ${b?.name ?? '?'} (${b ? bridgeDatapath(b) : '?'}): ` +
-                `${plural(portQueues(p), 'queue pair')}, MTU ${portMtu(p)}, vhost ${portVhost(p)}, mrg-rxbuf ${portMrgRxbuf(p) ? 'on' : 'off'}` +
+                `${plural(portQueues(p), 'queue pair')}, MTU ${portMtu(p)}, vhost ${portVhost(p)}, mrg-rxbuf ${portMrgRxbuf(p) ? 'on' : 'off'}, ${portRing(p)} ring` +
                 `${prop(p, 'mac') ? `, MAC ${prop(p, 'mac')}` : ''}${prop(p, 'ip') ? `, IP ${prop(p, 'ip')}` : ''}.`;
         }
         case 'Bridge': {

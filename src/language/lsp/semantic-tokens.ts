@@ -11,7 +11,7 @@ const DECLARATION_TYPE: Record<string, string> = {
 };
 
 const NUMBER_PROPS = new Set(['cores', 'memory', 'pollCores', 'queues', 'mtu', 'cpus', 'pin', 'count', 'pageSize', 'total', 'mac', 'ip']);
-const ENUM_PROPS = new Set(['datapath', 'accel', 'vhost', 'mrgRxbuf', 'rss', 'kind']);
+const ENUM_PROPS = new Set(['datapath', 'accel', 'vhost', 'mrgRxbuf', 'rss', 'kind', 'ring']);
 const STRING_PROPS = new Set(['iface', 'address', 'kernel', 'initrd', 'append', 'path']);
 
 /** Names, references and literals by role, so themes tell a VM from a bridge and a value from a keyword. */

@@ -84,7 +84,7 @@ export function domainXml(plan: Plan, vm: VmPlan, opts: { guest?: { kernel: stri
         x.push(`      <mac address='${p.mac}'/>`);
         x.push(`      <source type='unix' path='${esc(p.socketPath)}' mode='${p.vhostMode === 'client' ? 'server' : 'client'}'/>`);
         x.push(`      <model type='virtio'/>`);
-        x.push(`      <driver queues='${p.queues}'>`);
+        x.push(`      <driver queues='${p.queues}'${p.ring === 'packed' ? " packed='on'" : ''}>`);
         x.push(`        <host mrg_rxbuf='${p.mrgRxbuf ? 'on' : 'off'}'/>`);
         x.push('      </driver>');
         x.push(`      <mtu size='${p.mtu}'/>`);
