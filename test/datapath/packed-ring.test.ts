@@ -199,3 +199,39 @@ describe('packed ring', () => {
         expect(d.ring.pending()).toBe(1);
     });
 });
+
+describe('packed ring: RX over one ring for many frames', () => {
+    it('keeps its count of available chains across the fast path falling back (rewind) and mergeable frames', () => {
+        const d = driver(16);
+        const w = new RxWriter(new Chain());
+        const src = pattern(3000, 9);
+        const f = new Frame();
+        f.mem = memOf(src);
+        f.off = 0;
+        let posted = 0;
+        let used = 0;
+        const post = (k: number) => {
+            for (let i = 0; i < k; i++) {
+                const id = posted++ % 16;
+                d.setDesc(id, d.alloc(1536), 1536, WR);
+                d.post(id);
+            }
+        };
+        post(16);
+        for (let n = 0; n < 40; n++) {
+            // 100-byte frames take one buffer (the first through the slow walk: the region cache is cold), 3000-byte ones two.
+            f.len = n % 3 === 0 ? 3000 : 100;
+            const want = f.len === 3000 ? 2 : 1;
+            const before = d.ring.pending();
+            expect(before, `frame ${n}`).toBe(posted - used);
+            const r = w.write(d.ring, f, 12, true);
+            expect(w.error, `frame ${n}`).toBe(0);
+            expect(r, `frame ${n}`).toBe(want);
+            d.ring.publish();
+            used += want;
+            expect(d.usedIdx()).toBe(used);
+            expect(d.ring.pending(), `frame ${n}`).toBe(posted - used);
+            post(want);
+        }
+    });
+});

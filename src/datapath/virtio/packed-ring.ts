@@ -204,8 +204,15 @@ export class PackedRing {
 
     /** Gives back the chains taken since `mark` (an incomplete mergeable rx). */
     rewind(mark: number): void {
-        this.lastAvail = this.scan = mark;
-        this.ready = this.readyDescs = 0;
+        // The chains between mark and lastAvail were scanned: count them back in from the cache.
+        let p = mark;
+        for (let k = 0; p !== this.lastAvail && k < this.num; k++) {
+            const n = this.chainLen[p & 0x7fff];
+            this.ready++;
+            this.readyDescs += n;
+            p = this.step(p, n);
+        }
+        this.lastAvail = mark;
     }
 
     /** The driver's buffer id of a taken chain. */
