@@ -15,6 +15,10 @@
  *   frame is flooded; the run prints the flooded share to show which case
  *   was measured.)
  *
+ * `--ring packed` runs every cell on split and on packed virtqueues (the
+ * generator's virtio-user with packed_vq=1), interleaved in each round, and
+ * prints packed/split per switch; `--ring split` (default) only split.
+ *
  * Runs alternate embedded/OvS (order flipped each round) because rates on
  * this host are bimodal (vCPU placement changes every 5-30 s): only
  * interleaved runs compare. The rate is read from testpmd's own counters
@@ -23,7 +27,7 @@
  *
  *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/compare.ts \
  *       [--seconds 20] [--rounds 1] [--sizes 64,1518] [--queues 1,2] \
- *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--burst-stats] [--json FILE]
+ *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--ring split|packed] [--burst-stats] [--json FILE]
  *   (short mode: --seconds 5)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -57,6 +61,9 @@ const QUEUES = opt('queues', '1,2').split(',').map(Number);
 const BURSTS = Number(opt('bursts', '16'));
 /** virtio_user's in_order devarg (DPDK default 1): whether the generator asks for VIRTIO_F_IN_ORDER, which picks its rx/tx paths. */
 const IN_ORDER = opt('in-order', '1');
+/** Virtqueue layouts to run: `packed` compares packed against split in the same run. */
+const RINGS: Ring[] = opt('ring', 'split') === 'packed' ? ['split', 'packed'] : ['split'];
+type Ring = 'split' | 'packed';
 const WARM_MS = 3000;
 const ONLY = opt('only', '');
 const KINDS = (['embedded', 'ovs'] as const).filter((k) => !ONLY || k === ONLY);
@@ -113,8 +120,8 @@ function benchPlan(kind: DatapathKind, dir: string, queues: number, hugeDir?: st
 class Testpmd {
     private out = '';
     readonly proc: ChildProcess;
-    constructor(socks: string[], queues: number, readonly prefix: string, hugeDir?: string) {
-        const q = `${queues > 1 ? `,queues=${queues}` : ''},in_order=${IN_ORDER}`;
+    constructor(socks: string[], queues: number, readonly prefix: string, hugeDir?: string, ring: Ring = 'split') {
+        const q = `${queues > 1 ? `,queues=${queues}` : ''},in_order=${IN_ORDER}${ring === 'packed' ? ',packed_vq=1' : ''}`;
         // One file for all of its memory: vhost-user passes at most 8 regions.
         const mem = hugeDir ? ['--huge-dir', hugeDir, '--single-file-segments'] : ['--no-huge'];
         this.proc = spawn('taskset', ['-c', '0', 'stdbuf', '-oL', 'dpdk-testpmd', '--no-pci', ...mem, '-m', '512', `--file-prefix=${prefix}`, '--lcores', '0@0,1@0', '--no-telemetry',
@@ -161,6 +168,7 @@ class Testpmd {
 
 interface Result {
     kind: DatapathKind;
+    ring: Ring;
     size: number;
     queues: number;
     round: number;
@@ -206,7 +214,7 @@ async function negotiated(kind: DatapathKind, plan: Plan): Promise<string> {
     return bits.map((b) => featureNames[b] ?? `bit${b}`).join(' ') + ` (${m[1]})`;
 }
 
-async function runOne(kind: DatapathKind, size: number, queues: number, round: number): Promise<Result> {
+async function runOne(kind: DatapathKind, size: number, queues: number, round: number, ring: Ring): Promise<Result> {
     const dir = mkdtempSync('/tmp/vtc-');
     const be: DatapathBackend = kind === 'embedded' ? embeddedBackend : ovsBackend;
     let huge: HugepageReservation | undefined;
@@ -236,11 +244,11 @@ async function runOne(kind: DatapathKind, size: number, queues: number, round: n
         }
         await be.addBridge(plan, plan.bridges[0]);
         for (const p of plan.vms[0].ports) await be.addVmPort(plan, p);
-        pmd = new Testpmd(plan.vms[0].ports.map((p) => p.socketPath), queues, `vtc-${process.pid}`, genHuge?.mountDir);
+        pmd = new Testpmd(plan.vms[0].ports.map((p) => p.socketPath), queues, `vtc-${process.pid}`, genHuge?.mountDir, ring);
         await until('testpmd prompt', () => pmd!.text().includes('testpmd> '), 60_000);
         await until('both ports up with all vrings', async () => (await be.snapshot(plan)).ports.every((p) => p.link === 'up' && (p.num_of_vrings ?? 2 * queues) >= 2 * queues), 30_000);
         const swPid = kind === 'embedded' ? (await be.snapshot(plan)).datapath.pid! : (await instanceState(plan)).vswitchdPid!;
-        console.log(`${kind} q${queues}: negotiated ${await negotiated(kind, plan)}`);
+        console.log(`${kind} q${queues} ${ring}: negotiated ${await negotiated(kind, plan)}`);
         await pmd.cmd(`set txpkts ${size}`);
         await pmd.cmd(`start tx_first ${BURSTS}`);
         await sleep(WARM_MS);
@@ -268,7 +276,7 @@ async function runOne(kind: DatapathKind, size: number, queues: number, round: n
         const snap = await be.snapshot(plan);
         const learned = await learning(kind, plan);
         return {
-            kind, size, queues, round,
+            kind, ring, size, queues, round,
             mpps: median(rates) / 1e6, min: Math.min(...rates) / 1e6, max: Math.max(...rates) / 1e6, samples: rates.map((r) => +(r / 1e6).toFixed(3)),
             cpuPerMpkt: pkts > 0 ? cpuS / (pkts / 1e6) : Infinity,
             cpuShare: cpuS / wall,
@@ -287,28 +295,31 @@ async function runOne(kind: DatapathKind, size: number, queues: number, round: n
 }
 
 const fmt = (r: Result) =>
-    `${r.kind.padEnd(8)} ${String(r.size).padStart(4)} B  q${r.queues}  ${r.mpps.toFixed(3)} Mpps (1-s median; min ${r.min.toFixed(3)} max ${r.max.toFixed(3)})  ` +
+    `${r.kind.padEnd(8)} ${r.ring.padEnd(6)} ${String(r.size).padStart(4)} B  q${r.queues}  ${r.mpps.toFixed(3)} Mpps (1-s median; min ${r.min.toFixed(3)} max ${r.max.toFixed(3)})  ` +
     `CPU ${(r.cpuShare * 100).toFixed(0)}% = ${r.cpuPerMpkt.toFixed(3)} CPU-s/Mpkt  lost ${r.lost}  switch drops ${r.switchDrops}  gen tx-dropped ${r.genTxDropped}  ${r.learning}`;
 
 const started = new Date().toISOString();
-console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  in_order=${IN_ORDER}  generator memory ${GEN_MEMORY}  OvS memory ${OVS_MEMORY}`);
+console.log(`compare: ${started}  ${SECONDS} s × ${ROUNDS} round(s)  sizes ${SIZES.join(',')}  queues ${QUEUES.join(',')}  bursts ${BURSTS}×32  in_order=${IN_ORDER}  rings ${RINGS.join(',')}  generator memory ${GEN_MEMORY}  OvS memory ${OVS_MEMORY}`);
 const results: Result[] = [];
 for (const q of QUEUES) {
     for (const size of SIZES) {
         for (let round = 0; round < ROUNDS; round++) {
             const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+            const rings = round % 2 === 0 ? RINGS : [...RINGS].reverse();
             for (const kind of order) {
-                const r = await runOne(kind, size, q, round);
-                results.push(r);
-                console.log(fmt(r));
+                for (const ring of rings) {
+                    const r = await runOne(kind, size, q, round, ring);
+                    results.push(r);
+                    console.log(fmt(r));
+                }
             }
         }
     }
 }
 console.log('\nsummary (median over rounds of the 1-s medians)');
-for (const q of QUEUES) {
+for (const ring of RINGS) for (const q of QUEUES) {
     for (const size of SIZES) {
-        const of = (k: string) => results.filter((r) => r.kind === k && r.size === size && r.queues === q);
+        const of = (k: string) => results.filter((r) => r.kind === k && r.ring === ring && r.size === size && r.queues === q);
         const e = median(of('embedded').map((r) => r.mpps));
         const o = median(of('ovs').map((r) => r.mpps));
         const ec = median(of('embedded').map((r) => r.cpuPerMpkt));
@@ -319,8 +330,23 @@ for (const q of QUEUES) {
             return er && or ? er.mpps / or.mpps : NaN;
         }).filter((x) => !Number.isNaN(x));
         const pairs = paired.length ? `   per-round ratios ${paired.map((x) => x.toFixed(2)).join(' ')} (median ${median(paired).toFixed(2)})` : '';
-        console.log(`${String(size).padStart(4)} B  q${q}:  embedded ${e.toFixed(3)} Mpps (${ec.toFixed(3)} CPU-s/Mpkt)   OvS ${o.toFixed(3)} Mpps (${oc.toFixed(3)} CPU-s/Mpkt)   ratio ${(e / o).toFixed(2)}${pairs}`);
+        console.log(`${ring.padEnd(6)} ${String(size).padStart(4)} B  q${q}:  embedded ${e.toFixed(3)} Mpps (${ec.toFixed(3)} CPU-s/Mpkt)   OvS ${o.toFixed(3)} Mpps (${oc.toFixed(3)} CPU-s/Mpkt)   ratio ${(e / o).toFixed(2)}${pairs}`);
+    }
+}
+if (RINGS.length > 1) {
+    console.log('\npacked / split (median of per-round ratios, same switch, adjacent runs)');
+    for (const q of QUEUES) {
+        for (const size of SIZES) {
+            const cells = KINDS.map((k) => {
+                const ratios = [...Array(ROUNDS).keys()].map((round) => {
+                    const [sp, pk] = RINGS.map((ring) => results.find((r) => r.kind === k && r.ring === ring && r.size === size && r.queues === q && r.round === round));
+                    return sp && pk ? pk.mpps / sp.mpps : NaN;
+                }).filter((x) => !Number.isNaN(x));
+                return `${k} ${median(ratios).toFixed(2)}`;
+            });
+            console.log(`${String(size).padStart(4)} B  q${q}:  ${cells.join('   ')}`);
+        }
     }
 }
 const json = opt('json', '');
-if (json) writeFileSync(json, JSON.stringify({ started, seconds: SECONDS, rounds: ROUNDS, bursts: BURSTS, inOrder: IN_ORDER, genMemory: GEN_MEMORY, ovsMemory: OVS_MEMORY, results }, null, 2));
+if (json) writeFileSync(json, JSON.stringify({ started, seconds: SECONDS, rounds: ROUNDS, bursts: BURSTS, inOrder: IN_ORDER, rings: RINGS, genMemory: GEN_MEMORY, ovsMemory: OVS_MEMORY, results }, null, 2));
