@@ -3,6 +3,7 @@
  * DPDK guests take the same rx/tx paths on either datapath) and must then
  * complete buffers in the order the driver made them available, whatever
  * the descriptor heads, including a frame merged over several RX chains.
+ * On split and on packed rings (where a buffer id is the head here).
  */
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
@@ -15,8 +16,9 @@ import { tempDir, until } from '../support/wait.js';
 const MA = '52:54:00:00:4a:01';
 const MB = '52:54:00:00:4b:01';
 
-describe('VIRTIO_F_IN_ORDER', () => {
-    const dir = tempDir('dp-inorder');
+for (const layout of ['split', 'packed'] as const)
+describe(`VIRTIO_F_IN_ORDER, ${layout} ring`, () => {
+    const dir = tempDir(`dp-inorder-${layout}`);
     const dp = new DatapathProc(dir);
     const fes: FakeFrontend[] = [];
     const sock = (n: string) => path.join(dir, `${n}.sock`);
@@ -35,7 +37,7 @@ describe('VIRTIO_F_IN_ORDER', () => {
     it('is negotiated, and TX and merged RX buffers complete in avail order, not head order', async () => {
         const [A, B] = ['a', 'b'].map((n) => {
             const f = new FakeFrontend(sock(n));
-            f.features |= bit(F.IN_ORDER);
+            f.features |= bit(F.IN_ORDER) | (layout === 'packed' ? bit(F.RING_PACKED) : 0n);
             fes.push(f);
             return f;
         });
@@ -45,6 +47,7 @@ describe('VIRTIO_F_IN_ORDER', () => {
         }
         await until('both up', async () => (await dp.status()).ports.filter((p) => p.link === 'up').length === 2);
         expect((await dp.port('a.eth0')).features).toContain('IN_ORDER');
+        expect(((await dp.port('a.eth0')).features ?? []).includes('RING_PACKED')).toBe(layout === 'packed');
 
         // 256-byte RX buffers at scrambled heads: a 1000-byte frame takes four of them.
         const rxHeads = [7, 3, 250, 0, 5, 9, 1, 2];

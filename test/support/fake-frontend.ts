@@ -8,6 +8,7 @@
 import { drainEventfd, newEventfd, signalEventfd } from '../../src/datapath/sys/eventfd.js';
 import { mapShared, memfd, type Mapping } from '../../src/datapath/sys/memory.js';
 import { closeFd } from '../../src/datapath/sys/unix-socket.js';
+import { PackedDriverRing, type GuestMem } from './guest-ring.js';
 import { Frontend } from './vhost-frontend.js';
 import { bit, F, FLAG_NEED_REPLY, FLAG_VERSION, memTable, message, PF, Req, u64, vringState } from './vhost-wire.js';
 import { sleep, until } from './wait.js';
@@ -34,6 +35,8 @@ export class FakeFrontend {
     private rxUsedSeen = 0;
     private txNext = 0;
     features = bit(F.VERSION_1) | bit(F.MRG_RXBUF) | bit(F.PROTOCOL_FEATURES) | bit(F.RING_INDIRECT_DESC);
+    /** Packed rings (set `features |= RING_PACKED` before setup): the two driver rings, laid where the split ones go. */
+    private packedRings: PackedDriverRing[] | undefined;
 
     constructor(readonly socket: string) {
         this.wire = new Frontend(socket);
@@ -101,6 +104,7 @@ export class FakeFrontend {
         await this.ack(Req.SET_OWNER);
         await this.ack(Req.SET_FEATURES, FakeFrontend.u64(this.features));
         await this.ack(Req.SET_MEM_TABLE, this.memTable([{ gpa: GPA, size: MEM, uva: UVA, offset: 0 }]), [this.memFd]);
+        this.packedRings = undefined;
         for (const i of [0, 1]) {
             this.u8.fill(0, this.o(RING(i)), this.o(RING(i)) + 0x3000);
             await this.ack(Req.SET_VRING_NUM, FakeFrontend.state(i, NUM));
@@ -111,7 +115,7 @@ export class FakeFrontend {
             dv.setBigUint64(16, BigInt(UVA + RING(i) + 0x2000 - GPA), true);
             dv.setBigUint64(24, BigInt(UVA + RING(i) + 0x1000 - GPA), true);
             await this.ack(Req.SET_VRING_ADDR, a);
-            await this.ack(Req.SET_VRING_BASE, FakeFrontend.state(i, 0));
+            await this.ack(Req.SET_VRING_BASE, FakeFrontend.state(i, this.packed ? 0x8000 : 0));
             this.call[i] = newEventfd();
             this.kick[i] = newEventfd();
             await this.ack(Req.SET_VRING_CALL, FakeFrontend.u64(BigInt(i)), [this.call[i]]);
@@ -119,6 +123,19 @@ export class FakeFrontend {
             await this.ack(Req.SET_VRING_ENABLE, FakeFrontend.state(i, 1));
         }
         this.txAvail = this.rxAvail = this.rxUsedSeen = this.txNext = 0;
+    }
+
+    private get packed(): boolean {
+        return (this.features & bit(F.RING_PACKED)) !== 0n;
+    }
+
+    /** The packed driver rings over this frontend's memory (desc at RING(i), driver area +0x1000, device area +0x2000). */
+    private packedRing(ring: number): PackedDriverRing {
+        if (!this.packedRings) {
+            const mem = { off: (gpa: number) => this.o(gpa), dv: this.dv, map: this.map } as unknown as GuestMem;
+            this.packedRings = [0, 1].map((i) => new PackedDriverRing(mem, NUM, RING(i), RING(i) + 0x1000, RING(i) + 0x2000));
+        }
+        return this.packedRings[ring];
     }
 
     /** A setter with NEED_REPLY: throws unless the backend acked success. */
@@ -135,6 +152,7 @@ export class FakeFrontend {
     }
 
     setDesc(ring: number, i: number, addr: number, len: number, flags: number, next = 0): void {
+        if (this.packed) return this.packedRing(ring).writeDesc(i, addr, len, flags, next);
         const o = this.o(RING(ring)) + 16 * i;
         this.dv.setBigUint64(o, BigInt(addr), true);
         this.dv.setUint32(o + 8, len, true);
@@ -143,6 +161,11 @@ export class FakeFrontend {
     }
 
     private postAvail(ring: number, head: number): void {
+        if (this.packed) {
+            if (ring === 1) this.txAvail++;
+            else this.rxAvail++;
+            return this.packedRing(ring).post(head);
+        }
         const base = this.o(RING(ring) + 0x1000);
         const idx = ring === 1 ? this.txAvail++ : this.rxAvail++;
         this.dv.setUint16(base + 4 + 2 * (idx % NUM), head, true);
@@ -170,6 +193,10 @@ export class FakeFrontend {
 
     /** The used ring's published entries, oldest first (the ring must not have wrapped). */
     usedEntries(ring: 0 | 1): { id: number; len: number }[] {
+        if (this.packed) {
+            const d = this.packedRing(ring);
+            return Array.from({ length: d.usedIdx() }, (_, k) => d.usedElem(k));
+        }
         const used = this.o(RING(ring) + 0x2000);
         const n = this.dv.getUint16(used + 2, true);
         return Array.from({ length: n }, (_, k) => ({ id: this.dv.getUint32(used + 4 + 8 * k, true), len: this.dv.getUint32(used + 8 + 8 * k, true) }));
@@ -205,11 +232,17 @@ export class FakeFrontend {
     }
 
     txCompleted(): number {
+        if (this.packed) return this.packedRing(1).usedIdx();
         return this.dv.getUint16(this.o(RING(1) + 0x2000) + 2, true);
     }
 
     /** Frames the backend delivered since the last call (header stripped). */
     received(): Uint8Array[] {
+        if (this.packed) {
+            const out = this.packedRing(0).reap().map((e) => this.u8.slice(this.o(RXBUF + e.id * BUF) + 12, this.o(RXBUF + e.id * BUF) + e.len));
+            if (this.call[0] >= 0) drainEventfd(this.call[0]);
+            return out;
+        }
         const used = this.o(RING(0) + 0x2000);
         const idx = this.dv.getUint16(used + 2, true);
         const out: Uint8Array[] = [];
