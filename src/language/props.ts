@@ -7,18 +7,19 @@
  * as `node.mtu`, which is the whole list.
  */
 import type { AstNode } from 'langium';
-import type { Bridge, Host, Nic, Port, Vm } from './generated/ast.js';
+import type { Bridge, Fabric, Host, Nic, Port, Vm } from './generated/ast.js';
 
 /** The properties of each block type that take one value. `rss` and `ports` add up and stay lists. */
 export const SINGLE = {
-    Host: ['cores', 'memory', 'hugepages', 'pollCores', 'ovsdb'],
+    Host: ['cores', 'memory', 'hugepages', 'pollCores', 'ovsdb', 'netns', 'ssh', 'underlay', 'uplink'],
+    Fabric: ['engine', 'encap', 'central', 'ovnNb', 'underlayMtu'],
     Nic: ['driver', 'queues', 'mtu', 'bridge', 'vlan', 'trunk', 'nativeVlan'],
     Bridge: ['datapath', 'mtu'],
-    Vm: ['cpus', 'memory', 'pin', 'accel', 'image'],
-    Port: ['bridge', 'queues', 'mac', 'ip', 'mtu', 'vhost', 'mrgRxbuf', 'vlan', 'trunk', 'nativeVlan', 'ring'],
-} as const satisfies { Host: readonly (keyof Host)[]; Nic: readonly (keyof Nic)[]; Bridge: readonly (keyof Bridge)[]; Vm: readonly (keyof Vm)[]; Port: readonly (keyof Port)[] };
+    Vm: ['cpus', 'memory', 'host', 'pin', 'accel', 'image'],
+    Port: ['bridge', 'queues', 'mac', 'ip', 'gateway', 'mtu', 'vhost', 'mrgRxbuf', 'vlan', 'trunk', 'nativeVlan', 'ring'],
+} as const satisfies { Host: readonly (keyof Host)[]; Fabric: readonly (keyof Fabric)[]; Nic: readonly (keyof Nic)[]; Bridge: readonly (keyof Bridge)[]; Vm: readonly (keyof Vm)[]; Port: readonly (keyof Port)[] };
 
-type Blocks = { Host: Host; Nic: Nic; Bridge: Bridge; Vm: Vm; Port: Port };
+type Blocks = { Host: Host; Fabric: Fabric; Nic: Nic; Bridge: Bridge; Vm: Vm; Port: Port };
 type Block = Blocks[keyof Blocks];
 type SingleKey<N> = N extends { $type: infer T extends keyof typeof SINGLE } ? (typeof SINGLE)[T][number] : never;
 type Item<V> = V extends readonly (infer E)[] ? E : never;

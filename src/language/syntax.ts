@@ -5,15 +5,19 @@
  */
 import { GrammarAST, isCompositeCstNode, type AstNode, type CstNode } from 'langium';
 
-export type BlockType = 'Host' | 'Nic' | 'Bridge' | 'Vm' | 'Port' | 'Impairment';
+export type BlockType = 'Host' | 'Fabric' | 'Nic' | 'Bridge' | 'Vm' | 'Port' | 'Impairment';
 
 /** keyword → AST property, per block. Each property appears at most once in its block. */
 export const BLOCK_PROPERTIES: Record<BlockType, Readonly<Record<string, string>>> = {
-    Host: { cores: 'cores', memory: 'memory', hugepages: 'hugepages', 'poll-cores': 'pollCores', ovsdb: 'ovsdb' },
+    Host: {
+        cores: 'cores', memory: 'memory', hugepages: 'hugepages', 'poll-cores': 'pollCores', ovsdb: 'ovsdb',
+        netns: 'netns', ssh: 'ssh', underlay: 'underlay', uplink: 'uplink',
+    },
+    Fabric: { engine: 'engine', encap: 'encap', central: 'central', 'ovn-nb': 'ovnNb', 'underlay-mtu': 'underlayMtu' },
     Nic: { driver: 'driver', queues: 'queues', rss: 'rss', mtu: 'mtu', bridge: 'bridge', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan' },
     Bridge: { datapath: 'datapath', mtu: 'mtu' },
-    Vm: { cpus: 'cpus', memory: 'memory', pin: 'pin', accel: 'accel', image: 'image' },
-    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan', impair: 'impair', ring: 'ring' },
+    Vm: { cpus: 'cpus', memory: 'memory', host: 'host', pin: 'pin', accel: 'accel', image: 'image' },
+    Port: { bridge: 'bridge', queues: 'queues', mac: 'mac', ip: 'ip', gateway: 'gateway', mtu: 'mtu', vhost: 'vhost', 'mrg-rxbuf': 'mrgRxbuf', vlan: 'vlan', trunk: 'trunk', 'native-vlan': 'nativeVlan', impair: 'impair', ring: 'ring' },
     Impairment: { delay: 'delay', jitter: 'jitter', loss: 'loss', duplicate: 'duplicate', reorder: 'reorder', rate: 'rate' },
 };
 

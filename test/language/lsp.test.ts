@@ -22,7 +22,7 @@ const KEYWORDS = [...new Set(AstUtils.streamAllContents(services.Grammar).filter
 
 describe('completion', () => {
     it('offers the element keywords inside a topology', async () => {
-        await completion({ text: 'topology t { <|> }', index: 0, expectedItems: ['host', 'nic', 'bridge', 'link', 'vm', 'expect'] });
+        await completion({ text: 'topology t { <|> }', index: 0, expectedItems: ['host', 'nic', 'bridge', 'link', 'vm', 'expect', 'fabric', 'router'] });
     });
 
     it('offers enum values with their meaning', async () => {
@@ -49,7 +49,7 @@ describe('completion', () => {
     it('does not offer a property the block already sets, nor keywords where a new name goes', async () => {
         await completion({
             text: 'topology t { vm a { cpus 1  memory 256M  <|> } }', index: 0,
-            assert: (list) => expect(labels(list.items)).toEqual(['accel', 'image', 'pin', 'port']),
+            assert: (list) => expect(labels(list.items)).toEqual(['accel', 'host', 'image', 'pin', 'port']),
         });
         await completion({ text: 'topology t { vm <|> }', index: 0, assert: (list) => expect(list.items).toEqual([]) });
         await completion({
@@ -77,7 +77,7 @@ describe('hover', () => {
     });
 
     it('answers on every keyword occurrence of the examples', async () => {
-        const text = DESIGN + '\n' + readFileSync('test/fixtures/lsp-coverage.vtopo', 'utf8');
+        const text = [DESIGN, ...['lsp-coverage', 'lsp-coverage-fabric', 'invalid/fabric'].map((f) => readFileSync(`test/fixtures/${f}.vtopo`, 'utf8'))].join('\n');
         const doc = await parse(text);
         const seen = new Set<string>();
         for (const leaf of CstUtils.streamCst(doc.parseResult.value.$cstNode!)) {
@@ -86,7 +86,7 @@ describe('hover', () => {
             expect((h?.contents as { value?: string })?.value, `hover on '${leaf.text}' at line ${leaf.range.start.line + 1}`).toBeTruthy();
             seen.add(leaf.text);
         }
-        // The two fixtures together use every keyword (outside name positions).
+        // The three fixtures together use every keyword (outside name positions).
         expect(KEYWORDS.filter((k) => !seen.has(k))).toEqual([]);
     });
 

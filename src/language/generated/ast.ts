@@ -30,6 +30,7 @@ export type VtopoKeywordNames =
     | "append"
     | "auto"
     | "bridge"
+    | "central"
     | "client"
     | "cores"
     | "cpus"
@@ -40,7 +41,12 @@ export type VtopoKeywordNames =
     | "driver"
     | "duplicate"
     | "embedded"
+    | "encap"
+    | "engine"
     | "expect"
+    | "fabric"
+    | "gateway"
+    | "geneve"
     | "host"
     | "hugepages"
     | "image"
@@ -65,9 +71,12 @@ export type VtopoKeywordNames =
     | "mrg-rxbuf"
     | "mtu"
     | "native-vlan"
+    | "netns"
     | "nic"
     | "off"
     | "on"
+    | "ovn"
+    | "ovn-nb"
     | "ovs"
     | "ovsdb"
     | "packed"
@@ -80,18 +89,26 @@ export type VtopoKeywordNames =
     | "reaches"
     | "reorder"
     | "ring"
+    | "route"
+    | "router"
     | "rss"
     | "rtt"
     | "server"
     | "split"
+    | "ssh"
     | "tap"
     | "tcg"
     | "throughput"
     | "topology"
     | "trunk"
+    | "underlay"
+    | "underlay-mtu"
+    | "uplink"
     | "vhost"
+    | "via"
     | "vlan"
     | "vm"
+    | "vxlan"
     | "x"
     | "{"
     | "}";
@@ -105,7 +122,7 @@ export function isAccel(item: unknown): item is Accel {
 }
 
 export interface AfPacketDriver extends langium.AstNode {
-    readonly $container: Nic;
+    readonly $container: Host | Nic;
     readonly $type: 'AfPacketDriver';
     iface: string;
     kind: 'af_packet';
@@ -187,7 +204,7 @@ export function isDiskImage(item: unknown): item is DiskImage {
     return reflection.isInstance(item, DiskImage.$type);
 }
 
-export type Element = Bridge | Expect | Host | Link | Nic | Vm;
+export type Element = Bridge | Expect | Fabric | Host | Link | Nic | Router | Vm;
 
 export const Element = {
     $type: 'Element'
@@ -195,6 +212,12 @@ export const Element = {
 
 export function isElement(item: unknown): item is Element {
     return reflection.isInstance(item, Element.$type);
+}
+
+export type Encap = 'geneve' | 'vxlan';
+
+export function isEncap(item: unknown): item is Encap {
+    return item === 'geneve' || item === 'vxlan';
 }
 
 export interface Expect extends langium.AstNode {
@@ -232,14 +255,48 @@ export function isExpectPair(item: unknown): item is ExpectPair {
     return item === 'reaches' || item === 'isolated';
 }
 
+export interface Fabric extends langium.AstNode {
+    readonly $container: Topology;
+    readonly $type: 'Fabric';
+    central: Array<langium.Reference<Host>>;
+    encap: Array<Encap>;
+    engine: Array<FabricEngine>;
+    ovnNb: Array<string>;
+    underlayMtu: Array<number>;
+}
+
+export const Fabric = {
+    $type: 'Fabric',
+    central: 'central',
+    encap: 'encap',
+    engine: 'engine',
+    ovnNb: 'ovnNb',
+    underlayMtu: 'underlayMtu'
+} as const;
+
+export function isFabric(item: unknown): item is Fabric {
+    return reflection.isInstance(item, Fabric.$type);
+}
+
+export type FabricEngine = 'ovn';
+
+export function isFabricEngine(item: unknown): item is FabricEngine {
+    return item === 'ovn';
+}
+
 export interface Host extends langium.AstNode {
     readonly $container: Topology;
     readonly $type: 'Host';
     cores: Array<CoreList>;
     hugepages: Array<Hugepages>;
     memory: Array<number>;
+    name?: Name;
+    netns: Array<'netns'>;
     ovsdb: Array<string>;
     pollCores: Array<CoreList>;
+    ssh: Array<string>;
+    underlay: Array<string>;
+    uplink: Array<AfPacketDriver>;
 }
 
 export const Host = {
@@ -247,8 +304,13 @@ export const Host = {
     cores: 'cores',
     hugepages: 'hugepages',
     memory: 'memory',
+    name: 'name',
+    netns: 'netns',
     ovsdb: 'ovsdb',
-    pollCores: 'pollCores'
+    pollCores: 'pollCores',
+    ssh: 'ssh',
+    underlay: 'underlay',
+    uplink: 'uplink'
 } as const;
 
 export function isHost(item: unknown): item is Host {
@@ -363,10 +425,10 @@ export function isModel(item: unknown): item is Model {
     return reflection.isInstance(item, Model.$type);
 }
 
-export type Name = 'auto' | 'client' | 'default' | 'embedded' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'off' | 'on' | 'ovs' | 'ovsdb' | 'packed' | 'ring' | 'server' | 'split' | 'tap' | 'tcg' | 'trunk' | 'vlan' | 'x' | string;
+export type Name = 'auto' | 'central' | 'client' | 'default' | 'embedded' | 'encap' | 'engine' | 'fabric' | 'gateway' | 'geneve' | 'ipv4' | 'ipv6' | 'kvm' | 'l2' | 'netns' | 'off' | 'on' | 'ovn' | 'ovs' | 'ovsdb' | 'packed' | 'ring' | 'route' | 'router' | 'server' | 'split' | 'ssh' | 'tap' | 'tcg' | 'trunk' | 'underlay' | 'uplink' | 'via' | 'vlan' | 'vxlan' | 'x' | string;
 
 export function isName(item: unknown): item is Name {
-    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || item === 'vlan' || item === 'trunk' || item === 'ring' || item === 'split' || item === 'packed' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
+    return item === 'tap' || item === 'embedded' || item === 'ovs' || item === 'auto' || item === 'kvm' || item === 'tcg' || item === 'default' || item === 'client' || item === 'server' || item === 'on' || item === 'off' || item === 'x' || item === 'l2' || item === 'ipv4' || item === 'ipv6' || item === 'ovsdb' || item === 'vlan' || item === 'trunk' || item === 'ring' || item === 'split' || item === 'packed' || item === 'ovn' || item === 'geneve' || item === 'vxlan' || item === 'uplink' || item === 'netns' || item === 'ssh' || item === 'underlay' || item === 'engine' || item === 'encap' || item === 'central' || item === 'gateway' || item === 'route' || item === 'via' || item === 'router' || item === 'fabric' || (typeof item === 'string' && (/[_a-zA-Z][\w]*/.test(item)));
 }
 
 export interface Nic extends langium.AstNode {
@@ -437,6 +499,7 @@ export interface Port extends langium.AstNode {
     readonly $container: Vm;
     readonly $type: 'Port';
     bridge: Array<langium.Reference<Bridge>>;
+    gateway: Array<string>;
     impair: Array<Impairment>;
     ip: Array<string>;
     mac: Array<string>;
@@ -454,6 +517,7 @@ export interface Port extends langium.AstNode {
 export const Port = {
     $type: 'Port',
     bridge: 'bridge',
+    gateway: 'gateway',
     impair: 'impair',
     ip: 'ip',
     mac: 'mac',
@@ -479,6 +543,59 @@ export type RingLayout = 'packed' | 'split';
 
 export function isRingLayout(item: unknown): item is RingLayout {
     return item === 'split' || item === 'packed';
+}
+
+export interface Route extends langium.AstNode {
+    readonly $container: Router;
+    readonly $type: 'Route';
+    nexthop: string;
+    prefix: string;
+}
+
+export const Route = {
+    $type: 'Route',
+    nexthop: 'nexthop',
+    prefix: 'prefix'
+} as const;
+
+export function isRoute(item: unknown): item is Route {
+    return reflection.isInstance(item, Route.$type);
+}
+
+export interface Router extends langium.AstNode {
+    readonly $container: Topology;
+    readonly $type: 'Router';
+    name: Name;
+    ports: Array<RouterPort>;
+    routes: Array<Route>;
+}
+
+export const Router = {
+    $type: 'Router',
+    name: 'name',
+    ports: 'ports',
+    routes: 'routes'
+} as const;
+
+export function isRouter(item: unknown): item is Router {
+    return reflection.isInstance(item, Router.$type);
+}
+
+export interface RouterPort extends langium.AstNode {
+    readonly $container: Router;
+    readonly $type: 'RouterPort';
+    bridge: langium.Reference<Bridge>;
+    network: string;
+}
+
+export const RouterPort = {
+    $type: 'RouterPort',
+    bridge: 'bridge',
+    network: 'network'
+} as const;
+
+export function isRouterPort(item: unknown): item is RouterPort {
+    return reflection.isInstance(item, RouterPort.$type);
 }
 
 export type RssField = 'ipv4' | 'ipv4-tcp' | 'ipv4-udp' | 'ipv6' | 'ipv6-tcp' | 'ipv6-udp' | 'l2';
@@ -533,6 +650,7 @@ export interface Vm extends langium.AstNode {
     readonly $type: 'Vm';
     accel: Array<Accel>;
     cpus: Array<number>;
+    host: Array<langium.Reference<Host>>;
     image: Array<Image>;
     memory: Array<number>;
     name: Name;
@@ -544,6 +662,7 @@ export const Vm = {
     $type: 'Vm',
     accel: 'accel',
     cpus: 'cpus',
+    host: 'host',
     image: 'image',
     memory: 'memory',
     name: 'name',
@@ -562,6 +681,7 @@ export type VtopoAstType = {
     DiskImage: DiskImage
     Element: Element
     Expect: Expect
+    Fabric: Fabric
     Host: Host
     Hugepages: Hugepages
     Image: Image
@@ -573,6 +693,9 @@ export type VtopoAstType = {
     NicDriver: NicDriver
     PciDriver: PciDriver
     Port: Port
+    Route: Route
+    Router: Router
+    RouterPort: RouterPort
     TapDriver: TapDriver
     Topology: Topology
     Vm: Vm
@@ -659,6 +782,33 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             },
             superTypes: [Element.$type]
         },
+        Fabric: {
+            name: Fabric.$type,
+            properties: {
+                central: {
+                    name: Fabric.central,
+                    defaultValue: [],
+                    referenceType: Host.$type
+                },
+                encap: {
+                    name: Fabric.encap,
+                    defaultValue: []
+                },
+                engine: {
+                    name: Fabric.engine,
+                    defaultValue: []
+                },
+                ovnNb: {
+                    name: Fabric.ovnNb,
+                    defaultValue: []
+                },
+                underlayMtu: {
+                    name: Fabric.underlayMtu,
+                    defaultValue: []
+                }
+            },
+            superTypes: [Element.$type]
+        },
         Host: {
             name: Host.$type,
             properties: {
@@ -674,12 +824,31 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                     name: Host.memory,
                     defaultValue: []
                 },
+                name: {
+                    name: Host.name
+                },
+                netns: {
+                    name: Host.netns,
+                    defaultValue: []
+                },
                 ovsdb: {
                     name: Host.ovsdb,
                     defaultValue: []
                 },
                 pollCores: {
                     name: Host.pollCores,
+                    defaultValue: []
+                },
+                ssh: {
+                    name: Host.ssh,
+                    defaultValue: []
+                },
+                underlay: {
+                    name: Host.underlay,
+                    defaultValue: []
+                },
+                uplink: {
+                    name: Host.uplink,
                     defaultValue: []
                 }
             },
@@ -850,6 +1019,10 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                     defaultValue: [],
                     referenceType: Bridge.$type
                 },
+                gateway: {
+                    name: Port.gateway,
+                    defaultValue: []
+                },
                 impair: {
                     name: Port.impair,
                     defaultValue: []
@@ -900,6 +1073,48 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
             },
             superTypes: []
         },
+        Route: {
+            name: Route.$type,
+            properties: {
+                nexthop: {
+                    name: Route.nexthop
+                },
+                prefix: {
+                    name: Route.prefix
+                }
+            },
+            superTypes: []
+        },
+        Router: {
+            name: Router.$type,
+            properties: {
+                name: {
+                    name: Router.name
+                },
+                ports: {
+                    name: Router.ports,
+                    defaultValue: []
+                },
+                routes: {
+                    name: Router.routes,
+                    defaultValue: []
+                }
+            },
+            superTypes: [Element.$type]
+        },
+        RouterPort: {
+            name: RouterPort.$type,
+            properties: {
+                bridge: {
+                    name: RouterPort.bridge,
+                    referenceType: Bridge.$type
+                },
+                network: {
+                    name: RouterPort.network
+                }
+            },
+            superTypes: []
+        },
         TapDriver: {
             name: TapDriver.$type,
             properties: {
@@ -932,6 +1147,11 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 cpus: {
                     name: Vm.cpus,
                     defaultValue: []
+                },
+                host: {
+                    name: Vm.host,
+                    defaultValue: [],
+                    referenceType: Host.$type
                 },
                 image: {
                     name: Vm.image,

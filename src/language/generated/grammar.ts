@@ -49,7 +49,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@30"
+                "$ref": "#/rules@36"
               },
               "arguments": []
             }
@@ -97,13 +97,6 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@5"
-            },
-            "arguments": []
-          },
-          {
-            "$type": "RuleCall",
-            "rule": {
               "$ref": "#/rules@11"
             },
             "arguments": []
@@ -111,21 +104,42 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@13"
+              "$ref": "#/rules@17"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@20"
+              "$ref": "#/rules@19"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@16"
+              "$ref": "#/rules@26"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@22"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@4"
+            },
+            "arguments": []
+          },
+          {
+            "$type": "RuleCall",
+            "rule": {
+              "$ref": "#/rules@7"
             },
             "arguments": []
           }
@@ -153,6 +167,19 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "value": "host"
           },
           {
+            "$type": "Assignment",
+            "feature": "name",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@36"
+              },
+              "arguments": []
+            },
+            "cardinality": "?"
+          },
+          {
             "$type": "Keyword",
             "value": "{"
           },
@@ -173,7 +200,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@31"
+                        "$ref": "#/rules@37"
                       },
                       "arguments": []
                     }
@@ -194,7 +221,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@39"
+                        "$ref": "#/rules@45"
                       },
                       "arguments": []
                     }
@@ -215,7 +242,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@4"
+                        "$ref": "#/rules@10"
                       },
                       "arguments": []
                     }
@@ -236,7 +263,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@31"
+                        "$ref": "#/rules@37"
                       },
                       "arguments": []
                     }
@@ -257,7 +284,79 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
+                        "$ref": "#/rules@49"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Assignment",
+                "feature": "netns",
+                "operator": "+=",
+                "terminal": {
+                  "$type": "Keyword",
+                  "value": "netns"
+                }
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "ssh"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "ssh",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@49"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "underlay"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "underlay",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
                         "$ref": "#/rules@43"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "uplink"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "uplink",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@14"
                       },
                       "arguments": []
                     }
@@ -270,6 +369,347 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "Keyword",
             "value": "}"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "Fabric",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Action",
+            "inferredType": {
+              "$type": "InferredType",
+              "name": "Fabric"
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "fabric"
+          },
+          {
+            "$type": "Keyword",
+            "value": "{"
+          },
+          {
+            "$type": "Alternatives",
+            "elements": [
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "engine"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "engine",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@5"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "encap"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "encap",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@6"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "central"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "central",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "CrossReference",
+                      "type": {
+                        "$ref": "#/rules@3"
+                      },
+                      "terminal": {
+                        "$type": "RuleCall",
+                        "rule": {
+                          "$ref": "#/rules@36"
+                        },
+                        "arguments": []
+                      },
+                      "deprecatedSyntax": false,
+                      "isMulti": false
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "ovn-nb"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "ovnNb",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@49"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "underlay-mtu"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "underlayMtu",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@47"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              }
+            ],
+            "cardinality": "*"
+          },
+          {
+            "$type": "Keyword",
+            "value": "}"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "FabricEngine",
+      "dataType": "string",
+      "definition": {
+        "$type": "Keyword",
+        "value": "ovn"
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "Encap",
+      "dataType": "string",
+      "definition": {
+        "$type": "Alternatives",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "geneve"
+          },
+          {
+            "$type": "Keyword",
+            "value": "vxlan"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "Router",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "router"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "name",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@36"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "{"
+          },
+          {
+            "$type": "Alternatives",
+            "elements": [
+              {
+                "$type": "Assignment",
+                "feature": "ports",
+                "operator": "+=",
+                "terminal": {
+                  "$type": "RuleCall",
+                  "rule": {
+                    "$ref": "#/rules@8"
+                  },
+                  "arguments": []
+                }
+              },
+              {
+                "$type": "Assignment",
+                "feature": "routes",
+                "operator": "+=",
+                "terminal": {
+                  "$type": "RuleCall",
+                  "rule": {
+                    "$ref": "#/rules@9"
+                  },
+                  "arguments": []
+                }
+              }
+            ],
+            "cardinality": "*"
+          },
+          {
+            "$type": "Keyword",
+            "value": "}"
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "RouterPort",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "port"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "bridge",
+            "operator": "=",
+            "terminal": {
+              "$type": "CrossReference",
+              "type": {
+                "$ref": "#/rules@17"
+              },
+              "terminal": {
+                "$type": "RuleCall",
+                "rule": {
+                  "$ref": "#/rules@36"
+                },
+                "arguments": []
+              },
+              "deprecatedSyntax": false,
+              "isMulti": false
+            }
+          },
+          {
+            "$type": "Assignment",
+            "feature": "network",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@43"
+              },
+              "arguments": []
+            }
+          }
+        ]
+      },
+      "entry": false,
+      "fragment": false,
+      "parameters": []
+    },
+    {
+      "$type": "ParserRule",
+      "name": "Route",
+      "definition": {
+        "$type": "Group",
+        "elements": [
+          {
+            "$type": "Keyword",
+            "value": "route"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "prefix",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@43"
+              },
+              "arguments": []
+            }
+          },
+          {
+            "$type": "Keyword",
+            "value": "via"
+          },
+          {
+            "$type": "Assignment",
+            "feature": "nexthop",
+            "operator": "=",
+            "terminal": {
+              "$type": "RuleCall",
+              "rule": {
+                "$ref": "#/rules@43"
+              },
+              "arguments": []
+            }
           }
         ]
       },
@@ -293,7 +733,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@41"
+                    "$ref": "#/rules@47"
                   },
                   "arguments": []
                 }
@@ -309,7 +749,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@39"
+                    "$ref": "#/rules@45"
                   },
                   "arguments": []
                 }
@@ -323,7 +763,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@39"
+                "$ref": "#/rules@45"
               },
               "arguments": []
             }
@@ -351,7 +791,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@30"
+                "$ref": "#/rules@36"
               },
               "arguments": []
             }
@@ -377,7 +817,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@6"
+                        "$ref": "#/rules@12"
                       },
                       "arguments": []
                     }
@@ -398,7 +838,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@41"
+                        "$ref": "#/rules@47"
                       },
                       "arguments": []
                     }
@@ -419,7 +859,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@10"
+                        "$ref": "#/rules@16"
                       },
                       "arguments": []
                     },
@@ -441,7 +881,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@41"
+                        "$ref": "#/rules@47"
                       },
                       "arguments": []
                     }
@@ -462,12 +902,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@11"
+                        "$ref": "#/rules@17"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@30"
+                          "$ref": "#/rules@36"
                         },
                         "arguments": []
                       },
@@ -491,7 +931,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@41"
+                        "$ref": "#/rules@47"
                       },
                       "arguments": []
                     }
@@ -512,7 +952,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@32"
+                        "$ref": "#/rules@38"
                       },
                       "arguments": []
                     }
@@ -533,7 +973,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@41"
+                        "$ref": "#/rules@47"
                       },
                       "arguments": []
                     }
@@ -562,21 +1002,21 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@7"
+              "$ref": "#/rules@13"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@8"
+              "$ref": "#/rules@14"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@9"
+              "$ref": "#/rules@15"
             },
             "arguments": []
           }
@@ -624,7 +1064,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@49"
               },
               "arguments": []
             }
@@ -657,7 +1097,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@49"
               },
               "arguments": []
             }
@@ -726,7 +1166,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@30"
+                "$ref": "#/rules@36"
               },
               "arguments": []
             }
@@ -755,7 +1195,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@12"
+                            "$ref": "#/rules@18"
                           },
                           "arguments": []
                         }
@@ -776,7 +1216,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@41"
+                            "$ref": "#/rules@47"
                           },
                           "arguments": []
                         }
@@ -837,12 +1277,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@11"
+                "$ref": "#/rules@17"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@30"
+                  "$ref": "#/rules@36"
                 },
                 "arguments": []
               },
@@ -857,12 +1297,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "CrossReference",
               "type": {
-                "$ref": "#/rules@11"
+                "$ref": "#/rules@17"
               },
               "terminal": {
                 "$type": "RuleCall",
                 "rule": {
-                  "$ref": "#/rules@30"
+                  "$ref": "#/rules@36"
                 },
                 "arguments": []
               },
@@ -891,7 +1331,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@14"
+                        "$ref": "#/rules@20"
                       },
                       "arguments": []
                     }
@@ -946,7 +1386,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -967,7 +1407,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -988,7 +1428,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -1009,7 +1449,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -1030,7 +1470,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -1051,7 +1491,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -1081,21 +1521,21 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@40"
+              "$ref": "#/rules@46"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@39"
+              "$ref": "#/rules@45"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@41"
+              "$ref": "#/rules@47"
             },
             "arguments": []
           }
@@ -1128,12 +1568,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@20"
+                        "$ref": "#/rules@26"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@30"
+                          "$ref": "#/rules@36"
                         },
                         "arguments": []
                       },
@@ -1148,7 +1588,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@17"
+                        "$ref": "#/rules@23"
                       },
                       "arguments": []
                     }
@@ -1160,12 +1600,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@20"
+                        "$ref": "#/rules@26"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@30"
+                          "$ref": "#/rules@36"
                         },
                         "arguments": []
                       },
@@ -1185,7 +1625,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@18"
+                        "$ref": "#/rules@24"
                       },
                       "arguments": []
                     }
@@ -1197,12 +1637,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@20"
+                        "$ref": "#/rules@26"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@30"
+                          "$ref": "#/rules@36"
                         },
                         "arguments": []
                       },
@@ -1217,12 +1657,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "CrossReference",
                       "type": {
-                        "$ref": "#/rules@20"
+                        "$ref": "#/rules@26"
                       },
                       "terminal": {
                         "$type": "RuleCall",
                         "rule": {
-                          "$ref": "#/rules@30"
+                          "$ref": "#/rules@36"
                         },
                         "arguments": []
                       },
@@ -1237,7 +1677,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@19"
+                        "$ref": "#/rules@25"
                       },
                       "arguments": []
                     }
@@ -1249,7 +1689,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@15"
+                        "$ref": "#/rules@21"
                       },
                       "arguments": []
                     }
@@ -1344,7 +1784,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@30"
+                "$ref": "#/rules@36"
               },
               "arguments": []
             }
@@ -1370,7 +1810,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@41"
+                        "$ref": "#/rules@47"
                       },
                       "arguments": []
                     }
@@ -1391,9 +1831,38 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@39"
+                        "$ref": "#/rules@45"
                       },
                       "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
+                    "value": "host"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "host",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "CrossReference",
+                      "type": {
+                        "$ref": "#/rules@3"
+                      },
+                      "terminal": {
+                        "$type": "RuleCall",
+                        "rule": {
+                          "$ref": "#/rules@36"
+                        },
+                        "arguments": []
+                      },
+                      "deprecatedSyntax": false,
+                      "isMulti": false
                     }
                   }
                 ]
@@ -1412,7 +1881,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@31"
+                        "$ref": "#/rules@37"
                       },
                       "arguments": []
                     }
@@ -1433,7 +1902,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@21"
+                        "$ref": "#/rules@27"
                       },
                       "arguments": []
                     }
@@ -1454,7 +1923,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                     "terminal": {
                       "$type": "RuleCall",
                       "rule": {
-                        "$ref": "#/rules@22"
+                        "$ref": "#/rules@28"
                       },
                       "arguments": []
                     }
@@ -1468,7 +1937,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@26"
+                    "$ref": "#/rules@32"
                   },
                   "arguments": []
                 }
@@ -1520,21 +1989,21 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@23"
+              "$ref": "#/rules@29"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@24"
+              "$ref": "#/rules@30"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@25"
+              "$ref": "#/rules@31"
             },
             "arguments": []
           }
@@ -1582,7 +2051,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@49"
               },
               "arguments": []
             }
@@ -1601,7 +2070,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@43"
+                    "$ref": "#/rules@49"
                   },
                   "arguments": []
                 }
@@ -1623,7 +2092,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "terminal": {
                   "$type": "RuleCall",
                   "rule": {
-                    "$ref": "#/rules@43"
+                    "$ref": "#/rules@49"
                   },
                   "arguments": []
                 }
@@ -1659,7 +2128,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@43"
+                "$ref": "#/rules@49"
               },
               "arguments": []
             }
@@ -1687,7 +2156,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
             "terminal": {
               "$type": "RuleCall",
               "rule": {
-                "$ref": "#/rules@30"
+                "$ref": "#/rules@36"
               },
               "arguments": []
             }
@@ -1716,12 +2185,12 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "CrossReference",
                           "type": {
-                            "$ref": "#/rules@11"
+                            "$ref": "#/rules@17"
                           },
                           "terminal": {
                             "$type": "RuleCall",
                             "rule": {
-                              "$ref": "#/rules@30"
+                              "$ref": "#/rules@36"
                             },
                             "arguments": []
                           },
@@ -1745,7 +2214,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@41"
+                            "$ref": "#/rules@47"
                           },
                           "arguments": []
                         }
@@ -1766,7 +2235,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@36"
+                            "$ref": "#/rules@42"
                           },
                           "arguments": []
                         }
@@ -1787,7 +2256,28 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@37"
+                            "$ref": "#/rules@43"
+                          },
+                          "arguments": []
+                        }
+                      }
+                    ]
+                  },
+                  {
+                    "$type": "Group",
+                    "elements": [
+                      {
+                        "$type": "Keyword",
+                        "value": "gateway"
+                      },
+                      {
+                        "$type": "Assignment",
+                        "feature": "gateway",
+                        "operator": "+=",
+                        "terminal": {
+                          "$type": "RuleCall",
+                          "rule": {
+                            "$ref": "#/rules@43"
                           },
                           "arguments": []
                         }
@@ -1808,7 +2298,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@41"
+                            "$ref": "#/rules@47"
                           },
                           "arguments": []
                         }
@@ -1829,7 +2319,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@27"
+                            "$ref": "#/rules@33"
                           },
                           "arguments": []
                         }
@@ -1850,7 +2340,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@28"
+                            "$ref": "#/rules@34"
                           },
                           "arguments": []
                         }
@@ -1871,7 +2361,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@14"
+                            "$ref": "#/rules@20"
                           },
                           "arguments": []
                         }
@@ -1892,7 +2382,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@41"
+                            "$ref": "#/rules@47"
                           },
                           "arguments": []
                         }
@@ -1913,7 +2403,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@32"
+                            "$ref": "#/rules@38"
                           },
                           "arguments": []
                         }
@@ -1934,7 +2424,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@41"
+                            "$ref": "#/rules@47"
                           },
                           "arguments": []
                         }
@@ -1955,7 +2445,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                         "terminal": {
                           "$type": "RuleCall",
                           "rule": {
-                            "$ref": "#/rules@29"
+                            "$ref": "#/rules@35"
                           },
                           "arguments": []
                         }
@@ -2051,7 +2541,7 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@42"
+              "$ref": "#/rules@48"
             },
             "arguments": []
           },
@@ -2138,6 +2628,66 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "Keyword",
             "value": "packed"
+          },
+          {
+            "$type": "Keyword",
+            "value": "ovn"
+          },
+          {
+            "$type": "Keyword",
+            "value": "geneve"
+          },
+          {
+            "$type": "Keyword",
+            "value": "vxlan"
+          },
+          {
+            "$type": "Keyword",
+            "value": "uplink"
+          },
+          {
+            "$type": "Keyword",
+            "value": "netns"
+          },
+          {
+            "$type": "Keyword",
+            "value": "ssh"
+          },
+          {
+            "$type": "Keyword",
+            "value": "underlay"
+          },
+          {
+            "$type": "Keyword",
+            "value": "engine"
+          },
+          {
+            "$type": "Keyword",
+            "value": "encap"
+          },
+          {
+            "$type": "Keyword",
+            "value": "central"
+          },
+          {
+            "$type": "Keyword",
+            "value": "gateway"
+          },
+          {
+            "$type": "Keyword",
+            "value": "route"
+          },
+          {
+            "$type": "Keyword",
+            "value": "via"
+          },
+          {
+            "$type": "Keyword",
+            "value": "router"
+          },
+          {
+            "$type": "Keyword",
+            "value": "fabric"
           }
         ]
       },
@@ -2155,14 +2705,14 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@41"
+              "$ref": "#/rules@47"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@38"
+              "$ref": "#/rules@44"
             },
             "arguments": []
           }
@@ -2182,14 +2732,14 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@41"
+              "$ref": "#/rules@47"
             },
             "arguments": []
           },
           {
             "$type": "RuleCall",
             "rule": {
-              "$ref": "#/rules@38"
+              "$ref": "#/rules@44"
             },
             "arguments": []
           }

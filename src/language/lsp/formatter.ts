@@ -68,5 +68,5 @@ function childNodes(node: AstNode): AstNode[] {
 }
 
 function childBlocks(node: AstNode): AstNode[] {
-    return childNodes(node).filter((c) => ['Host', 'Nic', 'Bridge', 'Link', 'Vm', 'Port'].includes(c.$type));
+    return childNodes(node).filter((c) => ['Host', 'Fabric', 'Router', 'RouterPort', 'Route', 'Nic', 'Bridge', 'Link', 'Vm', 'Port'].includes(c.$type));
 }

@@ -42,7 +42,7 @@ export class VtopoDocumentSymbolProvider extends DefaultDocumentSymbolProvider {
     protected override getSymbol(document: LangiumDocument, node: AstNode): DocumentSymbol[] {
         const cst = node.$cstNode;
         if (cst && (node.$type === 'Host' || node.$type === 'Link')) {
-            const name = node.$type === 'Host' ? 'host' : `link ${(node as Link).a?.$refText ?? '?'} ${(node as Link).b?.$refText ?? '?'}`;
+            const name = node.$type === 'Host' ? ((node as Host).name ? `host ${(node as Host).name}` : 'host') : `link ${(node as Link).a?.$refText ?? '?'} ${(node as Link).b?.$refText ?? '?'}`;
             return [{ name, kind: this.nodeKindProvider.getSymbolKind(node), range: cst.range, selectionRange: cst.range, detail: detailOf(node) }];
         }
         const symbols = super.getSymbol(document, node);

@@ -3,7 +3,7 @@ import {
     type LinkingError, type ReferenceInfo, type ValidationAcceptor, type ValidationChecks, type ValidationOptions,
 } from 'langium';
 import type { Diagnostic } from 'vscode-languageserver-types';
-import { isTopology, type Model, type Topology, type Vm, type VtopoAstType } from '../generated/ast.js';
+import { isTopology, type Host, type Model, type Topology, type Vm, type VtopoAstType } from '../generated/ast.js';
 import { BLOCK_PROPERTIES, isBlockType, propertyKeywordLeaves, type BlockType } from '../syntax.js';
 import { closest } from './suggest.js';
 import { friendlySyntaxMessage } from './syntax-messages.js';
@@ -68,7 +68,7 @@ export class VtopoDocumentValidator extends DefaultDocumentValidator {
     }
 }
 
-const TOPOLOGY_KEYWORDS = ['host', 'nic', 'bridge', 'link', 'vm'];
+const TOPOLOGY_KEYWORDS = ['host', 'nic', 'bridge', 'link', 'vm', 'router', 'fabric', 'expect'];
 
 /**
  * `memroy 1G` inside a VM reaches the parser as "expected `}`": say instead
@@ -125,6 +125,7 @@ function repeatedProperties(node: AstNode, accept: ValidationAcceptor): void {
 
 export const nameChecks: ValidationChecks<VtopoAstType> = {
     Host: repeatedProperties,
+    Fabric: repeatedProperties,
     Nic: repeatedProperties,
     Bridge: repeatedProperties,
     Port: repeatedProperties,
@@ -135,17 +136,25 @@ export const nameChecks: ValidationChecks<VtopoAstType> = {
     Topology(topo: Topology, accept) {
         // NICs, bridges and VMs share one namespace: OvS gives each bridge a port
         // of the same name, and tap/socket names come from NIC and VM names.
-        const named = topo.elements.filter((e): e is Exclude<typeof e, { $type: 'Host' | 'Link' | 'Expect' }> => e.$type !== 'Host' && e.$type !== 'Link' && e.$type !== 'Expect');
+        const named = topo.elements.filter((e): e is Exclude<typeof e, { $type: 'Host' | 'Link' | 'Expect' | 'Fabric' }> =>
+            e.$type !== 'Host' && e.$type !== 'Link' && e.$type !== 'Expect' && e.$type !== 'Fabric');
         duplicates(named, accept, describe(topo), (e) => e.$type.toLowerCase());
-        const hosts = topo.elements.filter((e) => e.$type === 'Host');
+        const hosts = topo.elements.filter((e): e is Host => e.$type === 'Host');
+        // Host names name network namespaces, chassis and run directories: their own namespace.
+        duplicates(hosts.filter((h): h is Host & { name: string } => !!h.name), accept, describe(topo), () => 'host');
         if (hosts.length === 0) {
             report(accept, 'host-missing',
                 `${describe(topo)} has no host block, so vtopo cannot check cores, memory or pinning against the machine. ` +
                 `Add \`host { cores 0-1  memory 4G }\` describing what vtopo may use.`, topo, { property: 'name' });
         }
-        for (const extra of hosts.slice(1)) {
-            report(accept, 'host-duplicate',
-                `${describe(topo)} has more than one host block (first on line ${lineOf(hosts[0])}); merge them into one.`, extra);
+        // Several host blocks are several machines, each with its name; an unnamed one is the single host of a one-machine file.
+        const unnamed = hosts.filter((h) => !h.name);
+        if (unnamed.length && hosts.length > 1) {
+            for (const extra of hosts.length === unnamed.length ? hosts.slice(1) : unnamed) {
+                report(accept, 'host-duplicate',
+                    `${describe(topo)} has more than one host block (first on line ${lineOf(hosts[0])}); merge them into one, ` +
+                    `or name each (\`host h1 { … }\`) to place the topology on several hosts joined by a \`fabric\`.`, extra);
+            }
         }
     },
     Vm(vm: Vm, accept) {

@@ -48,7 +48,9 @@ export function describe(node: AstNode & { name?: string; $container?: AstNode }
         case 'Nic': return `nic ${node.name}`;
         case 'Bridge': return `bridge ${node.name}`;
         case 'Topology': return `topology ${node.name}`;
-        case 'Host': return 'the host block';
+        case 'Host': return node.name ? `host ${node.name}` : 'the host block';
+        case 'Router': return `router ${node.name}`;
+        case 'Fabric': return 'the fabric block';
         default: return node.$type.toLowerCase();
     }
 }
