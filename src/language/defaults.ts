@@ -85,8 +85,18 @@ export function hugepagesOf(host: Host | undefined): HugepageInfo | undefined {
     return { pageSizeBytes: page, count: Math.floor(total / page), totalBytes: total };
 }
 
+/** A host with neither `netns` nor `ssh`: this machine. */
+export function isLocalHost(h: Host): boolean {
+    return prop(h, 'netns') === undefined && prop(h, 'ssh') === undefined;
+}
+/** This machine's host block: the first local one, else the first (a single-host file has one). */
 export function hostOf(t: Topology): Host | undefined {
-    return t.elements.find((e): e is Host => e.$type === 'Host');
+    const hosts = t.elements.filter((e): e is Host => e.$type === 'Host');
+    return hosts.find(isLocalHost) ?? hosts[0];
+}
+/** The host a VM runs on: its `host`, else this machine. */
+export function vmHost(vm: Vm): Host | undefined {
+    return prop(vm, 'host')?.ref ?? hostOf(vm.$container);
 }
 export function hostCores(host: Host | undefined): number[] | undefined {
     const cores = prop(host, 'cores');

@@ -9,6 +9,24 @@ import { codes, diagnostics, lab } from './helpers.js';
 
 interface Case { bad: string; good: string; note?: string }
 
+/** A valid two-host fabric lab to mutate (issue 20). */
+function fab(o: { h2?: string; fabric?: string; web?: string; elements?: string; portB?: string } = {}): string {
+    return `topology f {
+  host h1 { cores 0-1  memory 4G  hugepages 2G  poll-cores 1  underlay 172.31.0.1/24 }
+  host h2 { ${o.h2 ?? 'netns  underlay 172.31.0.2/24'} }
+  fabric { ${o.fabric ?? 'engine ovn  encap geneve  central h1  underlay-mtu 1600'} }
+  bridge web { ${o.web ?? 'datapath ovs  mtu 1400'} }
+  bridge db { datapath ovs  mtu 1400 }
+  router edge { port web 10.0.1.254/24  port db 10.0.2.254/24 }
+  ${o.elements ?? ''}
+  vm a { host h1  port eth0 { bridge web  ip 10.0.1.1/24  gateway 10.0.1.254 } }
+  vm b { host h2  port eth0 { ${o.portB ?? 'bridge web  ip 10.0.1.2/24  gateway 10.0.1.254'} } }
+  vm c { host h2  port eth0 { bridge db  ip 10.0.2.1/24 } }
+}
+`;
+}
+
+
 const OVS_HOST = 'cores 0-3  memory 8G  hugepages 2G  poll-cores 3';
 
 const CASES: Partial<Record<Code, Case>> = {
@@ -198,6 +216,18 @@ const CASES: Partial<Record<Code, Case>> = {
         bad: lab({ elements: 'expect a isolated b' }),
         good: lab({ elements: 'bridge br1  expect a isolated b', portB: 'bridge br1  ip 10.0.0.2/24' }),
     },
+    // 16 — several hosts joined by a fabric
+    'host-local-duplicate': { bad: fab({ h2: 'underlay 172.31.0.2/24' }), good: fab() },
+    'link-under-ovn': { bad: fab({ elements: 'link web db' }), good: fab() },
+    'fabric-bridge-not-ovs': { bad: fab({ web: 'datapath embedded  mtu 1400' }), good: fab() },
+    'underlay-mtu-short': { bad: fab({ web: 'datapath ovs  mtu 1500', fabric: 'engine ovn  central h1  underlay-mtu 1557' }), good: fab({ web: 'datapath ovs  mtu 1500', fabric: 'engine ovn  central h1  underlay-mtu 1558' }) },
+    'underlay-invalid': { bad: fab({ h2: 'netns' }), good: fab() },
+    'underlay-duplicate': { bad: fab({ h2: 'netns  underlay 172.31.0.1/24' }), good: fab() },
+    'underlay-subnet-mismatch': { bad: fab({ h2: 'netns  underlay 172.31.1.2/24' }), good: fab() },
+    'fabric-central': { bad: fab({ fabric: 'engine ovn  underlay-mtu 1600' }), good: fab() },
+    'router-port-invalid': { bad: fab({ elements: 'router r2 { port db 10.0.2.0/24 }' }), good: fab({ elements: 'router r2 { port db 10.0.2.253/24 }' }) },
+    'router-port-subnet': { bad: fab({ elements: 'router r2 { port db 10.0.3.253/24 }' }), good: fab({ elements: 'router r2 { port db 10.0.2.253/24 }' }) },
+    'gateway-not-router': { bad: fab({ portB: 'bridge web  ip 10.0.1.2/24  gateway 10.0.1.1' }), good: fab() },
 };
 
 /** Codes that need something other than topology text to trigger (tested elsewhere). */
@@ -228,6 +258,23 @@ describe('checker rules: each code has a failing and a passing case', () => {
 });
 
 describe('checker details', () => {
+    it('fabric: a VM or central on an unknown host is an unresolved reference with the closest host name', async () => {
+        for (const text of [fab({ portB: 'bridge web  ip 10.0.1.2/24' }).replace('vm b { host h2', 'vm b { host h9'), fab({ fabric: 'engine ovn  central h8  underlay-mtu 1600' })]) {
+            const [d] = (await diagnostics(text)).filter((x) => x.code === 'unresolved-reference');
+            expect(d?.message).toMatch(/Unknown host 'h[89]'.*Did you mean 'h[12]'/);
+        }
+    });
+
+    it('fabric: cores and memory are checked per host, not summed over the hosts', async () => {
+        // Each host holds one 2G VM: over h2's 3G only when both would be on it.
+        const two = (hostB: string) => fab({ h2: 'netns  underlay 172.31.0.2/24  memory 3G' }).replace('vm a { host h1', 'vm a { host h1 memory 2G').replace('vm b { host h2', `vm b { host ${hostB} memory 2G`).replace('vm c { host h2', 'vm c { host h1');
+        expect((await diagnostics(two('h2'))).filter((d) => d.code === 'memory-over-host')).toEqual([]);
+        expect((await diagnostics(two('h2').replace('vm a { host h1', 'vm a { host h2'))).map((d) => d.code)).toContain('memory-over-host');
+        // h1 grants cores 0-1: a VM on h2 (no cores line) pinned to 5 is h2's business.
+        expect((await diagnostics(fab().replace('vm b { host h2', 'vm b { host h2 pin 5'))).map((d) => d.code)).not.toContain('core-outside-host');
+        expect((await diagnostics(fab().replace('vm a { host h1', 'vm a { host h1 pin 5'))).map((d) => d.code)).toContain('core-outside-host');
+    });
+
     it('suggests the closest name for an unresolved reference', async () => {
         const [d] = (await diagnostics(lab({ portB: 'bridge bro  ip 10.0.0.2/24' }))).filter((x) => x.code === 'unresolved-reference');
         expect(d.message).toContain("Did you mean 'br0'?");

@@ -90,6 +90,18 @@ export const CODES = {
     'expect-self': { severity: 'error', rule: 15, summary: 'an expectation from a VM to itself' },
     'expect-no-address': { severity: 'error', rule: 15, summary: 'an expectation towards a VM without an IP address' },
     'expect-contradicts-topology': { severity: 'warning', rule: 15, summary: 'an expectation the topology makes false (isolated guests on one segment)' },
+    // 16 — several hosts joined by a fabric (issue 20)
+    'host-local-duplicate': { severity: 'error', rule: 16, summary: 'more than one named host that is this machine (no netns, no ssh)' },
+    'link-under-ovn': { severity: 'error', rule: 16, summary: 'a link between bridges under OVN (use a router)' },
+    'fabric-bridge-not-ovs': { severity: 'error', rule: 16, summary: 'a bridge with ports on several hosts that is not datapath ovs' },
+    'underlay-mtu-short': { severity: 'error', rule: 16, summary: 'a bridge MTU plus the encapsulation overhead over the underlay MTU' },
+    'underlay-invalid': { severity: 'error', rule: 16, summary: 'a named host of a fabric without a valid underlay address' },
+    'underlay-duplicate': { severity: 'error', rule: 16, summary: 'two hosts with one underlay address' },
+    'underlay-subnet-mismatch': { severity: 'error', rule: 16, summary: 'hosts outside one underlay subnet' },
+    'fabric-central': { severity: 'error', rule: 16, summary: 'a fabric without, or with both, central and ovn-nb' },
+    'router-port-invalid': { severity: 'error', rule: 16, summary: 'a router port address that is not a host address with its subnet' },
+    'router-port-subnet': { severity: 'error', rule: 16, summary: 'a router port outside the subnet of its bridge\'s ports' },
+    'gateway-not-router': { severity: 'error', rule: 16, summary: 'a gateway that is no router port address on the port\'s bridge' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type Code = keyof typeof CODES;

@@ -1,6 +1,6 @@
 import type { ValidationChecks } from 'langium';
 import type { Nic, Port, Topology, VtopoAstType } from '../generated/ast.js';
-import { bridgeDatapath, nicQueues, portQueues, vmCpus } from '../defaults.js';
+import { bridgeDatapath, hostPollCores, nicQueues, portQueues, vmCpus, vmHost } from '../defaults.js';
 import { describe, replaceFix, report } from './report.js';
 import { indexTopology } from './topology-index.js';
 import { prop } from '../props.js';
@@ -40,8 +40,6 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
         // OvS-DPDK runs a PMD thread per poll core; the embedded switch runs one
         // poll loop whatever the poll-cores (pinned to all of them).
         const idx = indexTopology(topo);
-        const poll = idx.pollCores;
-        const pollCount = Math.max(poll.length, 1);
         // The embedded switch: one note per bridge, on its first multi-queue
         // port (or NIC), not one per port (a 1,000-VM lab would get 1,000 of them).
         const embedded = new Map<string, (Port | Nic)[]>();
@@ -51,6 +49,8 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
             else embedded.set(bridge, [x]);
         };
         const onOvs = (x: Port | Nic, q: number) => {
+            const poll = x.$type === 'Port' ? hostPollCores(vmHost(x.$container)) : idx.pollCores;
+            const pollCount = Math.max(poll.length, 1);
             if (q <= pollCount) return;
             const pollText = poll.length ? `poll-cores ${poll.join(',')}` : 'no poll-cores, so one default core';
             report(accept, 'poll-cores-short',
@@ -76,6 +76,7 @@ export const queueChecks: ValidationChecks<VtopoAstType> = {
             if (bridgeDatapath(bridge) === 'embedded') onEmbedded(bridge.name, nic);
             else onOvs(nic, q);
         }
+        const poll = idx.pollCores;
         const where = poll.length > 1 ? `pinned to poll-cores ${poll.join(',')}, on one of them at a time` : poll.length ? `on poll-core ${poll[0]}` : 'on one default core';
         const queuesOf = (x: Port | Nic) => (x.$type === 'Nic' ? nicQueues(x) : portQueues(x));
         for (const [bridge, all] of embedded) {

@@ -1,7 +1,7 @@
 import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';
-import type { Host, Topology, Vm, VtopoAstType } from '../generated/ast.js';
+import type { Bridge, Host, Topology, Vm, VtopoAstType } from '../generated/ast.js';
 import {
-    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hugepagesOf, vmCpus, vmMemory, type HugepageInfo,
+    bridgeDatapath, DATAPATH_RESERVE_BYTES, DEFAULTS, hostCores, hostPollCores, hugepagesOf, vmCpus, vmHost, vmMemory, type HugepageInfo,
 } from '../defaults.js';
 import { formatSize, parseCoreList, parseOvsdbRemote } from '../units.js';
 import { describe, lineOf, replaceFix, report } from './report.js';
@@ -116,9 +116,8 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
             report(accept, 'vm-without-ports',
                 `${describe(vm)} has no port, so it is not connected to any bridge; add \`port eth0 { bridge br0 }\` or remove the VM.`, vm, { property: 'name' });
         }
-        const idx = indexTopology(vm.$container);
-        const host = idx.host;
-        const cores = idx.hostCores;
+        const host = vmHost(vm);
+        const cores = hostCores(host);
         if (cores && vmCpus(vm) > cores.length) {
             report(accept, 'vcpus-exceed-host-cores',
                 `${describe(vm)} has ${vmCpus(vm)} vCPUs but the host grants ${cores.length} core${cores.length === 1 ? '' : 's'} (${prop(host, 'cores')}): ` +
@@ -139,7 +138,7 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                 `${describe(vm)} is pinned to core${bad.length === 1 ? '' : 's'} ${bad.join(',')}, outside the host cores (${prop(host, 'cores')}); ` +
                 `pin only to cores vtopo is given, or add them to the host's \`cores\`.`, vm, { property: 'pin' });
         }
-        const poll = new Set(idx.pollCores);
+        const poll = new Set(hostPollCores(host));
         const overlap = pin.filter((c) => poll.has(c));
         if (overlap.length) {
             report(accept, 'pin-overlaps-poll-cores',
@@ -154,9 +153,15 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
     },
 
     Topology(topo: Topology, accept) {
+        // Each host's VMs against that host's memory, hugepages and cores.
         const idx = indexTopology(topo);
-        const host = idx.host;
-        if (!host) return;
+        for (const host of idx.hosts) hostBudget(accept, host, idx.vms.filter((vm) => vmHost(vm) === host), idx.bridges);
+    },
+};
+
+function hostBudget(accept: ValidationAcceptor, host: Host, onHost: Vm[], bridges: Bridge[]): void {
+    {
+        const idx = { vms: onHost, bridges };
         const vms = idx.vms.filter((vm) => Number.isFinite(vmMemory(vm)) && vmMemory(vm) > 0);
         const guests = vms.reduce((s, vm) => s + vmMemory(vm), 0);
         const ovs = idx.bridges.some((b) => bridgeDatapath(b) === 'ovs');
@@ -205,5 +210,5 @@ export const resourceChecks: ValidationChecks<VtopoAstType> = {
                 `Without hugepages OvS-DPDK runs with --no-huge: it works, but mbuf pools sit on 4K pages and forward fewer packets per second. ` +
                 `Declare \`hugepages 1G\` in the host block for full speed.`, first, { property: 'datapath' });
         }
-    },
-};
+    }
+}

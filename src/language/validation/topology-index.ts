@@ -1,12 +1,13 @@
 import type { Bridge, Host, Link, Model, Nic, Port, Topology, Vm } from '../generated/ast.js';
-import { hostCores, hostPollCores } from '../defaults.js';
+import { hostCores, hostPollCores, isLocalHost } from '../defaults.js';
 
 /**
  * One pass over a topology's elements, so topology-wide rules stay linear
  * in the number of VMs (the 1,000-VM bench revalidates on every keystroke).
  */
 export interface TopologyIndex {
-    /** The first host block (a second one is an error of its own). */
+    hosts: Host[];
+    /** This machine's host block (defaults.ts hostOf); VMs without `host` run there. */
     host: Host | undefined;
     /** The host's cores and poll cores, parsed once (undefined cores: not declared or invalid). */
     hostCores: number[] | undefined;
@@ -36,16 +37,17 @@ export function invalidateIndex(model: Model | undefined): void {
 export function indexTopology(t: Topology): TopologyIndex {
     const hit = cache.get(t);
     if (hit) return hit;
-    const idx: TopologyIndex = { host: undefined, hostCores: undefined, pollCores: [], bridges: [], nics: [], vms: [], links: [], ports: [], segmentOf: new Map(), cycleLinks: [] };
+    const idx: TopologyIndex = { hosts: [], host: undefined, hostCores: undefined, pollCores: [], bridges: [], nics: [], vms: [], links: [], ports: [], segmentOf: new Map(), cycleLinks: [] };
     for (const e of t.elements) {
         switch (e.$type) {
             case 'Bridge': idx.bridges.push(e); break;
             case 'Nic': idx.nics.push(e); break;
             case 'Vm': idx.vms.push(e); idx.ports.push(...e.ports); break;
             case 'Link': idx.links.push(e); break;
-            case 'Host': idx.host ??= e; break;
+            case 'Host': idx.hosts.push(e); break;
         }
     }
+    idx.host = idx.hosts.find(isLocalHost) ?? idx.hosts[0];
     idx.hostCores = hostCores(idx.host);
     idx.pollCores = hostPollCores(idx.host);
     const parent = new Map<Bridge, Bridge>();

@@ -3,6 +3,7 @@ import type { VtopoAstType } from '../generated/ast.js';
 import type { VtopoCoreServices } from '../vtopo-module.js';
 import { addressChecks } from './addresses.js';
 import { bridgeChecks } from './bridges.js';
+import { fabricChecks } from './fabric.js';
 import { nameChecks } from './names.js';
 import { impairmentChecks } from './impairments.js';
 import { nicChecks } from './nics.js';
@@ -13,7 +14,7 @@ import { vlanChecks } from './vlans.js';
 /** The one rule set used by the editor, `vtopo check` and deploy. Rules live in one module per family; codes in codes.ts. */
 export class VtopoValidator {}
 
-const families: ValidationChecks<VtopoAstType>[] = [nameChecks, queueChecks, addressChecks, resourceChecks, bridgeChecks, nicChecks, impairmentChecks, vlanChecks];
+const families: ValidationChecks<VtopoAstType>[] = [nameChecks, queueChecks, addressChecks, resourceChecks, bridgeChecks, nicChecks, impairmentChecks, vlanChecks, fabricChecks];
 
 type Check = (node: AstNode, accept: ValidationAcceptor) => void;
 
