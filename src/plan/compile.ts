@@ -112,6 +112,21 @@ function requireBridge(owner: string, ref: { ref?: Bridge; $refText?: string } |
     return ref.ref;
 }
 
+/**
+ * A topology across hosts (a `fabric`, named hosts, routers) is checked by the
+ * language but not yet planned: the single-host plan would put every VM on
+ * this machine, so refuse it here, where deploy, plan and the exports all pass.
+ */
+function refuseFabric(topology: Topology): void {
+    const named = elements<Host>(topology, 'Host').filter((h) => h.name);
+    const what = elements(topology, 'Fabric').length ? 'a fabric block'
+        : elements(topology, 'Router').length ? 'a router'
+            : named.length ? `named hosts (${named.map((h) => h.name).join(', ')})` : undefined;
+    if (!what) return;
+    throw new VtopoError(`topology ${topology.name} spans several hosts (it has ${what}), which vtopo cannot plan or deploy yet: the checker validates such a file, the OVN backend exists, the plan stage that joins them does not`,
+        'for now deploy each host\'s part as a topology of its own with one unnamed `host { … }` block', 'fabric-unsupported');
+}
+
 export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const name = topology.name;
     for (const [what, p] of [['runRoot', facts.runRoot], ['sourceFile', facts.sourceFile]] as const) {
@@ -119,6 +134,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             throw new VtopoError(`the plan needs an absolute ${what}, got '${p}'`, 'resolve it against the working directory before compiling (host facts do)', 'relative-path');
         }
     }
+    refuseFabric(topology);
     const runDir = runDirOf(facts.runRoot, name);
     const sourceDir = path.dirname(facts.sourceFile);
     const host = hostOf(topology);

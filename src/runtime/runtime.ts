@@ -206,10 +206,6 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         progress({ step: 'check', phase: 'start', message: `checking ${file}` });
         const desired = await planFor(file, factsWith(opts));
         // The OVN runtime (src/backends/ovn) is not there yet: the single-host backends would put every VM on this machine.
-        if (desired.fabric) {
-            throw new VtopoError(`topology ${desired.topology} spans several hosts (a fabric), which deploy does not support yet`,
-                `\`vtopo export ${file} --format ovn-nbctl\` gives its OVN logical topology as a script`, 'fabric-unsupported');
-        }
         progress({ step: 'check', phase: 'done', message: `topology ${desired.topology}: ${desired.vms.length} vm(s), ${desired.bridges.length} bridge(s)` });
         for (const n of desired.notes) progress({ step: 'check', phase: 'info', message: n });
         for (const w of desired.warnings ?? []) progress({ step: 'check', phase: 'info', message: `warning: ${w}` });
