@@ -47,14 +47,15 @@ describe('checking a file as it is typed', () => {
                     compiled++;
                 } catch (e) {
                     // A file cut before its topology is refused on purpose, with the fix.
-                    if (e instanceof VtopoError && e.code === 'no-topology') continue;
+                    // A file across hosts is refused by the plan on purpose (test/plan/fabric-refusal.test.ts).
+                    if (e instanceof VtopoError && (e.code === 'no-topology' || e.code === 'fabric-unsupported')) continue;
                     failures.push(`${what}: compile or export threw ${(e as Error).message}`);
                 }
             }
             expect(failures.slice(0, 10)).toEqual([]);
             // The mutations reach both sides: broken files, and valid ones the compiler takes.
             expect(checked).toBeGreaterThanOrEqual(4 * text.split(/\s+/).filter(Boolean).length);
-            if (clean) expect(compiled).toBeGreaterThan(10);
+            if (clean && !file.includes('fabric')) expect(compiled).toBeGreaterThan(10);
         }, 120_000);
     }
 });

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { pmdCores } from '../../src/backends/ovs/index.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
+import { VtopoError } from '../../src/core/api.js';
 import { MAX_SOCKET_PATH } from '../../src/plan/paths.js';
 import type { HostFacts, Plan } from '../../src/core/plan.js';
 import { edits, KEPT_FILES, variants } from '../mutations.js';
@@ -62,14 +63,21 @@ describe('plan invariants', () => {
                 const r = await checkText(variant, 'm.vtopo');
                 if (r.hasErrors || !r.model || r.model.topologies?.length !== 1) continue;
                 for (const [host, facts] of HOSTS) {
-                    const plan = compilePlan(topologyOf(r.model, facts.sourceFile), facts);
+                    let plan: ReturnType<typeof compilePlan>;
+                    try {
+                        plan = compilePlan(topologyOf(r.model, facts.sourceFile), facts);
+                    } catch (e) {
+                        // A file across hosts is refused by the plan on purpose (test/plan/fabric-refusal.test.ts).
+                        if (e instanceof VtopoError && e.code === 'fabric-unsupported') break;
+                        throw e;
+                    }
                     plans++;
                     for (const v of violations(plan, facts)) failures.push(`${what}, ${host}: ${v}`);
                     if (!isDeepStrictEqual(compilePlan(topologyOf(r.model, facts.sourceFile), facts), plan)) failures.push(`${what}, ${host}: compiled twice, two plans`);
                 }
             }
             expect(failures.slice(0, 10)).toEqual([]);
-            if (!(await checkText(text, 'm.vtopo')).hasErrors) expect(plans).toBeGreaterThan(20);
+            if (!(await checkText(text, 'm.vtopo')).hasErrors && !file.includes('fabric')) expect(plans).toBeGreaterThan(20);
         }, 120_000);
     }
 });
