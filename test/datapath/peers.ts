@@ -27,7 +27,8 @@ export class Testpmd extends TestpmdPrompt {
     }
 
     /** Spawns testpmd; resolves at the first prompt (with server=1 only once the switch connected). */
-    async start(timeoutMs = 30_000): Promise<void> {
+    /** 90 s: with the whole suite running beside it, EAL's start on its one pinned CPU took over 30 s in CI. */
+    async start(timeoutMs = 90_000): Promise<void> {
         const q = this.o.queues ?? 1;
         const vdev = `net_virtio_user0,path=${this.o.socket},queues=${q},mac=${this.o.mac}${q > 1 ? ',cq=1' : ''}${this.o.server ? ',server=1' : ''}${this.o.packed ? ',packed_vq=1' : ''}`;
         // A socket left by an earlier (killed) listener makes bind fail.

@@ -30,10 +30,17 @@ export class TestpmdPrompt {
         this.proc.stdout!.on('data', (d) => (this.out += d.toString()));
         this.proc.stderr!.on('data', (d) => (this.out += d.toString()));
         this.proc.stdin!.on('error', () => {});
-        await until(what, () => {
-            if (this.proc?.exitCode !== null) throw new Error(`testpmd exited: ${this.out.slice(-2000)}`);
-            return this.out.includes(PROMPT);
-        }, timeoutMs);
+        try {
+            await until(what, () => {
+                if (this.proc?.exitCode !== null) throw new Error(`testpmd exited: ${this.out.slice(-2000)}`);
+                return this.out.includes(PROMPT);
+            }, timeoutMs);
+        } catch (e) {
+            // A testpmd that never showed its prompt may still hold its vhost-user connection: the
+            // switch (one frontend per port) would then refuse the next test's testpmd on that socket.
+            this.kill();
+            throw e;
+        }
         this.consumed = this.out.lastIndexOf(PROMPT) + PROMPT.length;
     }
 
