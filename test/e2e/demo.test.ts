@@ -4,19 +4,19 @@
  * private VTOPO_RUN_ROOT. It must deploy the two-VM example, show both
  * pairs reaching and the status, then leave nothing behind.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { leftovers } from '../runtime/leaks.js';
+import { run } from '../support/run.js';
 
 const runRoot = path.join(mkdtempSync('/tmp/vtdemo-'), 'run');
 afterAll(() => rmSync(path.dirname(runRoot), { recursive: true, force: true }));
 
 describe('scripts/demo.sh (the README main command)', () => {
-    it('deploys the two-VM example, verifies, prints status and tears down with --destroy', () => {
-        const r = spawnSync('bash', ['scripts/demo.sh', '--destroy'], {
-            env: { ...process.env, VTOPO_RUN_ROOT: runRoot }, encoding: 'utf8', timeout: 280_000,
+    it('deploys the two-VM example, verifies, prints status and tears down with --destroy', async () => {
+        const r = await run('bash', ['scripts/demo.sh', '--destroy'], {
+            env: { ...process.env, VTOPO_RUN_ROOT: runRoot }, timeout: 280_000,
         });
         const out = r.stdout + r.stderr;
         expect(r.status, out.slice(-3000)).toBe(0);

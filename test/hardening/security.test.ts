@@ -20,6 +20,7 @@ import { VtopoError } from '../../src/core/api.js';
 import { projectRoot, selfExecArgv } from '../../src/host/self-exec.js';
 import { modeProblems } from '../runtime/modes.js';
 import { tempDir } from '../support/wait.js';
+import { run } from '../support/run.js';
 
 const dir = tempDir('security');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -124,11 +125,11 @@ describe('run directories, sockets and the control socket', () => {
     const file = path.join(dir, 'sec.vtopo');
     const vtopo = (...args: string[]) => {
         const [node, ...pre] = selfExecArgv();
-        return spawnSync(node, [...pre, ...args], { encoding: 'utf8', timeout: 240_000, env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
+        return run(node, [...pre, ...args], { timeout: 240_000, env: { ...process.env, VTOPO_RUN_ROOT: runRoot } });
     };
-    afterAll(() => { vtopo('destroy', file); }, 120_000);
+    afterAll(async () => { await vtopo('destroy', file); }, 120_000);
 
-    it('a deploy with a guest leaves only 0700 directories, 0600 sockets and no world-writable file', () => {
+    it('a deploy with a guest leaves only 0700 directories, 0600 sockets and no world-writable file', async () => {
         // eth0: the switch is the vhost client (QEMU binds the socket); eth1: the switch binds it.
         writeFileSync(file, `topology sec {
   host { cores 0-1  memory 1G  poll-cores 1 }
@@ -141,7 +142,7 @@ describe('run directories, sockets and the control socket', () => {
   }
 }
 `);
-        const d = vtopo('deploy', file);
+        const d = await vtopo('deploy', file);
         expect(d.status, d.stdout + d.stderr).toBe(0);
         const { bad, sockets } = modeProblems(runRoot, { exactSockets: true });
         expect(bad).toEqual([]);

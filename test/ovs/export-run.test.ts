@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runVtopo } from '../runtime/cli-run.js';
+import { runOk } from '../support/run.js';
 import { startOvsdb, type OvsdbFixture } from './ovsdb-fixture.js';
 
 const dir = mkdtempSync('/tmp/vtexp-');
@@ -42,7 +43,7 @@ describe('ovs-vsctl export, run for real', () => {
         const script = path.join(dir, 'export.sh');
         writeFileSync(script, r.stdout);
         const env = { ...process.env, VSCTL: `ovs-vsctl --no-wait --db=unix:${db.sock}` };
-        for (let i = 0; i < 2; i++) execFileSync('sh', [script], { env, stdio: 'pipe' });
+        for (let i = 0; i < 2; i++) await runOk('sh', [script], { env });
 
         expect(vsctl('list-br').split('\n').sort()).toEqual(['b0', 'b1']);
         expect(vsctl('get', 'Bridge', 'b0', 'datapath_type')).toBe('netdev');

@@ -5,10 +5,11 @@
  * and the ovs-vswitchd alternative restored. Only for a test that owns the
  * system OvS for its duration: it refuses to run when one is already up.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync } from 'node:fs';
 import { VSWITCHD_DPDK } from '../../src/backends/ovs/paths.js';
 import { sleep } from '../../src/host/procs.js';
+import { run, runOk } from '../support/run.js';
 
 export const OVS_CTL = '/usr/share/openvswitch/scripts/ovs-ctl';
 export const SYSTEM_RUNDIR = '/var/run/openvswitch';
@@ -61,14 +62,14 @@ export async function startSystemOvs(otherConfig: Record<string, string>): Promi
         if (keepLogIn && existsSync('/var/log/openvswitch/ovs-vswitchd.log')) {
             cpSync('/var/log/openvswitch/ovs-vswitchd.log', `${keepLogIn}/system-ovs-vswitchd.log`);
         }
-        spawnSync(OVS_CTL, ['stop'], { stdio: 'ignore', timeout: 60_000 });
+        await run(OVS_CTL, ['stop'], { timeout: 60_000 });
         if (before.status === 'auto') sh('update-alternatives', ['--auto', 'ovs-vswitchd']);
         else if (before.value) sh('update-alternatives', ['--set', 'ovs-vswitchd', before.value]);
         for (const f of absent) rmSync(f, { recursive: true, force: true });
     };
     try {
         sh('update-alternatives', ['--set', 'ovs-vswitchd', VSWITCHD_DPDK]);
-        sh(OVS_CTL, ['start'], 120_000);
+        await runOk(OVS_CTL, ['start'], { timeout: 120_000 });
         vsctl('set', 'Open_vSwitch', '.', ...Object.entries(otherConfig).map(([k, v]) => `other_config:${k}=${v}`));
         for (let i = 0; vsctl('get', 'Open_vSwitch', '.', 'dpdk_initialized') !== 'true'; i++) {
             if (i > 600) throw new Error('the system OvS did not initialise DPDK within 60 s');
