@@ -96,8 +96,10 @@ export interface OvsDatapathPlan {
      * private: vtopo starts its own ovsdb-server + ovs-vswitchd-dpdk.
      * existing: the OvS whose database `host { ovsdb }` or `--ovsdb` names;
      * vtopo touches only the bridges it created there.
+     * fabric: the OvS of each host of `Plan.fabric` (FabricHostPlan.ovs);
+     * `dbSocket` is this machine's host's (or the first simulated host's).
      */
-    mode: 'private' | 'existing';
+    mode: 'private' | 'existing' | 'fabric';
     /** Path of the database's unix socket (without the `unix:` prefix). */
     dbSocket: string;
     runDir: string;
@@ -225,6 +227,8 @@ export interface VmPortPlan {
     impair?: ImpairmentPlan;
     /** Virtqueue layout (absent: split). */
     ring?: 'split' | 'packed';
+    /** The guest's default gateway through this port (an address, no prefix); absent: none. */
+    gateway?: string;
 }
 
 /**

@@ -9,13 +9,14 @@ import type { Bridge, Expect, Host, Impairment, Link, Model, Nic, Port, Topology
 import { readExpectation, readImpairment } from '../language/impairment.js';
 import { impairmentProblem } from '../core/impair.js';
 import {
-    DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, nicMtu, nicQueues,
-    portMrgRxbuf, portMtu, portQueues, portRing, portVhost, vmCpus, vmMemory,
+    DATAPATH_RESERVE_BYTES, bridgeDatapath, bridgeMtu, hostCores, hostOf, hostPollCores, hugepagesOf, isLocalHost, nicMtu, nicQueues,
+    portMrgRxbuf, portMtu, portQueues, portRing, portVhost, vmCpus, vmHost, vmMemory,
 } from '../language/defaults.js';
 import { isValidIfname, parseCoreList, parseOvsdbRemote } from '../language/units.js';
 import { vlanOf } from '../language/vlans.js';
 import { VtopoError } from '../core/api.js';
 import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
+import { compileFabric, fabricOf, fabricServingCores } from './fabric.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
 import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
@@ -113,18 +114,17 @@ function requireBridge(owner: string, ref: { ref?: Bridge; $refText?: string } |
 }
 
 /**
- * A topology across hosts (a `fabric`, named hosts, routers) is checked by the
- * language but not yet planned: the single-host plan would put every VM on
- * this machine, so refuse it here, where deploy, plan and the exports all pass.
+ * Named hosts and routers need a `fabric` to join them; a file with one
+ * local named host and no fabric is a single-host file like any other.
  */
-function refuseFabric(topology: Topology): void {
+function refuseWithoutFabric(topology: Topology): void {
+    if (fabricOf(topology)) return;
     const named = elements<Host>(topology, 'Host').filter((h) => h.name);
-    const what = elements(topology, 'Fabric').length ? 'a fabric block'
-        : elements(topology, 'Router').length ? 'a router'
-            : named.length ? `named hosts (${named.map((h) => h.name).join(', ')})` : undefined;
+    const what = elements(topology, 'Router').length ? 'a router'
+        : named.length > 1 || named.some((h) => !isLocalHost(h)) ? `named hosts (${named.map((h) => h.name).join(', ')})` : undefined;
     if (!what) return;
-    throw new VtopoError(`topology ${topology.name} spans several hosts (it has ${what}), which vtopo cannot plan or deploy yet: the checker validates such a file, the OVN backend exists, the plan stage that joins them does not`,
-        'for now deploy each host\'s part as a topology of its own with one unnamed `host { … }` block', 'fabric-unsupported');
+    throw new VtopoError(`topology ${topology.name} has ${what} but no fabric block to join its hosts`,
+        'add `fabric { engine ovn  central HOST }` (OVN joins the hosts), or keep one unnamed `host { … }` block', 'fabric-missing');
 }
 
 export function compilePlan(topology: Topology, facts: HostFacts): Plan {
@@ -134,7 +134,8 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
             throw new VtopoError(`the plan needs an absolute ${what}, got '${p}'`, 'resolve it against the working directory before compiling (host facts do)', 'relative-path');
         }
     }
-    refuseFabric(topology);
+    refuseWithoutFabric(topology);
+    const fabricAst = fabricOf(topology);
     const runDir = runDirOf(facts.runRoot, name);
     const sourceDir = path.dirname(facts.sourceFile);
     const host = hostOf(topology);
@@ -147,8 +148,9 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
 
     const bridges: BridgePlan[] = bridgesAst.map((b) => ({ name: b.name, datapath: bridgeDatapath(b), mtu: bridgeMtu(b) }));
     const kinds = new Set<DatapathKind>(bridges.map((b) => b.datapath));
-    const hp = hostPlan(host, vmsAst, runDir, facts, kinds.has('ovs'));
-    const existingOvs = kinds.has('ovs') ? existingOvsdb(host, facts) : undefined;
+    const hereVms = fabricAst ? vmsAst.filter((v) => prop(vmHost(v), 'ssh') === undefined) : vmsAst;
+    const hp = hostPlan(host, hereVms, runDir, facts, kinds.has('ovs'));
+    const existingOvs = kinds.has('ovs') && !fabricAst ? existingOvsdb(host, facts) : undefined;
     // The cores that poll a port's queues: OvS-DPDK's PMD cores default to the last host core, not all of them.
     const servingCores = (dp: DatapathKind) => (hp.pollCores.length ? hp.pollCores : dp === 'ovs' && !existingOvs ? defaultPmdCores(hp) : hp.cores);
 
@@ -217,9 +219,10 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
                 id: `${v.name}.${p.name}`, vm: v.name, name: p.name, bridge: br.name, datapath,
                 mac: macFor(v.name, p), ...(prop(p, 'ip') ? { ip: prop(p, 'ip') } : {}), mtu: portMtu(p), queues,
                 vhostMode: portVhost(p), socketPath: vhostSocketPath(runDir, v.name, p.name), mrgRxbuf: portMrgRxbuf(p),
-                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, servingCores(datapath)), ...vlanField(p),
+                vectors, queueCores: queueCores(`${v.name}.${p.name}`, queues, fabricAst ? fabricServingCores(v, hp.cores) : servingCores(datapath)), ...vlanField(p),
                 ...(impair ? { impair } : {}),
                 ...(portRing(p) === 'packed' ? { ring: 'packed' as const } : {}),
+                ...(prop(p, 'gateway') ? { gateway: prop(p, 'gateway')!.split('/')[0] } : {}),
             };
         });
         const pinText = prop(v, 'pin');
@@ -237,8 +240,13 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     for (const v of vms) for (const p of v.ports) kinds.add(p.datapath);
 
     const datapaths: Plan['datapaths'] = {};
-    if (kinds.has('embedded')) datapaths.embedded = embeddedPlan(runDir, hp);
-    if (kinds.has('ovs')) {
+    const fabric = fabricAst ? compileFabric(topology, runDir, vms, vmsAst) : undefined;
+    if (fabric) {
+        const here = fabric.hosts.find((h) => h.kind === 'local') ?? fabric.hosts.find((h) => h.kind === 'netns') ?? fabric.hosts[0];
+        datapaths.ovs = { mode: 'fabric', dbSocket: here.ovs.dbSocket, runDir: path.join(runDir, 'ovs'), rxqPlacement: 'scheduler' };
+        notes.push(`the hosts are joined by OVN (${fabric.encap} tunnels over the ${fabric.underlayMtu}-byte underlay); each host's OvS-DPDK places its queues with its own rxq scheduler`);
+    } else if (kinds.has('embedded')) datapaths.embedded = embeddedPlan(runDir, hp);
+    if (kinds.has('ovs') && !fabric) {
         datapaths.ovs = ovsPlan(runDir, name, hp, existingOvs);
         if (datapaths.ovs.mode === 'existing') {
             notes.push(`ovs bridges go on the existing OvS at ${datapaths.ovs.dbSocket}; vtopo changes only the bridges it creates there`);
@@ -260,6 +268,7 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const plan: Plan = {
         version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes, warnings,
         ...(expectations.length ? { expectations } : {}),
+        ...(fabric ? { fabric } : {}),
     };
     assertSocketPaths(facts.runRoot, socketsOf(plan));
     return plan;
@@ -342,6 +351,16 @@ export function socketsOf(plan: Plan): { what: string; path: string }[] {
     if (plan.datapaths.ovs?.mode === 'private') {
         out.push({ what: 'the OvS database', path: plan.datapaths.ovs.dbSocket });
         out.push({ what: 'ovs-vswitchd control', path: path.join(plan.datapaths.ovs.runDir, 'ovs-vswitchd.ctl') });
+    }
+    if (plan.fabric?.central.kind === 'private') {
+        out.push({ what: 'the OVN Northbound', path: plan.fabric.central.nbSocket }, { what: 'the OVN Southbound', path: plan.fabric.central.sbSocket });
+        // ovn-northd's and the ovsdb-servers' control sockets sit beside them, pid in the name: room for 7 digits.
+        out.push({ what: 'ovn-northd control', path: path.join(plan.fabric.central.dir, 'ovn-northd.1234567.ctl') });
+    }
+    for (const h of plan.fabric?.hosts ?? []) {
+        if (h.kind === 'ssh') continue;
+        out.push({ what: `host ${h.name}'s OvS database`, path: h.ovs.dbSocket });
+        out.push({ what: `host ${h.name}'s ovn-controller control`, path: path.join(h.ovs.runDir, 'ovn-controller.1234567.ctl') });
     }
     for (const v of plan.vms) {
         out.push({ what: `vm ${v.name} QMP`, path: v.qmpSocket });

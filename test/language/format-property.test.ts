@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describe, expect, it } from 'vitest';
+import { breathe } from '../support/wait.js';
 import { checkText } from '../../src/language/load.js';
 import { edits, KEPT_FILES } from '../mutations.js';
 import { lsp, parse } from './helpers.js';
@@ -28,6 +29,7 @@ describe('formatting', () => {
             let changed = 0;
             // (With its indentation stripped, so the formatter has work to do.)
             for (const [what, v] of [['as it is', text] as [string, string], ['unindented', text.replace(/^[ \t]+/gm, '')] as [string, string], ...edits(text)]) {
+                await breathe();
                 const once = await format(v);
                 if (once !== v) changed++;
                 if ((await format(once)) !== once) failures.push(`${what}: a second format changes it again`);

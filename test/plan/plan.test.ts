@@ -34,11 +34,6 @@ describe('compilePlan golden files', () => {
             // (and a plan is of one topology: a fixture holding several is for the editor's tests).
             const loaded = await loadTopology(file);
             if (!pinned && (loaded.hasErrors || loaded.model.topologies.length > 1)) return;
-            // A file across hosts has no plan yet: the plan refuses it (test/plan/fabric-refusal.test.ts).
-            if (!pinned && loaded.model.topologies[0]?.elements.some((e) => e.$type === 'Fabric')) {
-                await expect(planOf(file)).rejects.toMatchObject({ code: 'fabric-unsupported' });
-                return;
-            }
             const plan = await planOf(file);
             const golden = path.join('test/plan/golden', path.basename(file, '.vtopo') + '.json');
             const text = JSON.stringify(plan, null, 2) + '\n';

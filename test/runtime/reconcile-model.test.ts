@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { breathe } from '../support/wait.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import type { BridgePlan, DatapathKind, HostPlan, LinkPlan, NicPlan, Plan, VmPlan, VmPortPlan } from '../../src/core/plan.js';
@@ -237,6 +238,7 @@ describe('reconcile on a model host', () => {
             if (!original) return; // (a fixture with errors on purpose)
             const edits: [string, Plan][] = [];
             for (const [what, variant] of [...userEdits(text), ...variants(text)]) {
+                await breathe();
                 const p = await planOf(variant);
                 // Another topology name is another deployment, with its own state.
                 if (p && p.topology === original.topology && !isDeepStrictEqual(p, original)) edits.push([what, p]);
@@ -244,6 +246,7 @@ describe('reconcile on a model host', () => {
             const failures: string[] = [];
             let applied = 0;
             for (const [what, edit] of edits) {
+                await breathe();
                 for (const [from, to, dir] of [[original, edit, 'to'], [edit, original, 'back from']] as const) {
                     for (const [fault, breakIt] of FAULTS) {
                         const host = deployedHost(from);

@@ -28,3 +28,11 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
 export function tempDir(tag: string): string {
     return mkdtempSync(path.join(tmpdir(), `vtopo-${tag}-`));
 }
+
+/**
+ * One turn of the event loop. Langium's parse/check chains resolve on
+ * microtasks only, so a sweep over hundreds of edits never lets timers or
+ * I/O run: vitest's worker RPC then times out (fixed 60 s) and fails the
+ * run though every test passed. Sweeps call this once per edit.
+ */
+export const breathe = () => new Promise<void>((r) => setImmediate(r));

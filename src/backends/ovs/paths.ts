@@ -37,6 +37,10 @@ export function ovsPlan(plan: Plan): OvsDatapathPlan {
 
 export function ovsPaths(plan: Plan): OvsPaths {
     const o = ovsPlan(plan);
+    if (o.mode === 'fabric') {
+        // Each host of a fabric has its own OvS (FabricHostPlan.ovs): the fabric backend serves those.
+        throw new VtopoError(`topology ${plan.topology} spans hosts: its OvS instances are per host, not one of this machine`, 'use the fabric backend (src/backends/ovn) for this plan');
+    }
     const runDir = o.runDir;
     const safe = plan.topology.replace(/[^A-Za-z0-9_-]/g, '_');
     return {

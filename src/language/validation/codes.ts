@@ -93,7 +93,8 @@ export const CODES = {
     // 16 — several hosts joined by a fabric (issue 20)
     'host-local-duplicate': { severity: 'error', rule: 16, summary: 'more than one named host that is this machine (no netns, no ssh)' },
     'link-under-ovn': { severity: 'error', rule: 16, summary: 'a link between bridges under OVN (use a router)' },
-    'fabric-bridge-not-ovs': { severity: 'error', rule: 16, summary: 'a bridge with ports on several hosts that is not datapath ovs' },
+    'fabric-bridge-not-ovs': { severity: 'error', rule: 16, summary: 'a bridge under a fabric that is not datapath ovs' },
+    'fabric-nic-unsupported': { severity: 'error', rule: 16, summary: 'a host NIC under a fabric (no OVN gateway router yet)' },
     'underlay-mtu-short': { severity: 'error', rule: 16, summary: 'a bridge MTU plus the encapsulation overhead over the underlay MTU' },
     'underlay-invalid': { severity: 'error', rule: 16, summary: 'a named host of a fabric without a valid underlay address' },
     'underlay-duplicate': { severity: 'error', rule: 16, summary: 'two hosts with one underlay address' },

@@ -203,8 +203,9 @@ function hostBudget(accept: ValidationAcceptor, host: Host, onHost: Vm[], bridge
                     `their vCPUs will time-share and both run slower. Pin them to different cores, or drop \`pin\` on one.`, vm, { property: 'pin' });
             }
         }
-        // An existing OvS (host ovsdb) brings its own DPDK memory settings.
-        if (ovs && !hp && prop(host, 'ovsdb') === undefined) {
+        // An existing OvS (host ovsdb) brings its own DPDK memory settings; a fabric host's OvS always runs --no-huge.
+        const underFabric = host.$container.elements.some((e) => e.$type === 'Fabric');
+        if (ovs && !hp && prop(host, 'ovsdb') === undefined && !underFabric) {
             const first = idx.bridges.find((b) => bridgeDatapath(b) === 'ovs')!;
             report(accept, 'ovs-without-hugepages',
                 `Without hugepages OvS-DPDK runs with --no-huge: it works, but mbuf pools sit on 4K pages and forward fewer packets per second. ` +
