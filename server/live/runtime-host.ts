@@ -13,7 +13,7 @@ import type { Plan } from '../../src/core/plan.js';
 import type { ExportFormat } from '../../src/core/lsp-protocol.js';
 import type { LiveRuntime } from './server.js';
 
-const LANGUAGE: Record<ExportFormat, string> = { 'ovs-vsctl': 'shellscript', qemu: 'shellscript', libvirt: 'xml' };
+const LANGUAGE: Record<ExportFormat, string> = { 'ovs-vsctl': 'shellscript', 'ovn-nbctl': 'shellscript', qemu: 'shellscript', libvirt: 'xml' };
 
 async function deployedPlan(file: string): Promise<Plan> {
     const { topology, runDir } = await runDirFor(file, runRoot());

@@ -1,15 +1,19 @@
-/** `vtopo export FILE --format ovs-vsctl|qemu|libvirt [--vm NAME]`: the plan in other tools' terms. */
-import { EXPORT_FORMATS, type ExportFormat } from '../plan/export/index.js';
+/** `vtopo export FILE --format FORMAT [--vm NAME] [--host NAME]`: the plan in other tools' terms. */
+import { EXPORT_FORMATS, EXPORT_TABLE, type ExportFormat } from '../plan/export/index.js';
 import { reportError } from '../runtime/format.js';
 import { exportTopology } from '../runtime/index.js';
+import { HOST_USAGE, takeHost } from './options.js';
 
-const USAGE = `usage: vtopo export FILE --format ${EXPORT_FORMATS.join('|')} [--vm NAME]
-  ovs-vsctl  a shell script creating the file's OvS bridges, ports and patch links
-  qemu       a shell script with every VM's QEMU command line
-  libvirt    libvirt domain XML, one document per VM (--vm NAME for one)
+const USAGE = `usage: vtopo export FILE --format ${EXPORT_FORMATS.join('|')} [--vm NAME] [${HOST_USAGE}]
+${EXPORT_FORMATS.map((f) => `  ${f.padEnd(10)} ${EXPORT_TABLE[f].describe}`).join('\n')}
 `;
 
-export default async function exportCommand(args: string[]): Promise<number> {
+export default async function exportCommand(argv: string[]): Promise<number> {
+    const { rest: args, host, error } = takeHost(argv);
+    if (error) {
+        process.stderr.write(`vtopo export: ${error}\n${USAGE}`);
+        return 2;
+    }
     let format: string | undefined;
     let vm: string | undefined;
     const files: string[] = [];
@@ -28,7 +32,7 @@ export default async function exportCommand(args: string[]): Promise<number> {
         return 2;
     }
     try {
-        process.stdout.write(await exportTopology(files[0], format as ExportFormat, vm ? { vm } : {}));
+        process.stdout.write(await exportTopology(files[0], format as ExportFormat, { ...(vm ? { vm } : {}), ...(host !== undefined ? { host } : {}) }));
         return 0;
     } catch (err) {
         return reportError(err);

@@ -4,27 +4,53 @@ import { parseOvsdbRemote } from '../language/units.js';
 export const OVSDB_USAGE = '--ovsdb unix:PATH';
 
 /**
+ * Takes every `--NAME VALUE` (or `--NAME=VALUE`) out of `args`: the values in
+ * order, `missing` when one came without a value.
+ */
+function takeOption(args: string[], name: string): { rest: string[]; values: string[]; missing: boolean } {
+    const rest: string[] = [];
+    const values: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+        const a = args[i];
+        if (a !== `--${name}` && !a.startsWith(`--${name}=`)) {
+            rest.push(a);
+            continue;
+        }
+        const value = a === `--${name}` ? args[++i] : a.slice(name.length + 3);
+        if (value === undefined || value === '') return { rest, values, missing: true };
+        values.push(value);
+    }
+    return { rest, values, missing: false };
+}
+
+/**
  * Takes `--ovsdb unix:PATH` (or `--ovsdb=unix:PATH`) out of `args`: the
  * database socket of an existing OvS, which overrides the file's
  * `host { ovsdb }`. `error` explains a missing or malformed value.
  */
 export function takeOvsdb(args: string[]): { rest: string[]; ovsdb?: string; error?: string } {
-    const rest: string[] = [];
-    let ovsdb: string | undefined;
-    for (let i = 0; i < args.length; i++) {
-        const a = args[i];
-        if (a === '--ovsdb' || a.startsWith('--ovsdb=')) {
-            const value = a === '--ovsdb' ? args[++i] : a.slice('--ovsdb='.length);
-            if (value === undefined || value === '') return { rest, error: `--ovsdb needs a value such as unix:/var/run/openvswitch/db.sock` };
-            if (!parseOvsdbRemote(value)) {
-                return { rest, error: `--ovsdb ${value} is not the unix socket of an OvS database on this host; write unix: and an absolute path, e.g. unix:/var/run/openvswitch/db.sock` };
-            }
-            ovsdb = value;
-        } else {
-            rest.push(a);
-        }
+    const { rest, values, missing } = takeOption(args, 'ovsdb');
+    if (missing) return { rest, error: `--ovsdb needs a value such as unix:/var/run/openvswitch/db.sock` };
+    const bad = values.find((v) => !parseOvsdbRemote(v));
+    if (bad !== undefined) {
+        return { rest, error: `--ovsdb ${bad} is not the unix socket of an OvS database on this host; write unix: and an absolute path, e.g. unix:/var/run/openvswitch/db.sock` };
     }
-    return { rest, ...(ovsdb !== undefined ? { ovsdb } : {}) };
+    return { rest, ...(values.length ? { ovsdb: values[values.length - 1] } : {}) };
+}
+
+export const HOST_USAGE = '--host NAME';
+
+/**
+ * Takes `--host NAME` (or `--host=NAME`) out of `args`: one host of a
+ * topology across hosts (a fabric), for the commands that act on one host's
+ * part. Whether the name is a host of the file is the plan's to say.
+ */
+export function takeHost(args: string[]): { rest: string[]; host?: string; error?: string } {
+    const { rest, values, missing } = takeOption(args, 'host');
+    if (missing || values.some((v) => v.startsWith('-'))) return { rest, error: '--host needs the name of a host of the file, e.g. --host h2' };
+    const hosts = [...new Set(values)];
+    if (hosts.length > 1) return { rest, error: `--host given twice (${hosts.join(', ')}): name one host` };
+    return { rest, ...(hosts.length ? { host: hosts[0] } : {}) };
 }
 
 export interface FileCommandArgs {

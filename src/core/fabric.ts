@@ -102,3 +102,32 @@ export interface FabricPlan {
 
 /** Bytes the encapsulation adds to each overlay frame (IPv4 underlay; Geneve with OVN's 8-byte option). */
 export const ENCAP_OVERHEAD: Readonly<Record<FabricPlan['encap'], number>> = { geneve: 58, vxlan: 50 };
+
+/** external_ids key that marks OVN rows (and a host's bridges) as a topology's own: an existing OVN is shared. */
+export const TOPOLOGY_KEY = 'vtopo-topology';
+/** The underlay bridge on each host's OvS, whose internal port carries the tunnel endpoint. */
+export const UNDERLAY_BRIDGE = 'br-phy';
+
+/** The router-type Logical_Switch_Port on a switch for a router port. */
+export function routerSwitchPort(router: string, rp: { switch: string; switchPort?: string }): string {
+    return rp.switchPort ?? `${rp.switch}-${router}`;
+}
+
+/**
+ * What ovn-controller reads from Open_vSwitch.external_ids to become host
+ * `h`'s chassis; undefined when the Southbound is unknown (an existing OVN
+ * whose `ovn-sb` the file does not name).
+ */
+export function chassisExternalIds(f: FabricPlan, h: FabricHostPlan): Record<string, string> | undefined {
+    const remote = f.central.kind === 'private' ? f.central.sbRemote : f.central.sb;
+    if (!remote) return undefined;
+    return {
+        'system-id': h.chassis,
+        hostname: h.chassis,
+        'ovn-remote': remote,
+        'ovn-encap-type': f.encap,
+        'ovn-encap-ip': h.underlay.split('/')[0],
+        'ovn-bridge': h.ovs.integrationBridge,
+        'ovn-bridge-datapath-type': 'netdev',
+    };
+}

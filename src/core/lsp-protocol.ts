@@ -52,7 +52,7 @@ export interface ProgressParams extends FileParams {
     progressId: string;
 }
 
-export type ExportFormat = 'ovs-vsctl' | 'qemu' | 'libvirt';
+export type ExportFormat = 'ovs-vsctl' | 'ovn-nbctl' | 'qemu' | 'libvirt';
 export interface ExportResult { text: string; language: string }
 
 export interface ConsoleTarget { socket: string; serialLog?: string }

@@ -59,7 +59,7 @@ export const impair = (file: string, target: string, spec: ImpairmentPlan) => im
 export const watch = (file: string, onStatus: (s: Status) => void, intervalMs?: number) => impl.watch(file, onStatus, intervalMs);
 
 /** `vtopo export`: the plan of FILE as an ovs-vsctl script, QEMU command lines or libvirt domain XML. */
-export async function exportTopology(file: string, format: ExportFormat, opts: { vm?: string } = {}): Promise<string> {
+export async function exportTopology(file: string, format: ExportFormat, opts: { vm?: string; host?: string } = {}): Promise<string> {
     const p = await impl.exportPlan(file);
     const vms = qemuVmLayer();
     const guest = builtGuestImage();

@@ -11,10 +11,11 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planProblems } from '../fuzz/lsp-case.js';
 import { DatapathProc } from '../support/datapath-proc.js';
+import { handFabricPlan } from '../support/fabric-plan.js';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { MAX_IFNAME } from '../../src/plan/derive.js';
-import { exportPlan, EXPORT_FORMATS } from '../../src/plan/export/index.js';
+import { exportCases, exportPlan, EXPORT_FORMATS } from '../../src/plan/export/index.js';
 import type { Plan } from '../../src/core/plan.js';
 import { VtopoError } from '../../src/core/api.js';
 import { projectRoot, selfExecArgv } from '../../src/host/self-exec.js';
@@ -187,8 +188,10 @@ describe('exports carry no secrets and no host paths the file did not name', () 
         try {
             const plan = await planOf(readFileSync(f, 'utf8'), undefined, false);
             const named = plan.vms.flatMap((v) => (v.image.kind === 'kernel' ? [v.image.kernel, v.image.initrd ?? ''] : v.image.kind === 'disk' ? [v.image.path] : [])).filter(Boolean);
-            for (const format of EXPORT_FORMATS) {
-                let out = exportPlan(plan, format, { argv: (vm) => ['qemu-system-x86_64', '-name', vm.name] });
+            // Each format that applies (ovn-nbctl needs a topology across hosts; hostile names in one: below).
+            expect(exportCases(plan).map((c) => c.format)).toEqual(EXPORT_FORMATS.filter((x) => x !== 'ovn-nbctl'));
+            for (const { format, host } of exportCases(plan)) {
+                let out = exportPlan(plan, format, { argv: (vm) => ['qemu-system-x86_64', '-name', vm.name], host });
                 for (const n of named) out = out.split(n).join('<named>');
                 expect(out, format).not.toContain(SECRET);
                 expect(out, format).not.toContain('alice-secret');
@@ -220,5 +223,45 @@ describe('exports carry no secrets and no host paths the file did not name', () 
         const r = spawnSync('/bin/sh', ['-c', script.replace(/ &$/gm, '')], { encoding: 'utf8', env: { PATH: `${stubs}:/usr/bin:/bin`, VTOPO_GUEST_KERNEL: 'k', VTOPO_GUEST_INITRD: 'i' } });
         expect(r.status, r.stderr).toBe(0);
         expect(existsSync(marker)).toBe(false);
+    });
+
+    it('hostile names in a plan across hosts stay inert, and exact, in the ovn-nbctl and per-host ovs-vsctl scripts', async () => {
+        const marker = path.join(dir, 'PWNED-FABRIC');
+        const evil = {
+            web: `web$(touch ${marker})`,
+            edge: `edge\`touch ${marker}\``,
+            h2: `h2'; touch ${marker}; echo '`,
+            xh: `xh"\n touch ${marker} \\"`,
+        };
+        // Every string of the plan naming them (paths too): as if the file had said so.
+        let json = JSON.stringify(await handFabricPlan());
+        for (const [from, to] of Object.entries(evil)) json = json.split(from).join(JSON.stringify(to).slice(1, -1));
+        const plan = JSON.parse(json) as Plan;
+        // The stub records each word it gets; asked for a router's routes, it answers with more hostile text.
+        const log = path.join(dir, 'words');
+        const stub = path.join(dir, 'ctl-stub');
+        writeFileSync(stub, `#!/bin/sh\nfor a in "$@"; do printf '%s\\0' "$a"; done >> ${log}\n[ "$1" = --bare ] && echo '$(touch ${marker}) \`touch ${marker}\`'\nexit 0\n`, { mode: 0o755 });
+        const cases = exportCases(plan).filter((c) => c.format === 'ovn-nbctl' || c.format === 'ovs-vsctl');
+        expect(cases.map((c) => c.host ?? c.format)).toEqual(['h1', evil.h2, 'h3', 'ovn-nbctl']);
+        for (const { format, host } of cases) {
+            rmSync(log, { force: true });
+            const script = exportPlan(plan, format, { argv: () => [], host });
+            const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', NBCTL: stub, VSCTL: stub } });
+            expect(r.status, `${format} ${host}: ${r.stderr}`).toBe(0);
+            expect(existsSync(marker), `${format} ${host}`).toBe(false);
+            const words = readFileSync(log, 'utf8').split('\0');
+            if (format === 'ovn-nbctl') {
+                expect(words).toContain(evil.web);
+                expect(words).toContain(evil.edge);
+                expect(words).toContain(`${evil.web}-${evil.edge}`);
+                expect(words).toContain(`external_ids:vtopo-topology=${JSON.stringify(evil.xh)}`);
+                expect(words).toContain(`external_ids:vtopo-host=${JSON.stringify(evil.h2)}`);
+                // The answer reached set as plain words (split at blanks, never run).
+                expect(words).toContain('$(touch');
+                expect(words).toContain('`touch');
+            } else {
+                expect(words).toContain(`external_ids:system-id=${JSON.stringify(`${evil.xh}-${host}`)}`);
+            }
+        }
     });
 });

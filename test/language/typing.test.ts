@@ -15,7 +15,7 @@ import { breathe } from '../support/wait.js';
 import { checkText } from '../../src/language/load.js';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import { EXPORT_FORMATS, exportPlan } from '../../src/plan/export/index.js';
+import { exportCases, exportPlan } from '../../src/plan/export/index.js';
 import type { VmPlan } from '../../src/core/plan.js';
 import { VtopoError } from '../../src/core/api.js';
 import { KEPT_FILES, variants } from '../mutations.js';
@@ -45,7 +45,7 @@ describe('checking a file as it is typed', () => {
                 if (r.hasErrors || !r.model) continue;
                 try {
                     const plan = compilePlan(topologyOf(r.model, '/src/typing.vtopo'), { runRoot: '/run/vtopo', kvmUsable: false, sourceFile: '/src/typing.vtopo', onlineCpus: [0, 1, 2, 3] });
-                    for (const format of EXPORT_FORMATS) exportPlan(plan, format, { argv });
+                    for (const c of exportCases(plan)) exportPlan(plan, c.format, { argv, host: c.host });
                     compiled++;
                 } catch (e) {
                     // A file cut before its topology is refused on purpose, with the fix.

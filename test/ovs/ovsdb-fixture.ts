@@ -1,4 +1,4 @@
-/** A throwaway ovsdb-server on the real vswitch schema, in a temp dir. */
+/** A throwaway ovsdb-server on the real vswitch schema (or another, e.g. OVN's NB), in a temp dir. */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,11 +16,11 @@ export interface OvsdbFixture {
     stop(): Promise<void>;
 }
 
-export async function startOvsdb(): Promise<OvsdbFixture> {
+export async function startOvsdb(schema = VSWITCH_SCHEMA): Promise<OvsdbFixture> {
     const dir = mkdtempSync(path.join(tmpdir(), 'vtopo-ovsdb-'));
     const db = path.join(dir, 'conf.db');
     const sock = path.join(dir, 'db.sock');
-    const r = spawnSync('ovsdb-tool', ['create', db, VSWITCH_SCHEMA], { encoding: 'utf8' });
+    const r = spawnSync('ovsdb-tool', ['create', db, schema], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`ovsdb-tool create failed: ${r.stderr}`);
     let child: ReturnType<typeof spawn> | undefined;
     const launch = async () => {

@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildQemuArgv, resolveBootImage } from '../../src/backends/qemu/index.js';
+import { VtopoError } from '../../src/core/api.js';
 import { loadTopology } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import { exportPlan, type ExportFormat } from '../../src/plan/export/index.js';
+import { exportCases, exportPlan, type ExportFormat } from '../../src/plan/export/index.js';
 import type { Plan, VmPlan } from '../../src/core/plan.js';
 import { expectGolden } from '../golden.js';
+import { handFabricPlan } from '../support/fabric-plan.js';
 
 const GUEST = { kernel: '/var/cache/vtopo/guest/vmlinuz', initrd: '/var/cache/vtopo/guest/initrd.img' };
 const argv = (vm: VmPlan) => buildQemuArgv(vm, resolveBootImage(vm, { kernel: '$VTOPO_GUEST_KERNEL', initrd: '$VTOPO_GUEST_INITRD' }));
@@ -83,5 +85,60 @@ describe('exports', () => {
         } finally {
             rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+describe('exports of a topology across hosts (a hand-built plan.fabric)', () => {
+    it('ovn-nbctl and each host\'s ovs-vsctl match their golden files; every script parses (sh -n)', async () => {
+        const plan = await handFabricPlan();
+        const dir = mkdtempSync('/tmp/vtexp-');
+        try {
+            expect(exportCases(plan)).toEqual([
+                { format: 'ovs-vsctl', host: 'h1' }, { format: 'ovs-vsctl', host: 'h2' }, { format: 'ovs-vsctl', host: 'h3' },
+                { format: 'ovn-nbctl' }, { format: 'qemu' }, { format: 'libvirt' },
+            ]);
+            for (const c of exportCases(plan).filter((x) => x.format !== 'qemu' && x.format !== 'libvirt')) {
+                const text = exportPlan(plan, c.format, { argv, host: c.host });
+                expectGolden(path.join('test/plan/golden/export', `hand-fabric.${c.host ? `${c.host}.` : ''}${c.format}.sh`), text);
+                const f = path.join(dir, 'x.sh');
+                writeFileSync(f, text);
+                expect(spawnSync('sh', ['-n', f]).status).toBe(0);
+            }
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it('--host picks a host\'s VMs for qemu and libvirt', async () => {
+        const plan = await handFabricPlan();
+        const q = exportPlan(plan, 'qemu', { argv, host: 'h2' });
+        expect(q).toContain('# vm a ');
+        expect(q).not.toContain('# vm b ');
+        expect(exportPlan(plan, 'libvirt', { argv, host: 'h3' }).match(/<domain /g)).toHaveLength(1);
+        expect(() => exportPlan(plan, 'libvirt', { argv, host: 'h3', vm: 'a' })).toThrow(/vm a does not run on host h3/);
+    });
+
+    it('refuses what does not apply, naming the cause and the fix', async () => {
+        const plan = await handFabricPlan();
+        const one = await planOf('examples/two-vms.vtopo');
+        const refusal = (p: Plan, format: ExportFormat, host?: string) => {
+            try {
+                exportPlan(p, format, { argv, host });
+            } catch (e) {
+                expect(e).toBeInstanceOf(VtopoError);
+                return { message: (e as VtopoError).message, fix: (e as VtopoError).fix, code: (e as VtopoError).code };
+            }
+            throw new Error(`${format} ${host ?? ''} was not refused`);
+        };
+        expect(refusal(one, 'ovn-nbctl')).toMatchObject({ code: 'no-fabric', message: expect.stringMatching(/topology two_vms has no fabric/), fix: expect.stringMatching(/fabric/) });
+        expect(refusal(plan, 'ovs-vsctl')).toEqual({
+            code: 'host-needed', message: 'topology xh spans hosts h1, h2, h3: its ovs-vsctl export is one host\'s part', fix: 'pick one with --host (h1, h2, h3)',
+        });
+        expect(refusal(plan, 'ovs-vsctl', 'h9')).toEqual({ code: 'no-such-host', message: 'topology xh has no host h9', fix: 'name one of: h1, h2, h3' });
+        expect(refusal(one, 'ovs-vsctl', 'h2')).toMatchObject({ code: 'no-fabric', fix: 'leave out --host' });
+        expect(refusal(plan, 'ovn-nbctl', 'h2')).toMatchObject({ code: 'bad-option', fix: 'leave out --host' });
+        const external = { ...plan, fabric: { ...plan.fabric!, central: { kind: 'external' as const, nb: 'tcp:192.0.2.10:6641' } } };
+        expect(refusal(external, 'ovs-vsctl', 'h2')).toMatchObject({ code: 'no-southbound', fix: expect.stringContaining('ovn-sb') });
+        expect(exportPlan(external, 'ovn-nbctl', { argv })).toContain('the existing OVN at tcp:192.0.2.10:6641');
     });
 });

@@ -8,6 +8,7 @@
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
 import type { FabricHostPlan, FabricPlan } from '../../core/plan.js';
+import { chassisExternalIds } from '../../core/fabric.js';
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, terminate, waitGone } from '../../host/procs.js';
 import { run } from '../ovs/exec.js';
@@ -16,7 +17,7 @@ import { OvsdbClient } from '../ovs/ovsdb/client.js';
 import { op, uuid, uuidOf } from '../ovs/ovsdb/values.js';
 import { ensureBridge, removePorts, setRootExternalIds, type PortSpec } from './bridges.js';
 import { sbTarget } from './nb.js';
-import { addressOf, checkSupported, HOST_VETH, hostNetns, hostOvsPlan, ovnControllerMarker, SB_DB, UNDERLAY_BRIDGE, underlayMac } from './paths.js';
+import { checkSupported, HOST_VETH, hostNetns, hostOvsPlan, ovnControllerMarker, SB_DB, UNDERLAY_BRIDGE, underlayMac } from './paths.js';
 import { ensureHostLink, ensureNetns, removeHostLink, setEndpointAddress } from './underlay.js';
 
 export async function connectHost(h: FabricHostPlan, timeoutMs = 5000): Promise<OvsdbClient> {
@@ -69,20 +70,12 @@ export async function startHostOvs(topology: string, f: FabricPlan, h: FabricHos
 
 /** What ovn-controller reads from Open_vSwitch.external_ids to become this chassis. */
 export function chassisSettings(f: FabricPlan, h: FabricHostPlan): Record<string, string> {
-    const remote = f.central.kind === 'private' ? f.central.sbRemote : f.central.sb;
-    if (!remote) {
+    const ids = chassisExternalIds(f, h);
+    if (!ids) {
         throw new VtopoError(`host ${h.name} cannot join the existing OVN: its Southbound address is unknown`,
             'name the existing OVN\'s Southbound in the fabric block (`ovn-sb "tcp:ADDRESS:6642"`)');
     }
-    return {
-        'system-id': h.chassis,
-        hostname: h.chassis,
-        'ovn-remote': remote,
-        'ovn-encap-type': f.encap,
-        'ovn-encap-ip': addressOf(h.underlay),
-        'ovn-bridge': h.ovs.integrationBridge,
-        'ovn-bridge-datapath-type': 'netdev',
-    };
+    return ids;
 }
 
 export function controllerPid(h: FabricHostPlan): number | undefined {

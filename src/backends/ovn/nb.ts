@@ -8,6 +8,7 @@
  */
 import type { FabricPlan, LogicalRouterPlan, LogicalSwitchPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
+import { routerSwitchPort } from '../../core/fabric.js';
 import { OvsdbClient } from '../ovs/ovsdb/client.js';
 import { map, namedUuid, op, set, toArray, toRecord, uuid, uuidOf, type Atom, type Operation, type Row, type Value } from '../ovs/ovsdb/values.js';
 import { centralState } from './central.js';
@@ -59,11 +60,6 @@ async function readState(c: OvsdbClient, topology: string): Promise<NbState> {
         .filter((r) => toRecord(r.external_ids)[TOPOLOGY_KEY] !== topology && typeof r.name === 'string')
         .map((r) => r.name as string))));
     return { switches: ours(0), switchPorts: ours(1), routers: ours(2), routerPorts: ours(3), routes: ours(4), foreignNames };
-}
-
-/** Router-type LSP name on a switch for a router port. */
-export function routerSwitchPort(router: string, rp: { switch: string; switchPort?: string }): string {
-    return rp.switchPort ?? `${rp.switch}-${router}`;
 }
 
 interface Builder {

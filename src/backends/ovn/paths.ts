@@ -8,10 +8,7 @@ export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
 export const NB_DB = 'OVN_Northbound';
 export const SB_DB = 'OVN_Southbound';
-/** external_ids key that marks NB rows as this topology's (an existing OVN is shared). */
-export const TOPOLOGY_KEY = 'vtopo-topology';
-/** The underlay bridge on each host's OvS, whose internal port carries the tunnel endpoint. */
-export const UNDERLAY_BRIDGE = 'br-phy';
+export { TOPOLOGY_KEY, UNDERLAY_BRIDGE } from '../../core/fabric.js';
 /** Name of the host's end of its underlay veth, inside the host's namespace. */
 export const HOST_VETH = 'vtopo-underlay';
 export const UNDERLAY_LINUX_BRIDGE = 'br-underlay';

@@ -1,4 +1,4 @@
-/** Export: the topology as ovs-vsctl, QEMU or libvirt text, opened beside the editor. */
+/** Export: the topology as ovs-vsctl, ovn-nbctl, QEMU or libvirt text, opened beside the editor. */
 import * as vscode from 'vscode';
 import { call, showError } from '../client.js';
 import { ExportRequest, type ExportFormat } from '../../core/lsp-protocol.js';
@@ -6,6 +6,7 @@ import { command } from './command.js';
 
 const formats: { label: ExportFormat; detail: string }[] = [
     { label: 'ovs-vsctl', detail: 'shell script creating the bridges and ports on Open vSwitch' },
+    { label: 'ovn-nbctl', detail: 'shell script creating the logical switches and routers in OVN (a topology across hosts)' },
     { label: 'qemu', detail: 'QEMU command lines for each guest' },
     { label: 'libvirt', detail: 'libvirt domain XML for each guest' },
 ];

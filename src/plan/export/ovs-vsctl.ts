@@ -1,6 +1,9 @@
-/** The OvS bridges of a plan as a runnable ovs-vsctl script (embedded bridges are skipped). */
-import type { Plan, VlanPlan } from '../../core/plan.js';
-import { shq } from './shell.js';
+/**
+ * The OvS bridges of a plan as a runnable ovs-vsctl script (embedded bridges
+ * are skipped); for a plan across hosts, one host's part (ovs-host.ts).
+ */
+import type { Plan, VlanPlan, VmPortPlan } from '../../core/plan.js';
+import { ovsdbString, shq } from './shell.js';
 
 /** The Port's 802.1Q columns (as the OvS backend sets them): access, trunk, or native-untagged with the native VLAN as tag. */
 function portVlan(port: string, v: VlanPlan | undefined): string[] {
@@ -10,15 +13,30 @@ function portVlan(port: string, v: VlanPlan | undefined): string[] {
     return ['--', 'set', 'Port', port, ...(v.native ? [`tag=${v.native}`, `trunks=${trunks}`, 'vlan_mode=native-untagged'] : [`trunks=${trunks}`, 'vlan_mode=trunk'])];
 }
 
-export function exportOvsVsctl(plan: Plan): string {
-    const out: string[] = [
+/** The opening of an ovs-vsctl script: what it does, the VSCTL hook. */
+export function vsctlHeader(what: string): string[] {
+    return [
         '#!/bin/sh',
-        `# vtopo export --format ovs-vsctl: the OvS bridges of topology ${plan.topology}.`,
+        `# ${what}.`,
         '# Runs against an OvS-DPDK whose ovs-vswitchd is up; point it elsewhere with',
         '#   VSCTL="ovs-vsctl --db=unix:/path/to/db.sock" sh this-script',
         'set -eu',
         'VSCTL=${VSCTL:-ovs-vsctl}',
     ];
+}
+
+/**
+ * A VM port's Interface columns. client: QEMU serves the socket and OvS
+ * connects (dpdkvhostuserclient). server: OvS creates <ovs rundir>/<interface>
+ * and QEMU connects to it (deprecated dpdkvhostuser).
+ */
+export function vhostInterface(p: VmPortPlan): string[] {
+    return [...(p.vhostMode === 'client' ? ['type=dpdkvhostuserclient', `options:vhost-server-path=${ovsdbString(p.socketPath)}`] : ['type=dpdkvhostuser']),
+        `mtu_request=${p.mtu}`];
+}
+
+export function exportOvsVsctl(plan: Plan): string {
+    const out = vsctlHeader(`vtopo export --format ovs-vsctl: the OvS bridges of topology ${plan.topology}`);
     const ovs = plan.datapaths.ovs;
     const bridges = plan.bridges.filter((b) => b.datapath === 'ovs');
     if (!ovs || bridges.length === 0) {
@@ -36,12 +54,7 @@ export function exportOvsVsctl(plan: Plan): string {
         out.push('', `# bridge ${b.name}`);
         sh('--may-exist', 'add-br', b.name, '--', 'set', 'Bridge', b.name, 'datapath_type=netdev');
         for (const p of plan.vms.flatMap((v) => v.ports).filter((x) => x.bridge === b.name)) {
-            // client: QEMU serves the socket and OvS connects (dpdkvhostuserclient).
-            // server: OvS creates <ovs rundir>/<interface> and QEMU connects to it (deprecated dpdkvhostuser).
-            const iface = p.vhostMode === 'client'
-                ? ['type=dpdkvhostuserclient', `options:vhost-server-path=${p.socketPath}`]
-                : ['type=dpdkvhostuser'];
-            sh('--may-exist', 'add-port', b.name, p.id, '--', 'set', 'Interface', p.id, ...iface, `mtu_request=${p.mtu}`, ...portVlan(p.id, p.vlan));
+            sh('--may-exist', 'add-port', b.name, p.id, '--', 'set', 'Interface', p.id, ...vhostInterface(p), ...portVlan(p.id, p.vlan));
         }
         plan.nics.filter((n) => n.bridge === b.name).forEach((n) => {
             const i = plan.nics.indexOf(n);

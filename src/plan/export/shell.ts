@@ -23,3 +23,23 @@ export function formatCommand(argv: string[]): string {
     }
     return lines.join(' \\\n    ');
 }
+
+/**
+ * A string value for ovs-vsctl / ovn-nbctl `set TABLE ROW column:key=VALUE`:
+ * bare when it cannot be misread, else an OVSDB quoted string (JSON escapes),
+ * so the database holds exactly `value`.
+ */
+export function ovsdbString(value: string): string {
+    return /^[A-Za-z0-9_.\-/:@+,=]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+/** `column:key=value` words for a map column. */
+export function mapWords(column: string, kv: Record<string, string>): string[] {
+    const key = (k: string) => (/^[A-Za-z0-9_.-]+$/.test(k) ? k : JSON.stringify(k));
+    return Object.entries(kv).map(([k, v]) => `${column}:${key(k)}=${ovsdbString(v)}`);
+}
+
+/** A name inside a `#` comment: a newline would end the comment and run the rest. */
+export function oneLine(s: string): string {
+    return s.replace(/[\r\n]/g, '?');
+}
