@@ -263,5 +263,15 @@ describe('exports carry no secrets and no host paths the file did not name', () 
                 expect(words).toContain(`external_ids:system-id=${JSON.stringify(`${evil.xh}-${host}`)}`);
             }
         }
+        // An existing OVN named by a hostile string, its Southbound supplied as one.
+        const external = { ...plan, fabric: { ...plan.fabric!, central: { kind: 'external' as const, nb: `tcp:$(touch ${marker})\n touch ${marker}` } } };
+        const script = exportPlan(external, 'ovs-vsctl', { argv: () => [], host: 'h1' });
+        for (const remote of [undefined, `$(touch ${marker})`]) {
+            rmSync(log, { force: true });
+            const r = spawnSync('/bin/sh', ['-c', script], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', VSCTL: stub, ...(remote ? { VTOPO_OVN_REMOTE: remote } : {}) } });
+            expect(r.status === 0, r.stderr).toBe(remote !== undefined);
+            expect(existsSync(marker)).toBe(false);
+            if (remote) expect(readFileSync(log, 'utf8').split('\0')).toContain(`external_ids:ovn-remote=${remote}`);
+        }
     });
 });

@@ -12,9 +12,12 @@ import { chassisSettings } from '../../src/backends/ovn/hosts.js';
 import { ensureNb } from '../../src/backends/ovn/nb.js';
 import { NB_SCHEMA } from '../../src/backends/ovn/paths.js';
 import type { FabricPlan, Plan } from '../../src/core/plan.js';
+import { loadTopology } from '../../src/language/load.js';
+import { compilePlan, topologyOf } from '../../src/plan/compile.js';
 import { exportPlan } from '../../src/plan/export/index.js';
 import { startOvsdb, type OvsdbFixture } from '../ovs/ovsdb-fixture.js';
 import { takeHost } from '../../src/cli/options.js';
+import { expectGolden } from '../golden.js';
 import { runVtopo } from '../runtime/cli-run.js';
 import { handFabricPlan } from '../support/fabric-plan.js';
 import { runOk } from '../support/run.js';
@@ -25,6 +28,13 @@ let byScript: OvsdbFixture | undefined;
 let byBackend: OvsdbFixture | undefined;
 let vswitch: OvsdbFixture | undefined;
 let plan: Plan;
+const extra: OvsdbFixture[] = [];
+
+/** The plan stage's Plan of a file (runRoot /run/vtopo, as the export goldens). */
+async function examplePlan(file: string): Promise<Plan> {
+    const { model } = await loadTopology(file);
+    return compilePlan(topologyOf(model, file), { runRoot: '/run/vtopo', kvmUsable: false, sourceFile: `/src/${path.basename(file)}`, onlineCpus: [0, 1] });
+}
 
 const nbctl = async (db: OvsdbFixture, ...args: string[]) => (await runOk('ovn-nbctl', [`--db=unix:${db.sock}`, ...args])).trim();
 const vsctl = async (...args: string[]) => (await runOk('ovs-vsctl', ['--no-wait', `--db=unix:${vswitch!.sock}`, ...args])).trim();
@@ -94,20 +104,39 @@ beforeAll(async () => {
 
 afterAll(async () => {
     // Each fixture kills its own ovsdb-server by pid.
-    for (const db of [byScript, byBackend, vswitch]) await db?.stop();
+    for (const db of [byScript, byBackend, vswitch, ...extra]) await db?.stop();
     rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * Runs p's ovn-nbctl script twice into `a` (the second run must keep every row, UUIDs and all) and ensureNb
+ * with the same plan into `b`; returns both logical topologies.
+ */
+async function scriptAndBackend(p: Plan, a: OvsdbFixture, b: OvsdbFixture) {
+    const script = exportPlan(p, 'ovn-nbctl', { argv });
+    const env = { NBCTL: `ovn-nbctl --db=unix:${a.sock}` };
+    await runScript(script, env);
+    const first = await logical(a);
+    const uuids = await allUuids(a);
+    await runScript(script, env);
+    expect(await allUuids(a)).toEqual(uuids);
+    expect(await logical(a)).toEqual(first);
+    const f: FabricPlan = {
+        ...p.fabric!,
+        central: { kind: 'private', host: p.fabric!.hosts[0].name, dir: b.dir, nbSocket: b.sock, sbSocket: path.join(b.dir, 'none.sock'), sbRemote: 'tcp:172.31.0.1:6642' },
+    };
+    await ensureNb(p.topology, f, { wait: false });
+    return { script: first, backend: await logical(b) };
+}
+
 describe('ovn-nbctl export, run for real', () => {
     it('builds the logical topology ensureNb builds from the same plan, and a second run changes nothing', async () => {
-        const script = exportPlan(plan, 'ovn-nbctl', { argv });
-        const env = { NBCTL: `ovn-nbctl --db=unix:${byScript!.sock}` };
-        await runScript(script, env);
-        const first = await logical(byScript!);
-        const uuids = await allUuids(byScript!);
-        await runScript(script, env);
-        expect(await allUuids(byScript!)).toEqual(uuids);
-        expect(await logical(byScript!)).toEqual(first);
+        const { script: first, backend } = await scriptAndBackend(plan, byScript!, byBackend!);
+        expect(first).toEqual(backend);
+        expect(first.switchPorts).toHaveLength(5);
+        expect(first.routerPorts).toHaveLength(2);
+        expect(first.routeCount).toBe(2);
+        expect(first.routers[0].routes.every((r) => (r.external_ids as Record<string, string>)['vtopo-topology'] === 'xh')).toBe(true);
 
         // What ovn-nbctl itself reports.
         expect((await nbctl(byScript!, 'ls-list')).split('\n').map((l) => l.replace(/^\S+ \((.*)\)$/, '$1')).sort()).toEqual(['db', 'web']);
@@ -124,19 +153,17 @@ describe('ovn-nbctl export, run for real', () => {
         const routes = await nbctl(byScript!, 'lr-route-list', 'edge');
         expect(routes).toMatch(/0\.0\.0\.0\/0\s+10\.0\.2\.1/);
         expect(routes).toMatch(/192\.168\.0\.0\/16\s+10\.0\.1\.1/);
+    }, 120_000);
 
-        // The backend, from the same plan, into a fresh Northbound.
-        const f: FabricPlan = {
-            ...plan.fabric!,
-            central: { kind: 'private', host: 'h1', dir: byBackend!.dir, nbSocket: byBackend!.sock, sbSocket: path.join(byBackend!.dir, 'none.sock'), sbRemote: 'tcp:172.31.0.1:6642' },
-        };
-        await ensureNb(plan.topology, f, { wait: false });
-        const backend = await logical(byBackend!);
-        expect(first).toEqual(backend);
-        expect(first.switchPorts).toHaveLength(5);
-        expect(first.routerPorts).toHaveLength(2);
-        expect(first.routeCount).toBe(2);
-        expect(first.routers[0].routes.every((r) => (r.external_ids as Record<string, string>)['vtopo-topology'] === 'xh')).toBe(true);
+    it('does the same for the plan stage\'s plan of examples/multi-host.vtopo', async () => {
+        const [a, b] = [await startOvsdb(NB_SCHEMA), await startOvsdb(NB_SCHEMA)];
+        extra.push(a, b);
+        await nbctl(a, 'init');
+        await nbctl(b, 'init');
+        const { script, backend } = await scriptAndBackend(await examplePlan('examples/multi-host.vtopo'), a, b);
+        expect(script).toEqual(backend);
+        expect(script.switches.map((s) => [s.name, s.ports])).toEqual([['db', ['c.eth0', 'db-edge']], ['web', ['a.eth0', 'b.eth0', 'web-edge']]]);
+        expect(script.routers.map((r) => [r.name, r.ports])).toEqual([['edge', ['edge-db', 'edge-web']]]);
     }, 120_000);
 });
 
@@ -165,10 +192,31 @@ describe('ovs-vsctl --host export, run for real', () => {
         expect(await vsctl('get', 'Interface', 'a.eth0', 'type')).toBe('dpdkvhostuserclient');
         expect(unq(await vsctl('get', 'Interface', 'a.eth0', 'options:vhost-server-path'))).toBe(plan.vms.find((v) => v.name === 'a')!.ports[0].socketPath);
         expect(unq(await vsctl('get', 'Open_vSwitch', '.', 'other_config:dpdk-init'))).toBe('true');
+
+        // An existing OVN whose Southbound the file leaves out: the script stops before any change until told.
+        const external = { ...plan, fabric: { ...plan.fabric!, central: { kind: 'external' as const, nb: 'tcp:192.0.2.10:6641' } } };
+        const ext = exportPlan(external, 'ovs-vsctl', { argv, host: 'h2' });
+        await expect(runScript(ext, env)).rejects.toThrow(/VTOPO_OVN_REMOTE: set it to the Southbound of the existing OVN/);
+        expect(unq(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-remote'))).toBe('tcp:172.31.0.1:6642');
+        await runScript(ext, { ...env, VTOPO_OVN_REMOTE: 'tcp:192.0.2.10:6642' });
+        expect(unq(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-remote'))).toBe('tcp:192.0.2.10:6642');
     }, 60_000);
 });
 
 describe('vtopo export --host, from the command line', () => {
+    it('writes examples/multi-host.vtopo\'s ovn-nbctl and per-host ovs-vsctl scripts as their golden files say', async () => {
+        for (const args of [['--format', 'ovn-nbctl'], ['--format', 'ovs-vsctl', '--host', 'h1'], ['--format=ovs-vsctl', '--host=h2'], ['--host', 'h3', '--format', 'ovs-vsctl']]) {
+            const r = await runVtopo('/run/vtopo', ['export', 'examples/multi-host.vtopo', ...args]);
+            expect(r.code, r.stderr).toBe(0);
+            const host = args.join(' ').match(/--host[ =](h\d)/)?.[1];
+            expectGolden(path.join('test/plan/golden/export', `multi-host.${host ? `${host}.` : ''}${args.join(' ').includes('ovn-nbctl') ? 'ovn-nbctl' : 'ovs-vsctl'}.sh`), r.stdout);
+        }
+        const r = await runVtopo('/run/vtopo', ['export', 'examples/multi-host.vtopo', '--format', 'ovs-vsctl']);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe('vtopo: topology campus spans hosts h1, h2, h3: its ovs-vsctl export is one host\'s part\n  fix: pick one with --host (h1, h2, h3)\n');
+    }, 120_000);
+
+
     it('takes --host NAME and --host=NAME out of the arguments, once', () => {
         expect(takeHost(['f.vtopo', '--host', 'h2', '--format', 'qemu'])).toEqual({ rest: ['f.vtopo', '--format', 'qemu'], host: 'h2' });
         expect(takeHost(['--host=h3', 'f.vtopo', '--host', 'h3'])).toEqual({ rest: ['f.vtopo'], host: 'h3' });

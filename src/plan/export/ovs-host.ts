@@ -7,10 +7,11 @@
  * each one's Logical_Switch_Port).
  */
 import { chassisExternalIds, TOPOLOGY_KEY, UNDERLAY_BRIDGE, type FabricHostPlan, type FabricPlan } from '../../core/fabric.js';
-import { VtopoError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
 import { vhostInterface, vsctlHeader } from './ovs-vsctl.js';
 import { mapWords, oneLine, shq } from './shell.js';
+
+const SB_PLACEHOLDER = '$VTOPO_OVN_REMOTE';
 
 /** A CPU list as the hex mask OvS wants for pmd-cpu-mask. */
 function cpuMask(cores: number[]): string {
@@ -18,12 +19,15 @@ function cpuMask(cores: number[]): string {
 }
 
 export function exportOvsHost(plan: Plan, f: FabricPlan, h: FabricHostPlan): string {
-    const ids = chassisExternalIds(f, h);
-    if (!ids) {
-        throw new VtopoError(`host ${h.name} cannot join the existing OVN: its Southbound address is unknown, and ovn-controller needs it (external_ids:ovn-remote)`,
-            'name the existing OVN\'s Southbound in the fabric block (`ovn-sb "tcp:ADDRESS:6642"`)', 'no-southbound');
-    }
+    // An existing OVN whose Southbound the file does not name: the user supplies it when running the script.
+    const knownSb = chassisExternalIds(f, h);
+    const ids = knownSb ?? chassisExternalIds({ ...f, central: { kind: 'external', nb: '', sb: SB_PLACEHOLDER } }, h)!;
     const out = vsctlHeader(`vtopo export --format ovs-vsctl --host ${oneLine(h.name)}: host ${oneLine(h.name)}'s part of topology ${oneLine(plan.topology)}, for its own OvS`);
+    if (!knownSb) {
+        // Nothing of the file goes into the ${…:?message}: the shell expands it.
+        out.push(`# The file names the existing OVN's Northbound (${oneLine(f.central.kind === 'external' ? f.central.nb : '')}), not its Southbound, which ovn-controller needs.`,
+            ': "${VTOPO_OVN_REMOTE:?set it to the Southbound of the existing OVN, e.g. tcp:ADDRESS:6642}"');
+    }
     const sh = (...words: string[]) => out.push(['$VSCTL', ...words.map(shq)].join(' '));
     const mark = { [TOPOLOGY_KEY]: plan.topology, 'vtopo-host': h.name };
     const br = h.ovs.integrationBridge;
@@ -49,7 +53,8 @@ export function exportOvsHost(plan: Plan, f: FabricPlan, h: FabricHostPlan): str
         'other_config:disable-in-band=true', ...mapWords('external_ids', mark));
 
     out.push('', `# The chassis ${oneLine(h.chassis)}: what ovn-controller reads from Open_vSwitch.external_ids.`);
-    sh('set', 'Open_vSwitch', '.', ...mapWords('external_ids', ids));
+    out.push(['$VSCTL', 'set', 'Open_vSwitch', '.', ...mapWords('external_ids', ids)
+        .map((w) => (w.endsWith(`=${JSON.stringify(SB_PLACEHOLDER)}`) ? '"external_ids:ovn-remote=$VTOPO_OVN_REMOTE"' : shq(w)))].join(' '));
 
     const vms = plan.vms.filter((v) => v.host === h.name || h.vms.includes(v.name));
     for (const vm of vms) {
