@@ -73,7 +73,7 @@ export function chassisSettings(f: FabricPlan, h: FabricHostPlan): Record<string
     const ids = chassisExternalIds(f, h);
     if (!ids) {
         throw new VtopoError(`host ${h.name} cannot join the existing OVN: its Southbound address is unknown`,
-            'name the existing OVN\'s Southbound in the fabric block (`ovn-sb "tcp:ADDRESS:6642"`)');
+            'declare `central HOST` in the fabric block so vtopo runs OVN itself: a file cannot name an existing OVN\'s Southbound yet (the exported host script takes it from VTOPO_OVN_REMOTE)');
     }
     return ids;
 }
