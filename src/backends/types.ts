@@ -5,7 +5,7 @@
  * found again from the plan (pidfiles, sockets, the datapath's own state).
  */
 import type { BridgePlan, DatapathKind, ImpairmentPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
-import type { DatapathStatus, PollerStatus, PortStatus } from '../core/status.js';
+import type { DatapathStatus, FabricStatus, PollerStatus, PortStatus } from '../core/status.js';
 
 export type ImpairTarget = { port: string } | { link: string };
 
@@ -16,6 +16,8 @@ export interface DatapathSnapshot {
     pollers?: PollerStatus[];
     /** What the datapath itself warns about (e.g. OvS log lines naming our ports). */
     warnings?: { port?: string; message: string }[];
+    /** A datapath across hosts (OVN): its hosts, chassis, tunnels and bindings (Status.fabric). */
+    fabric?: FabricStatus;
 }
 
 /** What a running datapath holds now, by name, so reconcile can diff. */
@@ -56,6 +58,13 @@ export interface DatapathBackend {
      */
     setImpair(plan: Plan, target: ImpairTarget, impair: ImpairmentPlan): Promise<void>;
     snapshot(plan: Plan): Promise<DatapathSnapshot>;
+    /**
+     * What a datapath that is not (wholly) running can still tell: e.g. a
+     * fabric with one host's ovn-controller dead names that host while the
+     * others answer. Status uses it instead of a bare "not running";
+     * undefined (or no method): nothing to tell.
+     */
+    describe?(plan: Plan): Promise<DatapathSnapshot | undefined>;
     /**
      * After deploy's guests are up: waits (bounded) until the datapath has
      * taken in these ports, so deploy returns with traffic flowing. Never

@@ -74,8 +74,27 @@ export function formatStatus(s: Status, rates?: Rates): string {
             u.name, u.kind, String(u.used_pages), `${u.share_pages}${u.used_pages > u.share_pages ? ' (OVER)' : ''}`,
         ])));
     }
+    if (s.fabric) out.push('', ...formatFabric(s.fabric));
     for (const w of s.datapath_warnings ?? []) out.push(`warning: ${w.datapath}${w.port ? ` ${w.port}` : ''}: ${w.message}`);
     return out.join('\n') + '\n';
+}
+
+/** The multi-host part: the OVN central, each host's chassis, ovn-controller and tunnels, each logical port's binding. */
+function formatFabric(f: NonNullable<Status['fabric']>): string[] {
+    const yn = (b: boolean | undefined) => (b === undefined ? '-' : b ? 'yes' : 'NO');
+    const c = f.central;
+    const out = [`ovn central (${c.kind}): nb ${yn(c.nb)}${c.sb === undefined ? '' : `, sb ${yn(c.sb)}`}${c.northd === undefined ? '' : `, northd ${yn(c.northd)}`}`, ''];
+    out.push(table(['HOST', 'CHASSIS', 'REGISTERED', 'CONTROLLER', 'PID', 'OVS', 'TUNNELS', 'ERROR'], f.hosts.map((h) => [
+        h.name, h.chassis, yn(h.chassis_registered), h.controller, h.controller_pid ? String(h.controller_pid) : '-', yn(h.ovs),
+        h.tunnels.map((t) => `${t.peer ?? t.remote_ip} ${t.type} ${t.link}${t.bfd ? ` bfd ${t.bfd}` : ''}`).join(', ') || '(none)', h.error ?? '',
+    ])));
+    if (f.ports.length) {
+        out.push('');
+        out.push(table(['LOGICAL PORT', 'SWITCH', 'HOST', 'UP', 'BOUND ON', 'PLANNED CHASSIS'], f.ports.map((p) => [
+            p.name, p.switch, p.host, p.up ? 'yes' : 'NO', p.chassis ?? '-', yn(p.on_planned_chassis),
+        ])));
+    }
+    return out;
 }
 
 /**

@@ -14,14 +14,17 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
     const ports = new Map<string, PortStatus>();
     const pollers: PollerStatus[] = [];
     const datapathWarnings: NonNullable<Status['datapath_warnings']> = [];
+    let fabric: Status['fabric'];
     for (const kind of Object.keys(plan.datapaths) as DatapathKind[]) {
         try {
             const backend = await deps.backend(kind);
-            if (!(await backend.running(plan))) {
+            const up = await backend.running(plan);
+            const snap = up ? await backend.snapshot(plan) : await backend.describe?.(plan).catch(() => undefined);
+            if (!snap) {
                 datapaths.push({ kind, running: false, error: 'not running' });
                 continue;
             }
-            const snap = await backend.snapshot(plan);
+            if (snap.fabric) fabric = snap.fabric;
             datapaths.push(snap.datapath);
             for (const p of snap.ports) ports.set(p.id, p);
             if (snap.pollers) pollers.push(...snap.pollers);
@@ -46,6 +49,7 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
     return {
         topology: plan.topology, file, deployed: true, at, datapaths, vms, ports: declared,
         ...(pollers.length ? { pollers } : {}), ...(datapathWarnings.length ? { datapath_warnings: datapathWarnings } : {}),
+        ...(fabric ? { fabric } : {}),
     };
 }
 

@@ -157,8 +157,9 @@ function throughOvsdb(plan: Plan | undefined, ovsdb: string | undefined): Plan |
     const ovs = plan?.datapaths.ovs;
     if (!plan || !ovs || ovsdb === undefined) return plan;
     const socket = ovsdbSocket(ovsdb, '--ovsdb');
-    if (ovs.mode === 'private') {
-        throw new VtopoError(`topology ${plan.topology} was deployed on its own private OvS, not on the OvS at ${socket}`,
+    if (ovs.mode === 'private' || ovs.mode === 'fabric') {
+        const own = ovs.mode === 'private' ? 'its own private OvS' : 'the OvS of each host of its fabric';
+        throw new VtopoError(`topology ${plan.topology} was deployed on ${own}, not on the OvS at ${socket}`,
             'drop --ovsdb: vtopo finds the private OvS from the deployment', 'ovsdb-mismatch');
     }
     return { ...plan, datapaths: { ...plan.datapaths, ovs: { ...ovs, dbSocket: socket } } };
@@ -205,7 +206,6 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
         const progress = opts.onProgress ?? noop;
         progress({ step: 'check', phase: 'start', message: `checking ${file}` });
         const desired = await planFor(file, factsWith(opts));
-        // The OVN runtime (src/backends/ovn) is not there yet: the single-host backends would put every VM on this machine.
         progress({ step: 'check', phase: 'done', message: `topology ${desired.topology}: ${desired.vms.length} vm(s), ${desired.bridges.length} bridge(s)` });
         for (const n of desired.notes) progress({ step: 'check', phase: 'info', message: n });
         for (const w of desired.warnings ?? []) progress({ step: 'check', phase: 'info', message: `warning: ${w}` });

@@ -48,22 +48,33 @@ export function segmentsOf(plan: Plan): Map<string, string> {
 }
 
 /**
+ * In a fabric: true when a router has ports on both switches (bridges), so
+ * guests with a gateway on one reach guests with a gateway on the other.
+ */
+export function routedBetween(plan: Plan, a: string, b: string): boolean {
+    return a !== b && (plan.fabric?.routers ?? []).some((r) => r.ports.some((p) => p.switch === a) && r.ports.some((p) => p.switch === b));
+}
+
+/**
  * Every (guest, peer address) pair that shares an L2 segment, both sides
  * with an ip: `reach` when both addresses are on one VLAN there,
- * `isolated` when the VLANs differ.
+ * `isolated` when the VLANs differ. In a fabric also every pair on two
+ * switches a router joins, when both ports have a gateway (routed): `reach`.
  */
 export function pingTargets(plan: Plan): PingTarget[] {
     const seg = segmentsOf(plan);
     const out: PingTarget[] = [];
+    const routed = (m: VmPortPlan, p: VmPortPlan) => !!m.gateway && !!p.gateway && routedBetween(plan, m.bridge, p.bridge);
     for (const src of plan.vms) {
         const mine = src.ports.filter((p) => p.ip);
         for (const dst of plan.vms) {
             if (dst === src) continue;
-            const peers = dst.ports.filter((p) => p.ip && mine.some((m) => seg.get(m.bridge) === seg.get(p.bridge)));
+            const peers = dst.ports.filter((p) => p.ip && mine.some((m) => seg.get(m.bridge) === seg.get(p.bridge) || routed(m, p)));
             for (const p of peers) {
                 const local = mine.filter((m) => seg.get(m.bridge) === seg.get(p.bridge));
                 const v = untaggedVlan(p);
-                const same = v !== undefined && local.some((m) => untaggedVlan(m) === v);
+                // Routed: the router forwards untagged (fabric ports have no VLANs).
+                const same = (v !== undefined && local.some((m) => untaggedVlan(m) === v)) || (local.length === 0 && mine.some((m) => routed(m, p)));
                 out.push({
                     from: src.name,
                     to: peers.length > 1 ? p.id : dst.name,

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import * as path from 'node:path';
 import { checkText } from '../../src/language/load.js';
 import { compilePlan, topologyOf } from '../../src/plan/compile.js';
-import type { FabricHostPlan, FabricPlan, LogicalRouterPlan, LogicalSwitchPlan, Plan } from '../../src/core/plan.js';
+import type { FabricHostPlan, FabricPlan, LogicalRouterPlan, LogicalSwitchPlan, Plan, VmPlan, VmPortPlan } from '../../src/core/plan.js';
 
 export interface TestFabric {
     topology: string;
@@ -138,4 +138,55 @@ export async function handFabricPlan(): Promise<Plan> {
         { name: 'h3', kind: 'ssh', ssh: 'root@192.0.2.3', underlay: '172.31.0.3/24', uplink: 'eth1' },
     ], { a: 'h2', b: 'h3', c: 'h1' }, [router('edge', [['web', '02:00:00:00:fe:01', '10.0.1.254/24'], ['db', '02:00:00:00:fe:02', '10.0.2.254/24']],
         [{ prefix: '0.0.0.0/0', nexthop: '10.0.2.1' }, { prefix: '192.168.0.0/16', nexthop: '10.0.1.1' }])]);
+}
+/** A guest of a hand-built fabric Plan: [vm, host, bridge, ip CIDR, gateway]. */
+export type TestGuest = [vm: string, host: string, bridge: string, ip: string, gateway?: string];
+
+/**
+ * The whole Plan the plan stage makes for a fabric file (src/core/fabric.ts's
+ * contract), by hand: h1 is this machine (kind local, in the topology's own
+ * namespace), the others netns hosts; one logical switch per bridge with
+ * the guests' ports, `routers` as given; TCG guests with client-mode
+ * vhost-user sockets (QEMU serves them).
+ */
+export function testFabricPlan(tf: TestFabric, guests: TestGuest[], routers: LogicalRouterPlan[] = [], mtu = 1400): Plan {
+    const f = tf.fabric;
+    f.hosts[0] = { ...f.hosts[0], kind: 'local', netns: `vt-${tf.topology}` };
+    const bridges = [...new Set(guests.map((g) => g[2]))];
+    const mac = (i: number) => `52:54:00:7f:00:${(i + 1).toString(16).padStart(2, '0')}`;
+    f.switches = bridges.map((b) => ({
+        name: b, mtu,
+        ports: guests.flatMap((g, i) => (g[2] === b ? [{ name: `${g[0]}.eth0`, vm: g[0], host: g[1], addresses: `${mac(i)} ${g[3].split('/')[0]}` }] : [])),
+    }));
+    f.routers = routers;
+    for (const h of f.hosts) h.vms = guests.filter((g) => g[1] === h.name).map((g) => g[0]);
+    const vms: VmPlan[] = guests.map(([name, host, bridge, ip, gateway], i) => {
+        const d = path.join(tf.dir, 'vms', name);
+        const port: VmPortPlan = {
+            id: `${name}.eth0`, vm: name, name: 'eth0', bridge, datapath: 'ovs', mac: mac(i), ip, mtu, queues: 1,
+            vhostMode: 'client', socketPath: path.join(d, 'eth0.sock'), mrgRxbuf: true, vectors: 0, queueCores: [],
+            ...(gateway ? { gateway } : {}),
+        };
+        return {
+            name, cpus: 1, memoryBytes: 256 * 1024 * 1024, accelRequested: 'tcg', accel: 'tcg', image: { kind: 'default' },
+            memoryBackend: { kind: 'memfd' }, qmpSocket: path.join(d, 'qmp.sock'), agentSocket: path.join(d, 'agent.sock'),
+            consoleSocket: path.join(d, 'console.sock'), serialLog: path.join(d, 'serial.log'), qemuLog: path.join(d, 'qemu.log'),
+            pidFile: path.join(d, 'qemu.pid'), ports: [port], host,
+        };
+    });
+    const local = f.hosts[0];
+    return {
+        version: 1,
+        topology: tf.topology,
+        sourceFile: path.join(tf.dir, `${tf.topology}.vtopo`),
+        runDir: tf.dir,
+        host: { cores: [0, 1], memoryBytes: 4 << 30, pollCores: [1] },
+        datapaths: { ovs: { mode: 'fabric', dbSocket: local.ovs.dbSocket, runDir: path.join(tf.dir, 'ovs'), rxqPlacement: 'scheduler' } },
+        bridges: bridges.map((name) => ({ name, datapath: 'ovs', mtu })),
+        links: [],
+        nics: [],
+        vms,
+        notes: [],
+        fabric: f,
+    };
 }

@@ -411,7 +411,8 @@ async function findPort(c: OvsdbClient, plan: Plan, kind: string, id: string): P
 /** How the plan places rx queues on PMD threads (plans persisted before the field: by mode). */
 export function rxqPlacement(plan: Plan): 'pinned' | 'scheduler' {
     const o = plan.datapaths.ovs;
-    return o?.rxqPlacement ?? (o?.mode === 'existing' ? 'scheduler' : 'pinned');
+    // Only our own single-host OvS pins; a fabric's OvS-DPDKs place queues themselves.
+    return o?.rxqPlacement ?? (o?.mode === 'existing' || o?.mode === 'fabric' ? 'scheduler' : 'pinned');
 }
 
 /**

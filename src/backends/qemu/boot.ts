@@ -8,7 +8,8 @@ export type BootImage =
 export function guestCmdline(vm: VmPlan): string {
     const parts = [`vtopo.vm=${vm.name}`, `vtopo.cpus=${vm.cpus}`];
     for (const p of vm.ports) {
-        parts.push(`vtopo.port=${p.name},${p.mac},${p.ip ?? '-'},${p.mtu},${p.queues}`);
+        // The gateway is a sixth field only when set, so the command lines of guests without one stay as they were.
+        parts.push(`vtopo.port=${p.name},${p.mac},${p.ip ?? '-'},${p.mtu},${p.queues}${p.gateway ? `,${p.gateway}` : ''}`);
     }
     return parts.join(' ');
 }
