@@ -100,14 +100,17 @@ describe('fabric datapath: the ovs backend of a plan across hosts', () => {
         expect((await be.inventory(plan)).bridges).toEqual(['ls0']);
     }, 60_000);
 
-    it('stop leaves no process, namespace, veth or socket', async () => {
-        await be.stop(plan);
+    it('stop leaves no process, namespace, veth or socket, also of a host the plan no longer names', async () => {
+        // The file dropped h2 (and b): its OvS and ovn-controller were started by an earlier plan.
+        const later = { ...plan, vms: plan.vms.filter((v) => v.host === 'h1'), fabric: { ...f, hosts: [h1], switches: [{ ...f.switches[0], ports: f.switches[0].ports.filter((p) => p.host === 'h1') }] } };
+        await be.stop(later);
         await until('our daemons gone', () => [...pids].every((p) => !alive(p)), 15_000, 100);
         expect(await be.running(plan)).toBe(false);
         const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
         expect(ns).not.toMatch(/vt-od-|vt-ovnod/);
         const c = f.central as { nbSocket: string; sbSocket: string };
         for (const s of [c.nbSocket, c.sbSocket, ...f.hosts.map((h) => h.ovs.dbSocket)]) expect(existsSync(s), s).toBe(false);
+        expect(existsSync(`${plan.runDir}/fabric-hosts`)).toBe(false);
         // Again: already gone is success.
         await be.stop(plan);
     }, 90_000);

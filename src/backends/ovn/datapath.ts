@@ -8,7 +8,7 @@
  * their host's integration bridge. The registry (src/backends/registry.ts)
  * routes fabric plans here.
  */
-import { lstatSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BridgePlan, FabricHostPlan, FabricPlan, Plan, VmPortPlan } from '../../core/plan.js';
 import { impairmentIsEmpty } from '../../core/plan.js';
@@ -22,7 +22,7 @@ import { map, op, toRecord, type Condition, type Row } from '../ovs/ovsdb/values
 import { INTERFACE_COLUMNS, interfaceToPortStatus } from '../ovs/status.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
 import { centralState } from './central.js';
-import { connectHost, controllerPid, ensureVif, removeVifs } from './hosts.js';
+import { connectHost, controllerPid, ensureVif, removeVifs, stopController, stopHostOvs } from './hosts.js';
 import { fabricDown, fabricUp } from './index.js';
 import { connectNb, ensureNb } from './nb.js';
 import { checkSupported, hostOvsPlan, NB_DB, TOPOLOGY_KEY } from './paths.js';
@@ -79,6 +79,40 @@ async function downParts(plan: Plan): Promise<string[]> {
         if (!controllerPid(h)) out.push(`host ${h.name}: ovn-controller is not running`);
     }
     return out;
+}
+
+/**
+ * Each host this topology ever started, as `<runDir>/fabric-hosts/<host>.json`
+ * (the host and the fabric settings its teardown needs), written before it
+ * starts: stop ends the hosts a later plan no longer names (a host removed
+ * from the file) as well as the plan's own.
+ */
+const recordsDir = (plan: Plan) => path.join(plan.runDir, 'fabric-hosts');
+
+interface HostRecord { topology: string; fabric: FabricPlan; host: FabricHostPlan }
+
+function recordHosts(plan: Plan): void {
+    const f = fabricOf(plan);
+    mkdirSync(recordsDir(plan), { recursive: true, mode: 0o700 });
+    for (const h of hereHosts(f)) {
+        const rec: HostRecord = { topology: plan.topology, fabric: { ...f, switches: [], routers: [] }, host: h };
+        writeFileSync(path.join(recordsDir(plan), `${encodeURIComponent(h.name)}.json`), JSON.stringify(rec), { mode: 0o600 });
+    }
+}
+
+/** Hosts recorded by an earlier plan that this plan does not name. */
+function formerHosts(plan: Plan): HostRecord[] {
+    const dir = recordsDir(plan);
+    if (!existsSync(dir)) return [];
+    const names = new Set(fabricOf(plan).hosts.map((h) => h.name));
+    return readdirSync(dir).filter((n) => n.endsWith('.json')).flatMap((n) => {
+        try {
+            const rec = JSON.parse(readFileSync(path.join(dir, n), 'utf8')) as HostRecord;
+            return names.has(rec.host.name) ? [] : [rec];
+        } catch {
+            return [];
+        }
+    });
 }
 
 /** The plan's fabric without one logical switch (and the router ports onto it). */
@@ -148,6 +182,7 @@ export const fabricDatapath: DatapathBackend = {
     },
 
     async start(plan) {
+        recordHosts(plan);
         await fabricUp(plan.topology, fabricOf(plan));
         // QEMU serves client-mode sockets and may start before its port exists in OvS.
         for (const port of plan.vms.flatMap((v) => v.ports)) {
@@ -156,13 +191,24 @@ export const fabricDatapath: DatapathBackend = {
     },
 
     async stop(plan) {
-        try {
-            await fabricDown(plan.topology, fabricOf(plan));
-        } finally {
-            for (const port of plan.vms.flatMap((v) => v.ports)) {
-                if (port.datapath === 'ovs' && port.vhostMode === 'server') removeSymlink(port.socketPath);
+        const errors: string[] = [];
+        const step = async (what: string, fn: () => Promise<void>) => {
+            try {
+                await fn();
+            } catch (e) {
+                errors.push(`${what}${(e as Error).message}`);
             }
+        };
+        const former = formerHosts(plan);
+        // Their ovn-controllers first, while the SB is there to hear them leave (as fabricDown does).
+        for (const { fabric, host } of former) await step(`host ${host.name} (no longer in the file): `, () => stopController(fabric, host));
+        await step('', () => fabricDown(plan.topology, fabricOf(plan)));
+        for (const { topology, fabric, host } of former) await step(`host ${host.name} (no longer in the file): `, () => stopHostOvs(topology, fabric, host));
+        for (const port of plan.vms.flatMap((v) => v.ports)) {
+            if (port.datapath === 'ovs' && port.vhostMode === 'server') removeSymlink(port.socketPath);
         }
+        if (errors.length) throw new VtopoError(errors.join('; '), 'run `vtopo destroy` again');
+        rmSync(recordsDir(plan), { recursive: true, force: true });
     },
 
     async inventory(plan): Promise<DatapathInventory> {
@@ -208,7 +254,10 @@ export const fabricDatapath: DatapathBackend = {
         const h = hostOfPort(plan, port.id);
         checkSupported(h);
         // A host the deployed plan did not have (added to the file): bring the fabric up to the plan first.
-        if (!(await instanceState(hostOvsPlan(plan.topology, h))).running || !controllerPid(h)) await fabricUp(plan.topology, fabricOf(plan));
+        if (!(await instanceState(hostOvsPlan(plan.topology, h))).running || !controllerPid(h)) {
+            recordHosts(plan);
+            await fabricUp(plan.topology, fabricOf(plan));
+        }
         const name = vmPortIfName(port);
         mkdirSync(path.dirname(port.socketPath), { recursive: true, mode: 0o700 });
         const client = port.vhostMode === 'client';
