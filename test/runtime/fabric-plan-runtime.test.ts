@@ -7,7 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { byOvsMode } from '../../src/backends/registry.js';
+import { backendFor, byOvsMode } from '../../src/backends/registry.js';
 import type { DatapathBackend, DatapathSnapshot } from '../../src/backends/types.js';
 import { guestCmdline } from '../../src/backends/qemu/boot.js';
 import { fabricWarnings } from '../../src/backends/ovn/datapath.js';
@@ -65,6 +65,14 @@ describe('a fabric plan in the runtime', () => {
         (await be.subscribe!(plan, () => undefined)).close();
         await expect(be.openCapture!(plan, 'a.eth0', tf.dir)).rejects.toThrow(/cannot capture/);
         expect(calls).toEqual(['fabric start', 'fabric add-port', 'single start', 'single remove-bridge']);
+    });
+
+    it('an ssh host is refused by name before anything starts', async () => {
+        const be = await backendFor('ovs');
+        const ssh = { ...plan, fabric: { ...plan.fabric!, hosts: plan.fabric!.hosts.map((h) => (h.name === 'h3' ? { ...h, kind: 'ssh' as const, ssh: 'root@192.0.2.3' } : h)) } };
+        expect(await be.running(ssh)).toBe(false);
+        await expect(be.start(ssh)).rejects.toThrow('host h3 is an ssh host (root@192.0.2.3): deploying over SSH is not yet supported');
+        expect((await be.describe!(ssh))!.datapath.error).toContain('host h3 is an ssh host');
     });
 
     it('verify pings pairs on one switch, and across a router when both ports have a gateway', () => {
