@@ -76,6 +76,16 @@ describe('fabric datapath: the ovs backend of a plan across hosts', () => {
         expect(s.fabric!.ports.map((p) => [p.name, p.chassis, p.on_planned_chassis])).toEqual([['a.eth0', h1.chassis, true], ['b.eth0', h2.chassis, true]]);
     }, 60_000);
 
+    it('pushes each host\'s port events', async () => {
+        const seen = new Set<string>();
+        const sub = await be.subscribe!(plan, (e) => { if (e.kind === 'added') seen.add(e.id); });
+        try {
+            await until('added events from both hosts', () => seen.has('a.eth0') && seen.has('b.eth0'), 10_000, 50);
+        } finally {
+            sub.close();
+        }
+    }, 30_000);
+
     it('a dead ovn-controller makes it not running, describe names it, start brings it back', async () => {
         const pid = controllerPid(h2)!;
         process.kill(pid, 'SIGKILL');

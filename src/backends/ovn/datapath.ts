@@ -16,6 +16,7 @@ import { VtopoError } from '../../core/api.js';
 import type { FabricStatus, PortStatus } from '../../core/status.js';
 import { sleep, uptimeSeconds } from '../../host/procs.js';
 import { instanceState } from '../ovs/instance.js';
+import { watchOvsPorts } from '../ovs/monitor.js';
 import { K_ID, K_KIND, K_TOPOLOGY, marks, vmPortIfName } from '../ovs/names.js';
 import { VSWITCH_DB } from '../ovs/ovsdb/cfg.js';
 import { map, op, toRecord, type Condition, type Row } from '../ovs/ovsdb/values.js';
@@ -28,6 +29,8 @@ import { connectNb, ensureNb } from './nb.js';
 import { checkSupported, hostOvsPlan, NB_DB, TOPOLOGY_KEY } from './paths.js';
 import { fabricStatus } from './status.js';
 
+/** A VM port still down this long is worth a sentence of its own (as on one host). */
+const STUCK_DOWN_MS = 30_000;
 /** How long settle waits for the started guests' logical ports to come up. */
 const SETTLE_MS = 30_000;
 
@@ -335,6 +338,19 @@ export const fabricDatapath: DatapathBackend = {
             await sleep(200);
         }
         onWait(`logical ports still not up after ${SETTLE_MS / 1000} s: ${down.join(', ')} (vtopo status shows their binding)`);
+    },
+
+    /** Each host's OvS pushes its VIFs' changes (the single-host OVSDB monitor, one per host). */
+    async subscribe(plan, onEvent) {
+        const got = await Promise.allSettled(hereHosts(fabricOf(plan)).map((h) => watchOvsPorts(hostOvsPlan(plan.topology, h),
+            (e) => onEvent({ id: e.id, kind: e.kind, ...(e.message ? { message: e.message } : {}) }), { stuckDownMs: STUCK_DOWN_MS })));
+        const watches = got.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+        const failed = got.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) {
+            for (const w of watches) w.close();
+            throw failed.reason;
+        }
+        return { close: () => { for (const w of watches) w.close(); } };
     },
 
     async setLink(_plan, target) {
