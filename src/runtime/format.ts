@@ -86,11 +86,11 @@ function formatFabric(f: NonNullable<Status['fabric']>): string[] {
     const out = [`ovn central (${c.kind}): nb ${yn(c.nb)}${c.sb === undefined ? '' : `, sb ${yn(c.sb)}`}${c.northd === undefined ? '' : `, northd ${yn(c.northd)}`}`, ''];
     out.push(table(['HOST', 'CHASSIS', 'REGISTERED', 'CONTROLLER', 'PID', 'OVS', 'TUNNELS', 'ERROR'], f.hosts.map((h) => [
         h.name, h.chassis, yn(h.chassis_registered), h.controller, h.controller_pid ? String(h.controller_pid) : '-', yn(h.ovs),
-        h.tunnels.map((t) => `${t.peer ?? t.remote_ip} ${t.type} ${t.link}${t.bfd ? ` bfd ${t.bfd}` : ''}`).join(', ') || '(none)', h.error ?? '',
+        [...h.tunnels].sort((a, b) => (a.peer ?? a.remote_ip).localeCompare(b.peer ?? b.remote_ip)).map((t) => `${t.peer ?? t.remote_ip} ${t.type} ${t.link}${t.bfd ? ` bfd ${t.bfd}` : ''}`).join(', ') || '(none)', h.error ?? '',
     ])));
     if (f.ports.length) {
         out.push('');
-        out.push(table(['LOGICAL PORT', 'SWITCH', 'HOST', 'UP', 'BOUND ON', 'PLANNED CHASSIS'], f.ports.map((p) => [
+        out.push(table(['LOGICAL PORT', 'SWITCH', 'HOST', 'UP', 'BOUND ON', 'ON ITS HOST'], f.ports.map((p) => [
             p.name, p.switch, p.host, p.up ? 'yes' : 'NO', p.chassis ?? '-', yn(p.on_planned_chassis),
         ])));
     }

@@ -3,7 +3,8 @@
  * two netns hosts, two switches joined by a router, a TCG guest on each
  * host) deploys on OVN, verify passes (switched and routed pairs, across
  * hosts), status shows every chassis and binding, a second deploy changes
- * nothing, and destroy leaves no process, namespace, veth or socket. One
+ * nothing, a killed ovn-controller and ovn-northd are reported and brought
+ * back by the next deploy, and destroy leaves no process, namespace, veth or socket. One
  * deployment shared by the cases; afterAll destroys it even when one fails.
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -11,6 +12,9 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Plan } from '../../src/core/plan.js';
 import type { Status } from '../../src/core/status.js';
+import { centralState } from '../../src/backends/ovn/central.js';
+import { controllerPid } from '../../src/backends/ovn/hosts.js';
+import { alive } from '../../src/host/procs.js';
 import { processesMentioning } from '../runtime/leaks.js';
 import { runVtopo, runVtopoJson, type CliResult } from '../runtime/cli-run.js';
 import { run } from '../support/run.js';
@@ -100,6 +104,37 @@ describe('e2e: a topology across three hosts on OVN (examples/multi-host.vtopo)'
     it('a second deploy changes nothing', async () => {
         const r = await timed('redeploy', () => runVtopoJson<{ applied: unknown[] }>(runRoot, ['deploy', file]));
         expect(r.applied).toEqual([]);
+    }, 300_000);
+
+    it('a killed ovn-controller and ovn-northd: status says so, the next deploy restarts them, verify passes again', async () => {
+        const h2 = plan.fabric!.hosts[1];
+        const controller = controllerPid(h2)!;
+        const northd = centralState(plan.fabric!).northdPid!;
+        expect(controller).toBeGreaterThan(1);
+        expect(northd).toBeGreaterThan(1);
+        process.kill(controller, 'SIGKILL');
+        process.kill(northd, 'SIGKILL');
+        for (let i = 0; i < 50 && (alive(controller) || alive(northd)); i++) await sleep(100);
+        const s = await runVtopoJson<Status>(runRoot, ['status', file]);
+        expect(s.datapaths[0]).toMatchObject({ running: false, mode: 'fabric' });
+        expect(s.datapaths[0].error).toContain(`host ${h2.name}: ovn-controller is not running`);
+        expect(s.datapaths[0].error).toContain('ovn-northd');
+        expect(s.fabric!.hosts.find((h) => h.name === h2.name)?.controller).toBe('stopped');
+        expect(s.fabric!.central.northd).toBe(false);
+        expect(s.datapath_warnings?.map((w) => w.message)).toContainEqual(expect.stringContaining(`host ${h2.name}: ovn-controller is not running`));
+
+        const r = await timed('deploy after faults', () => runVtopoJson<{ applied: { kind: string }[] }>(runRoot, ['deploy', file]));
+        expect(r.applied.map((a) => a.kind)).toContain('start-datapath');
+        expect(r.applied.map((a) => a.kind)).not.toContain('start-vm');
+        expect(controllerPid(h2)).toBeGreaterThan(1);
+        expect(centralState(plan.fabric!).running).toBe(true);
+        let v = await vtopo('verify', file, '--json');
+        if (v.code !== 0) {
+            console.warn(`verify after the restart failed once:\n${v.stdout}\n${v.stderr}`);
+            await sleep(5000);
+            v = await vtopo('verify', file, '--json');
+        }
+        expect(v.code, v.stdout + v.stderr).toBe(0);
     }, 300_000);
 
     it('destroy leaves no process, namespace, veth or socket', async () => {
