@@ -108,6 +108,25 @@ export const TOPOLOGY_KEY = 'vtopo-topology';
 /** The underlay bridge on each host's OvS, whose internal port carries the tunnel endpoint. */
 export const UNDERLAY_BRIDGE = 'br-phy';
 
+/** external_ids key on a Logical_Switch: the digest of the routers attached to it (L3_KEY_OF). */
+export const L3_KEY = 'vtopo-l3';
+
+/**
+ * A digest of every router with a port on switch `sw` (its ports and routes).
+ * Stored on the switch's NB row, so a redeploy that changes only a router or
+ * a route finds the switch out of date and rewrites the Northbound; FNV-1a,
+ * as this module imports nothing.
+ */
+export function l3KeyOf(f: FabricPlan, sw: string): string {
+    const text = JSON.stringify(f.routers.filter((r) => r.ports.some((p) => p.switch === sw)));
+    let h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) {
+        h ^= text.charCodeAt(i);
+        h = Math.imul(h, 0x01000193) >>> 0;
+    }
+    return h.toString(16).padStart(8, '0');
+}
+
 /** The router-type Logical_Switch_Port on a switch for a router port. */
 export function routerSwitchPort(router: string, rp: { switch: string; switchPort?: string }): string {
     return rp.switchPort ?? `${rp.switch}-${router}`;

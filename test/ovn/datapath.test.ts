@@ -101,6 +101,21 @@ describe('fabric datapath: the ovs backend of a plan across hosts', () => {
         expect((await be.inventory(plan)).vmPorts).toEqual(['a.eth0', 'b.eth0']);
     }, 120_000);
 
+    it('a router or route changed alone makes its switch out of date; add-bridge rewrites the Northbound', async () => {
+        const nb = (...a: string[]) => run('ovn-nbctl', [`--db=unix:${(f.central as { nbSocket: string }).nbSocket}`, ...a]);
+        const routed = { ...plan, fabric: { ...f, routers: [{ name: 'r', ports: [{ name: 'r-ls0', switch: 'ls0', mac: '0a:00:00:00:01:00', network: '10.0.0.254/24' }], routes: [{ prefix: '0.0.0.0/0', nexthop: '10.0.0.9' }] }] } };
+        expect((await be.inventory(routed)).bridges).toEqual([]);
+        await be.addBridge(routed, routed.bridges[0]);
+        expect((await be.inventory(routed)).bridges).toEqual(['ls0']);
+        expect((await nb('lr-route-list', 'r')).stdout).toContain('10.0.0.9');
+        // Back to no router: out of date again, and the rewrite removes the router.
+        expect((await be.inventory(plan)).bridges).toEqual([]);
+        await be.addBridge(plan, plan.bridges[0]);
+        expect((await be.inventory(plan)).bridges).toEqual(['ls0']);
+        expect((await nb('lr-list')).stdout.trim()).toBe('');
+        expect((await be.inventory(plan)).vmPorts).toEqual(['a.eth0', 'b.eth0']);
+    }, 60_000);
+
     it('removes a VM port and a bridge', async () => {
         await be.removeVmPort(plan, 'b.eth0');
         expect((await be.inventory(plan)).vmPorts).toEqual(['a.eth0']);

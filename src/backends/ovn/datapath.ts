@@ -27,6 +27,7 @@ import { connectHost, controllerPid, ensureVif, removeVifs, stopController, stop
 import { fabricDown, fabricUp } from './index.js';
 import { connectNb, ensureNb } from './nb.js';
 import { checkSupported, hostOvsPlan, NB_DB, TOPOLOGY_KEY } from './paths.js';
+import { L3_KEY, l3KeyOf } from '../../core/fabric.js';
 import { fabricStatus } from './status.js';
 
 /** A VM port still down this long is worth a sentence of its own (as on one host). */
@@ -220,7 +221,11 @@ export const fabricDatapath: DatapathBackend = {
         const c = await connectNb(f);
         try {
             const rows = (await c.transact(NB_DB, [op.select('Logical_Switch', [], ['name', 'external_ids'])]))[0].rows ?? [];
-            inv.bridges = rows.filter((r) => toRecord(r.external_ids)[TOPOLOGY_KEY] === plan.topology).map((r) => r.name as string);
+            // A switch whose routers changed since NB was written counts as missing: add-bridge rewrites NB (ensureNb), its ports stay.
+            inv.bridges = rows.filter((r) => {
+                const ext = toRecord(r.external_ids);
+                return ext[TOPOLOGY_KEY] === plan.topology && ext[L3_KEY] === l3KeyOf(f, r.name as string);
+            }).map((r) => r.name as string);
         } finally {
             c.close();
         }

@@ -8,7 +8,7 @@
  */
 import type { FabricPlan, LogicalRouterPlan, LogicalSwitchPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
-import { routerSwitchPort } from '../../core/fabric.js';
+import { L3_KEY, l3KeyOf, routerSwitchPort } from '../../core/fabric.js';
 import { OvsdbClient } from '../ovs/ovsdb/client.js';
 import { map, namedUuid, op, set, toArray, toRecord, uuid, uuidOf, type Atom, type Operation, type Row, type Value } from '../ovs/ovsdb/values.js';
 import { centralState } from './central.js';
@@ -118,7 +118,7 @@ export function planOps(topology: string, f: FabricPlan, s: NbState): Operation[
             name: sw.name,
             ports: set(ports),
             // OVN has no MTU per switch: recorded for exports and status.
-            external_ids: map({ [TOPOLOGY_KEY]: topology, 'vtopo-mtu': String(sw.mtu) }),
+            external_ids: map({ [TOPOLOGY_KEY]: topology, 'vtopo-mtu': String(sw.mtu), [L3_KEY]: l3KeyOf(f, sw.name) }),
         }, b);
     }
     for (const r of f.routers) routerOps(r, lrps.get.bind(lrps), routers.get(r.name), s, ids, b);

@@ -6,7 +6,7 @@
  * marked external_ids:vtopo-topology. Every command is a `--may-exist` form,
  * so a second run changes nothing.
  */
-import { routerSwitchPort, TOPOLOGY_KEY, type FabricPlan } from '../../core/fabric.js';
+import { L3_KEY, l3KeyOf, routerSwitchPort, TOPOLOGY_KEY, type FabricPlan } from '../../core/fabric.js';
 import type { Plan } from '../../core/plan.js';
 import { mapWords, oneLine, shq } from './shell.js';
 
@@ -27,7 +27,7 @@ export function exportOvnNbctl(plan: Plan, f: FabricPlan): string {
     for (const sw of f.switches) {
         // OVN has no MTU per switch: recorded as ensureNb records it, for status.
         out.push('', `# switch ${oneLine(sw.name)} (MTU ${sw.mtu})`);
-        sh('--may-exist', 'ls-add', sw.name, '--', 'set', 'Logical_Switch', sw.name, ...mapWords('external_ids', { ...mark, 'vtopo-mtu': String(sw.mtu) }));
+        sh('--may-exist', 'ls-add', sw.name, '--', 'set', 'Logical_Switch', sw.name, ...mapWords('external_ids', { ...mark, 'vtopo-mtu': String(sw.mtu), [L3_KEY]: l3KeyOf(f, sw.name) }));
         for (const p of sw.ports) {
             sh('--may-exist', 'lsp-add', sw.name, p.name, '--', 'lsp-set-addresses', p.name, p.addresses, '--', 'lsp-set-port-security', p.name, p.addresses,
                 '--', 'set', 'Logical_Switch_Port', p.name, ...mapWords('external_ids', { ...mark, 'vtopo-vm': p.vm, 'vtopo-host': p.host }));

@@ -8,12 +8,12 @@ set -eu
 NBCTL=${NBCTL:-ovn-nbctl}
 
 # switch web (MTU 1400)
-$NBCTL --may-exist ls-add web -- set Logical_Switch web external_ids:vtopo-topology=xh external_ids:vtopo-mtu=1400
+$NBCTL --may-exist ls-add web -- set Logical_Switch web external_ids:vtopo-topology=xh external_ids:vtopo-mtu=1400 external_ids:vtopo-l3=0d8bfdee
 $NBCTL --may-exist lsp-add web a.eth0 -- lsp-set-addresses a.eth0 '02:1b:79:c0:56:64 10.0.1.1' -- lsp-set-port-security a.eth0 '02:1b:79:c0:56:64 10.0.1.1' -- set Logical_Switch_Port a.eth0 external_ids:vtopo-topology=xh external_ids:vtopo-vm=a external_ids:vtopo-host=h2
 $NBCTL --may-exist lsp-add web c.eth0 -- lsp-set-addresses c.eth0 02:52:d5:34:9f:91 -- lsp-set-port-security c.eth0 02:52:d5:34:9f:91 -- set Logical_Switch_Port c.eth0 external_ids:vtopo-topology=xh external_ids:vtopo-vm=c external_ids:vtopo-host=h1
 
 # switch db (MTU 1400)
-$NBCTL --may-exist ls-add db -- set Logical_Switch db external_ids:vtopo-topology=xh external_ids:vtopo-mtu=1400
+$NBCTL --may-exist ls-add db -- set Logical_Switch db external_ids:vtopo-topology=xh external_ids:vtopo-mtu=1400 external_ids:vtopo-l3=0d8bfdee
 $NBCTL --may-exist lsp-add db b.eth0 -- lsp-set-addresses b.eth0 '02:d7:e9:78:af:4b 10.0.2.1' -- lsp-set-port-security b.eth0 '02:d7:e9:78:af:4b 10.0.2.1' -- set Logical_Switch_Port b.eth0 external_ids:vtopo-topology=xh external_ids:vtopo-vm=b external_ids:vtopo-host=h3
 
 # router edge
