@@ -93,8 +93,11 @@ export async function console(argv: string[]): Promise<number> {
             if (done) return;
             done = true;
             if (stdin.isTTY) stdin.setRawMode(false);
-            stdin.pause();
             stdin.off('data', onKey);
+            // pause() alone keeps a pipe's handle reading: with its writer still open
+            // (a parent process, an editor) vtopo would never exit after Ctrl-].
+            if (stdin.isTTY) stdin.pause();
+            else stdin.destroy();
             sock.destroy();
             s.release();
             if (message) process.stderr.write(message);

@@ -218,8 +218,7 @@ describe('lab control: one guest at a time, exec, capture, link (embedded, TCG)'
         expect(back.code, back.stdout).toBe(0);
     }, 300_000);
 
-    // Skipped: timed out at 300 s in the last full run on this machine (a CLI call in it hangs, not yet found); issue 19 stays open for it.
-    it.skip('bad input: unknown vm or port, a second console: one clear error naming the fix, nothing changed', async () => {
+    it('bad input: unknown vm or port, a second console: one clear error naming the fix, nothing changed', async () => {
         const before = await status();
         const cases: [string[], RegExp][] = [
             [['restart', file, 'zz'], /has no vm zz\n {2}fix: name one of: a, b, c/],
@@ -240,14 +239,15 @@ describe('lab control: one guest at a time, exec, capture, link (embedded, TCG)'
         first.stdout.on('data', (d: string) => { firstOut += d; });
         first.stderr.on('data', (d: Buffer) => { firstOut += d.toString(); });
         try {
-            for (let i = 0; i < 40 && !firstOut.includes('connected'); i++) await sleep(250);
+            // A CLI start under load (tsx, a busy CI machine) can take well over 10 s.
+            for (let i = 0; i < 240 && !firstOut.includes('connected'); i++) await sleep(250);
             expect(firstOut).toContain("connected to vm a's console");
             const second = await vtopo('console', file, 'a');
             expect(second.code).toBe(1);
             expect(second.stderr).toMatch(/another console is attached to vm a \(pid \d+\)\n {2}fix: leave that one first \(Ctrl-\] in its terminal\)/);
             // The first one works: a command typed there runs in the guest.
             first.stdin.write('echo con$((40+2))sole\r');
-            for (let i = 0; i < 40 && !firstOut.includes('con42sole'); i++) await sleep(250);
+            for (let i = 0; i < 120 && !firstOut.includes('con42sole'); i++) await sleep(250);
             expect(firstOut).toContain('con42sole');
             first.stdin.write(Buffer.from([0x1d]));
             expect(await new Promise((resolve) => first.on('close', resolve))).toBe(0);
