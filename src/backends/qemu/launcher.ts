@@ -81,8 +81,9 @@ export async function launchVm(vm: VmPlan, argv: string[]): Promise<{ pid: numbe
         const pid = readPidFile(vm.pidFile);
         if (existsSync(f.exit)) throw exitedError(vm, 'at start');
         if (pid && alive(pid)) {
-            // Argument errors make QEMU exit within a few ms: report them here, not as a boot timeout.
-            const settle = Date.now() + 500;
+            // Argument errors (a missing disk…) make QEMU exit within a few ms on an idle host, but took
+            // over 500 ms with the host's two cores saturated: report them here, not as a boot timeout.
+            const settle = Date.now() + 1500;
             while (Date.now() < settle) {
                 if (existsSync(f.exit) || !alive(pid)) {
                     await waitFor(() => existsSync(f.exit), 2000);
