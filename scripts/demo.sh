@@ -7,15 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 destroy_at_end=0
+FILE=examples/two-vms.vtopo
 for arg in "$@"; do
   case "$arg" in
     --destroy) destroy_at_end=1 ;;
-    -h|--help) echo "usage: bash scripts/demo.sh [--destroy]   (--destroy tears the topology down at the end)"; exit 0 ;;
+    -h|--help) echo "usage: bash scripts/demo.sh [--destroy] [FILE]   (FILE: examples/two-vms.vtopo unless given, e.g. examples/multi-host.vtopo; --destroy tears it down at the end)"; exit 0 ;;
+    *.vtopo) FILE=$arg ;;
     *) echo "demo: unknown option $arg (try --help)" >&2; exit 2 ;;
   esac
 done
-
-FILE=examples/two-vms.vtopo
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "setup: packages and build"
