@@ -240,7 +240,11 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await screenshot(page, ARTIFACTS, '11-destroyed');
 
         await runCommand(page, 'vtopo: Export');
-        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'qemu' }).first().click();
+        // Typed, not clicked: with four formats listed, a click on the 'qemu' row once exported the first one (ovs-vsctl).
+        await page.locator('.quick-input-widget input[placeholder="Export as"]').waitFor();
+        await page.keyboard.type('qemu');
+        await page.locator('.quick-input-list .monaco-list-row', { hasText: 'QEMU command lines' }).first().waitFor();
+        await page.keyboard.press('Enter');
         await page.locator('.editor-instance .view-lines', { hasText: 'qemu-system-x86_64' }).first().waitFor({ timeout: 30_000 });
         await screenshot(page, ARTIFACTS, '12-export-qemu');
     }, 480_000);
