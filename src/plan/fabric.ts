@@ -108,6 +108,13 @@ export function fabricUnsupported(t: Topology): { node: Bridge | Topology['eleme
         if (e.$type === 'Bridge' && bridgeDatapath(e as Bridge) !== 'ovs') {
             out.push({ node: e, message: `bridge ${(e as Bridge).name}: under a fabric every bridge is an OVN logical switch, which OvS carries; add \`datapath ovs\`` });
         }
+        if (e.$type === 'Vm') {
+            for (const p of (e as Vm).ports) {
+                if (p.impair?.length || prop(p, 'vlan') !== undefined || prop(p, 'trunk') !== undefined || prop(p, 'nativeVlan') !== undefined) {
+                    out.push({ node: e, message: `port ${(e as Vm).name}.${p.name}: an impair block or VLAN settings on a port under a fabric are not supported yet; remove them` });
+                }
+            }
+        }
         if (e.$type === 'Nic') out.push({ node: e, message: 'a nic under a fabric is not supported yet: OVN reaches the outside through a gateway router, which vtopo does not set up yet; leave the nic out' });
     }
     return out;

@@ -221,6 +221,7 @@ const CASES: Partial<Record<Code, Case>> = {
     'link-under-ovn': { bad: fab({ elements: 'link web db' }), good: fab() },
     'fabric-bridge-not-ovs': { bad: fab({ web: 'datapath embedded  mtu 1400' }), good: fab() },
     'fabric-nic-unsupported': { bad: fab({ elements: 'nic up { driver tap  bridge web }' }), good: fab() },
+    'fabric-port-unsupported': { bad: fab({ portB: 'bridge web  ip 10.0.1.2/24  gateway 10.0.1.254  impair { rate 10mbit }' }), good: fab() },
     'underlay-mtu-short': { bad: fab({ web: 'datapath ovs  mtu 1500', fabric: 'engine ovn  central h1  underlay-mtu 1557' }), good: fab({ web: 'datapath ovs  mtu 1500', fabric: 'engine ovn  central h1  underlay-mtu 1558' }) },
     'underlay-invalid': { bad: fab({ h2: 'netns' }), good: fab() },
     'underlay-duplicate': { bad: fab({ h2: 'netns  underlay 172.31.0.1/24' }), good: fab() },

@@ -94,6 +94,7 @@ export const CODES = {
     'host-local-duplicate': { severity: 'error', rule: 16, summary: 'more than one named host that is this machine (no netns, no ssh)' },
     'link-under-ovn': { severity: 'error', rule: 16, summary: 'a link between bridges under OVN (use a router)' },
     'fabric-bridge-not-ovs': { severity: 'error', rule: 16, summary: 'a bridge under a fabric that is not datapath ovs' },
+    'fabric-port-unsupported': { severity: 'error', rule: 16, summary: 'an impairment or VLAN settings on a port under a fabric' },
     'fabric-nic-unsupported': { severity: 'error', rule: 16, summary: 'a host NIC under a fabric (no OVN gateway router yet)' },
     'underlay-mtu-short': { severity: 'error', rule: 16, summary: 'a bridge MTU plus the encapsulation overhead over the underlay MTU' },
     'underlay-invalid': { severity: 'error', rule: 16, summary: 'a named host of a fabric without a valid underlay address' },

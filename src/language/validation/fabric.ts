@@ -30,6 +30,13 @@ export const fabricChecks: ValidationChecks<VtopoAstType> = {
                 `${describe(nic)}: a host NIC under a fabric is not supported yet (OVN reaches outside networks through a gateway router, which vtopo does not set up yet); ` +
                 `leave the nic out, or deploy it in a single-host topology of its own.`, nic, { property: 'name' });
         }
+        for (const p of idx.ports) {
+            const what = p.impair?.length ? 'an impair block' : prop(p, 'vlan') !== undefined || prop(p, 'trunk') !== undefined || prop(p, 'nativeVlan') !== undefined ? 'VLAN settings' : undefined;
+            if (!what) continue;
+            report(accept, 'fabric-port-unsupported',
+                `${describe(p)} has ${what}, which a port under a fabric cannot carry yet (its OVN logical switch port would silently ignore it); ` +
+                `remove it, or deploy that part in a single-host topology of its own.`, p, { property: 'name' });
+        }
         for (const link of idx.links) {
             report(accept, 'link-under-ovn',
                 `\`link ${link.a?.$refText} ${link.b?.$refText}\` joins two bridges, but under OVN each bridge is a logical switch and switches are joined at L3; ` +
