@@ -42,6 +42,7 @@ export function byOvsMode(single: DatapathBackend, fabric: DatapathBackend): Dat
         snapshot: (p) => pick(p).snapshot(p),
         describe: async (p) => pick(p).describe?.(p),
         settle: async (p, ids, onWait) => pick(p).settle?.(p, ids, onWait),
+        deployHosts: async (p, progress) => (await pick(p).deployHosts?.(p, progress)) ?? [],
         subscribe: async (p, onEvent) => {
             const b = pick(p);
             // Without a push channel status polls (watch's tick): nothing to close.

@@ -5,6 +5,7 @@
  * found again from the plan (pidfiles, sockets, the datapath's own state).
  */
 import type { BridgePlan, DatapathKind, ImpairmentPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
+import type { HostDeployResult } from '../core/api.js';
 import type { DatapathStatus, FabricStatus, PollerStatus, PortStatus } from '../core/status.js';
 
 export type ImpairTarget = { port: string } | { link: string };
@@ -89,6 +90,13 @@ export interface DatapathBackend {
      * files while it runs; it removes them itself.
      */
     openCapture?(plan: Plan, portId: string, workDir: string): Promise<CaptureStream>;
+    /**
+     * After this machine's part is deployed: the parts other machines run
+     * (a fabric's ssh hosts, each deployed there by its own vtopo), and the
+     * hosts a former plan had that this one dropped. Never throws for one
+     * host: each result says how its part went.
+     */
+    deployHosts?(plan: Plan, progress: (message: string) => void): Promise<HostDeployResult[]>;
 }
 
 export interface CaptureStream {

@@ -9,21 +9,22 @@ import { connect } from 'node:net';
 import { formatProgress, reportError } from '../runtime/format.js';
 import { runtime } from '../runtime/index.js';
 import type { RuntimeOptions } from '../core/api.js';
-import { OVSDB_USAGE, takeOvsdb } from './options.js';
+import { HOST_USAGE, OVSDB_USAGE, takeHost, takeOvsdb } from './options.js';
 
 function usage(command: string, shape: string, error?: string): number {
-    process.stderr.write(`${error ? `vtopo ${command}: ${error}\n` : ''}usage: vtopo ${command} ${shape} [${OVSDB_USAGE}]\n`);
+    process.stderr.write(`${error ? `vtopo ${command}: ${error}\n` : ''}usage: vtopo ${command} ${shape} [${OVSDB_USAGE}] [${HOST_USAGE}]\n`);
     return 2;
 }
 
-/** FILE and the positional words after it; --ovsdb taken out. */
+/** FILE and the positional words after it; --ovsdb and --host (a guest of that host's part) taken out. */
 function positional(command: string, shape: string, argv: string[], count: number): { words: string[]; opts: RuntimeOptions } | number {
-    const { rest, ovsdb, error } = takeOvsdb(argv);
-    if (error) return usage(command, shape, error);
+    const h = takeHost(argv);
+    const { rest, ovsdb, error } = takeOvsdb(h.rest);
+    if (error ?? h.error) return usage(command, shape, error ?? h.error);
     const unknown = rest.find((a) => a.startsWith('-'));
     if (unknown) return usage(command, shape, `unknown option ${unknown}`);
     if (rest.length !== count) return usage(command, shape);
-    return { words: rest, opts: { ...(ovsdb ? { ovsdb } : {}), onProgress: (e) => process.stderr.write(formatProgress(e)) } };
+    return { words: rest, opts: { ...(ovsdb ? { ovsdb } : {}), ...(h.host ? { host: h.host } : {}), onProgress: (e) => process.stderr.write(formatProgress(e)) } };
 }
 
 function guestCommand(name: 'start' | 'stop' | 'restart') {

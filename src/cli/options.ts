@@ -57,18 +57,21 @@ export interface FileCommandArgs {
     file: string;
     json: boolean;
     ovsdb?: string;
+    /** `--host H`: host H's part of a topology across hosts. */
+    host?: string;
 }
 
 /**
  * The shape every runtime command shares: one FILE, optional --json (when
- * `allowJson`), optional --ovsdb. Returns the exit code 2 after printing the
- * usage when the arguments do not fit.
+ * `allowJson`), optional --ovsdb and --host. Returns the exit code 2 after
+ * printing the usage when the arguments do not fit.
  */
 export function fileCommandArgs(command: string, argv: string[], allowJson = true): FileCommandArgs | number {
-    const usage = `usage: vtopo ${command} FILE${allowJson ? ' [--json]' : ''} [${OVSDB_USAGE}]\n`;
-    const { rest, ovsdb, error } = takeOvsdb(argv);
-    if (error) {
-        process.stderr.write(`vtopo ${command}: ${error}\n${usage}`);
+    const usage = `usage: vtopo ${command} FILE${allowJson ? ' [--json]' : ''} [${OVSDB_USAGE}] [${HOST_USAGE}]\n`;
+    const h = takeHost(argv);
+    const { rest, ovsdb, error } = takeOvsdb(h.rest);
+    if (error ?? h.error) {
+        process.stderr.write(`vtopo ${command}: ${error ?? h.error}\n${usage}`);
         return 2;
     }
     const files = rest.filter((a) => !a.startsWith('--'));
@@ -77,5 +80,5 @@ export function fileCommandArgs(command: string, argv: string[], allowJson = tru
         process.stderr.write(`${unknown.length ? `vtopo ${command}: unknown option ${unknown[0]}\n` : ''}${usage}`);
         return 2;
     }
-    return { file: files[0], json: rest.includes('--json'), ...(ovsdb !== undefined ? { ovsdb } : {}) };
+    return { file: files[0], json: rest.includes('--json'), ...(ovsdb !== undefined ? { ovsdb } : {}), ...(h.host !== undefined ? { host: h.host } : {}) };
 }

@@ -6,9 +6,9 @@ import { fileCommandArgs } from './options.js';
 export default async function planCommand(argv: string[]): Promise<number> {
     const a = fileCommandArgs('plan', argv);
     if (typeof a === 'number') return a;
-    const { file, json, ovsdb } = a;
+    const { file, json, ovsdb, host } = a;
     try {
-        const r = await plan(file, ovsdb ? { ovsdb } : {});
+        const r = await plan(file, { ...(ovsdb ? { ovsdb } : {}), ...(host ? { host } : {}) });
         process.stdout.write(json ? JSON.stringify({ actions: r.actions, notes: r.notes, warnings: r.warnings ?? [] }, null, 2) + '\n' : r.text);
         return 0;
     } catch (err) {

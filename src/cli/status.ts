@@ -30,8 +30,8 @@ export default async function statusCommand(argv: string[]): Promise<number> {
     }
     const a = fileCommandArgs('status', w.rest);
     if (typeof a === 'number') return a;
-    const { file, json, ovsdb } = a;
-    const opts = ovsdb ? { ovsdb } : {};
+    const { file, json, ovsdb, host } = a;
+    const opts = { ...(ovsdb ? { ovsdb } : {}), ...(host ? { host } : {}) };
     try {
         if (!w.watch) {
             const s = await status(file, opts);
@@ -45,7 +45,7 @@ export default async function statusCommand(argv: string[]): Promise<number> {
 }
 
 /** Refreshes until interrupted: in place on a terminal (like watch(1)), one frame after another otherwise; --json: one Status per line with its rates. */
-async function watchLoop(file: string, opts: { ovsdb?: string }, intervalS: number, json: boolean): Promise<number> {
+async function watchLoop(file: string, opts: { ovsdb?: string; host?: string }, intervalS: number, json: boolean): Promise<number> {
     let stop = false;
     const onSig = () => { stop = true; };
     process.once('SIGINT', onSig);

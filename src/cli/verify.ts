@@ -6,10 +6,11 @@ import { fileCommandArgs } from './options.js';
 export default async function verifyCommand(argv: string[]): Promise<number> {
     const a = fileCommandArgs('verify', argv);
     if (typeof a === 'number') return a;
-    const { file, json, ovsdb } = a;
+    const { file, json, ovsdb, host } = a;
     try {
         const r = await verify(file, {
             ...(ovsdb ? { ovsdb } : {}),
+            ...(host ? { host } : {}),
             ...(json ? {} : { onProgress: (e) => process.stderr.write(formatProgress(e)) }),
         });
         const expectations = r.expectations?.map(({ line, kind, from, to, ok, measured }) => ({ line, kind, from, to, ok, measured }));

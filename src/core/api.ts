@@ -24,6 +24,8 @@ export interface RuntimeOptions {
      * on an existing OvS through it.
      */
     ovsdb?: string;
+    /** `--host H`: act on host H's part of a topology across hosts, as run on this machine. */
+    host?: string;
 }
 
 export interface PlannedAction {
@@ -44,6 +46,19 @@ export interface PlanResult {
 export interface DeployResult {
     applied: PlannedAction[];
     status: Status;
+    /** The ssh hosts' parts, each deployed there by its own vtopo: one entry per host, failed or not. */
+    hosts?: HostDeployResult[];
+}
+
+/** How one other host's part of a fabric went (`vtopo deploy FILE --host H` run there). */
+export interface HostDeployResult {
+    host: string;
+    ok: boolean;
+    /** Actions that host's deploy applied (0: nothing to change there). */
+    applied?: number;
+    /** Why it failed, and what to do (a failed host leaves the others as they are). */
+    error?: string;
+    fix?: string;
 }
 
 export interface VerifyPair {

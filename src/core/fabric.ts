@@ -62,6 +62,9 @@ export interface LogicalSwitchPortPlan {
     host: string;
     /** "MAC IP" as OVN's addresses / port_security take them (IP absent: "MAC"). */
     addresses: string;
+    /** The guest's address (CIDR) and gateway: verify pings guests of other hosts by them. */
+    ip?: string;
+    gateway?: string;
 }
 
 export interface LogicalSwitchPlan {
@@ -98,6 +101,41 @@ export interface FabricPlan {
     routers: LogicalRouterPlan[];
     /** The namespace holding the underlay's linux bridge for hosts whose underlay vtopo builds (default `vtopo-<topology>-ul`). */
     underlayNetns?: string;
+    /**
+     * The hosts whose part this machine runs: every local and netns host, or
+     * the one host of `vtopo deploy FILE --host H` (`scope`). The others are
+     * ssh hosts, deployed there by vtopo's own CLI over OpenSSH. Absent
+     * (plans persisted before it existed): every host but the ssh ones.
+     */
+    here?: string[];
+    /** `--host H`: this plan is host H's part alone (its run directory is `<topology>@H`). */
+    scope?: string;
+}
+
+/** The hosts this machine runs (see FabricPlan.here). */
+export function hostsHere(f: FabricPlan): FabricHostPlan[] {
+    return f.here ? f.hosts.filter((h) => f.here!.includes(h.name)) : f.hosts.filter((h) => h.kind !== 'ssh');
+}
+
+/** The ssh hosts whose part vtopo deploys over OpenSSH from this machine (none in a `--host` plan). */
+export function hostsOverSsh(f: FabricPlan): FabricHostPlan[] {
+    if (f.scope) return [];
+    const here = new Set(hostsHere(f).map((h) => h.name));
+    return f.hosts.filter((h) => h.kind === 'ssh' && !here.has(h.name));
+}
+
+/** Whether this machine runs the private OVN central (NB, SB, northd). */
+export function centralHere(f: FabricPlan): boolean {
+    return f.central.kind === 'private' && hostsHere(f).some((h) => h.name === (f.central as { host: string }).host);
+}
+
+/**
+ * Whether this machine's deploy writes the Northbound: it runs the private
+ * central, or the OVN is an existing one (each host's deploy writes the
+ * same rows from the same file, so any of them may).
+ */
+export function writesNorthbound(f: FabricPlan): boolean {
+    return f.central.kind === 'external' || centralHere(f);
 }
 
 /** Bytes the encapsulation adds to each overlay frame (IPv4 underlay; Geneve with OVN's 8-byte option). */

@@ -28,6 +28,8 @@ export interface HostFacts {
      * VTOPO_OVSDB).
      */
     defaultOvsdb?: string;
+    /** `--host H`: plan host H's part of a topology across hosts, as run on this machine. */
+    scopeHost?: string;
 }
 
 export type { DatapathKind } from './limits.js';
@@ -103,6 +105,7 @@ export interface OvsDatapathPlan {
     /** Path of the database's unix socket (without the `unix:` prefix). */
     dbSocket: string;
     runDir: string;
+    /** The private OvS's network namespace; '' runs it where vtopo runs (a fabric host on its own uplink). */
     netns?: string;
     filePrefix?: string;
     pmdCpuMask?: string;

@@ -31,6 +31,14 @@ export const SETTINGS: readonly SettingSpec[] = [
         key: 'statusInterval', env: 'VTOPO_STATUS_INTERVAL', type: 'number', default: 2,
         description: 'Seconds between two refreshes of the live status (editor diagnostics, tree, graph, `vtopo status --watch`), 0.2 to 3600. Unset, `vtopo status --watch` refreshes every second.',
     },
+    {
+        key: 'sshCommand', env: 'VTOPO_SSH', type: 'string', default: '',
+        description: 'The OpenSSH client command vtopo reaches `ssh` hosts with, options included, e.g. `ssh -F ~/.ssh/lab_config`. Empty: ssh from PATH with BatchMode (keys only, no password prompt).',
+    },
+    {
+        key: 'remoteCli', env: 'VTOPO_REMOTE_VTOPO', type: 'string', default: '',
+        description: 'The command that runs vtopo on an `ssh` host, as that host\'s shell reads it (environment assignments allowed), e.g. `VTOPO_RUN_ROOT=/srv/vtopo /opt/vtopo/bin/vtopo`. Empty: vtopo from that host\'s PATH.',
+    },
 ];
 
 /**

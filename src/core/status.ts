@@ -162,7 +162,8 @@ export interface HugepageBudget {
 
 /** The multi-host part of a Status (issue 20): per host its chassis, ovn-controller and tunnels; per logical port its binding. */
 export interface FabricStatus {
-    central: { kind: 'private' | 'external'; nb: boolean; sb?: boolean; northd?: boolean };
+    /** `host`: the host it runs on, when that is another machine (a `--host` part): nb and northd are then not seen from here. */
+    central: { kind: 'private' | 'external'; nb: boolean; sb?: boolean; northd?: boolean; host?: string };
     hosts: FabricHostStatus[];
     ports: FabricPortStatus[];
 }
@@ -172,8 +173,11 @@ export interface FabricHostStatus {
     chassis: string;
     /** A SB Chassis row with this name exists (absent when the SB could not be read). */
     chassis_registered?: boolean;
-    controller: 'running' | 'stopped';
+    /** `remote`: another machine runs it (an ssh host, or any host but ours under `--host`): the SB registration tells. */
+    controller: 'running' | 'stopped' | 'remote';
     controller_pid?: number;
+    /** An ssh host: whether it answered over ssh just now. */
+    reachable?: boolean;
     /** The host's OvS answered. */
     ovs: boolean;
     tunnels: FabricTunnelStatus[];

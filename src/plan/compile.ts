@@ -5,7 +5,7 @@
  * refuses with a VtopoError.
  */
 import * as path from 'node:path';
-import type { Bridge, Expect, Host, Impairment, Link, Model, Nic, Port, Topology, Vm } from '../language/generated/ast.js';
+import type { Bridge, Expect, Fabric, Host, Impairment, Link, Model, Nic, Port, Topology, Vm } from '../language/generated/ast.js';
 import { readExpectation, readImpairment } from '../language/impairment.js';
 import { impairmentProblem } from '../core/impair.js';
 import {
@@ -17,6 +17,7 @@ import { vlanOf } from '../language/vlans.js';
 import { VtopoError } from '../core/api.js';
 import { deriveInstanceName, deriveMac, deriveTapName, hashHex } from './derive.js';
 import { compileFabric, fabricOf, fabricServingCores } from './fabric.js';
+import { hostsHere } from '../core/fabric.js';
 import { assertSocketPaths, runDirOf, vhostSocketPath, vmPaths } from './paths.js';
 import type {
     Accel, BridgePlan, DatapathKind, EmbeddedDatapathPlan, HostFacts, HostPlan, ImagePlan, LinkPlan, MemoryBackendPlan,
@@ -127,6 +128,20 @@ function refuseWithoutFabric(topology: Topology): void {
         'add `fabric { engine ovn  central HOST }` (OVN joins the hosts), or keep one unnamed `host { … }` block', 'fabric-missing');
 }
 
+/** The host of `--host H`, checked: it must be a named host of a topology with a fabric. */
+function scopeOf(topology: Topology, fabric: Fabric | undefined, host: string | undefined): string | undefined {
+    if (host === undefined) return undefined;
+    if (!fabric) {
+        throw new VtopoError(`--host ${host}: topology ${topology.name} has no fabric, so it runs on one host only`,
+            'drop --host (it picks one host\'s part of a topology across hosts)', 'host-unknown');
+    }
+    const names = elements<Host>(topology, 'Host').map((h) => h.name).filter((n): n is string => !!n);
+    if (!names.includes(host)) {
+        throw new VtopoError(`--host ${host}: topology ${topology.name} has no host ${host}`, `name one of its hosts: ${names.join(', ')}`, 'host-unknown');
+    }
+    return host;
+}
+
 export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     const name = topology.name;
     for (const [what, p] of [['runRoot', facts.runRoot], ['sourceFile', facts.sourceFile]] as const) {
@@ -136,9 +151,11 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     }
     refuseWithoutFabric(topology);
     const fabricAst = fabricOf(topology);
-    const runDir = runDirOf(facts.runRoot, name);
+    const scope = scopeOf(topology, fabricAst, facts.scopeHost);
+    const runDir = runDirOf(facts.runRoot, name, scope);
     const sourceDir = path.dirname(facts.sourceFile);
-    const host = hostOf(topology);
+    // Under --host, this machine is that host: its resources are the ones to plan with.
+    const host = scope ? elements<Host>(topology, 'Host').find((h) => h.name === scope) : hostOf(topology);
     const bridgesAst = elements<Bridge>(topology, 'Bridge');
     const vmsAst = elements<Vm>(topology, 'Vm');
     const nicsAst = elements<Nic>(topology, 'Nic');
@@ -148,7 +165,8 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
 
     const bridges: BridgePlan[] = bridgesAst.map((b) => ({ name: b.name, datapath: bridgeDatapath(b), mtu: bridgeMtu(b) }));
     const kinds = new Set<DatapathKind>(bridges.map((b) => b.datapath));
-    const hereVms = fabricAst ? vmsAst.filter((v) => prop(vmHost(v), 'ssh') === undefined) : vmsAst;
+    const runsHere = (v: Vm) => !fabricAst || (scope ? vmHost(v)?.name === scope : prop(vmHost(v), 'ssh') === undefined);
+    const hereVms = vmsAst.filter(runsHere);
     const hp = hostPlan(host, hereVms, runDir, facts, kinds.has('ovs'));
     const existingOvs = kinds.has('ovs') && !fabricAst ? existingOvsdb(host, facts) : undefined;
     // The cores that poll a port's queues: OvS-DPDK's PMD cores default to the last host core, not all of them.
@@ -240,9 +258,10 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
     for (const v of vms) for (const p of v.ports) kinds.add(p.datapath);
 
     const datapaths: Plan['datapaths'] = {};
-    const fabric = fabricAst ? compileFabric(topology, runDir, vms, vmsAst) : undefined;
+    const fabric = fabricAst ? compileFabric(topology, runDir, vms, vmsAst, scope) : undefined;
     if (fabric) {
-        const here = fabric.hosts.find((h) => h.kind === 'local') ?? fabric.hosts.find((h) => h.kind === 'netns') ?? fabric.hosts[0];
+        const mine = hostsHere(fabric);
+        const here = mine.find((h) => h.kind === 'local') ?? mine[0] ?? fabric.hosts[0];
         datapaths.ovs = { mode: 'fabric', dbSocket: here.ovs.dbSocket, runDir: path.join(runDir, 'ovs'), rxqPlacement: 'scheduler' };
         notes.push(`the hosts are joined by OVN (${fabric.encap} tunnels over the ${fabric.underlayMtu}-byte underlay); each host's OvS-DPDK places its queues with its own rxq scheduler`);
     } else if (kinds.has('embedded')) datapaths.embedded = embeddedPlan(runDir, hp);
@@ -265,8 +284,10 @@ export function compilePlan(topology: Topology, facts: HostFacts): Plan {
         return r.plan;
     });
 
+    // The guests of the other hosts are theirs to run (an ssh host's by its own vtopo); the logical switches still name their ports.
+    const mineVms = vms.filter((_v, i) => runsHere(vmsAst[i]));
     const plan: Plan = {
-        version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms, notes, warnings,
+        version: 1, topology: name, sourceFile: facts.sourceFile, runDir, host: hp, datapaths, bridges, links, nics, vms: mineVms, notes, warnings,
         ...(expectations.length ? { expectations } : {}),
         ...(fabric ? { fabric } : {}),
     };

@@ -83,6 +83,7 @@ function switchesOf(bridges: Bridge[], vms: VmPlan[]): LogicalSwitchPlan[] {
         mtu: bridgeMtu(b),
         ports: vms.flatMap((v) => v.ports.filter((p) => p.bridge === b.name).map((p) => ({
             name: p.id, vm: v.name, host: v.host!, addresses: p.ip ? `${p.mac} ${address(p.ip)}` : p.mac,
+            ...(p.ip ? { ip: p.ip } : {}), ...(p.gateway ? { gateway: p.gateway } : {}),
         }))),
     }));
 }
@@ -121,7 +122,7 @@ export function fabricUnsupported(t: Topology): { node: Bridge | Topology['eleme
 }
 
 /** Plan.fabric and each VM's host, for a topology with a `fabric` block. */
-export function compileFabric(topology: Topology, runDir: string, vms: VmPlan[], vmsAst: Vm[]): FabricPlan {
+export function compileFabric(topology: Topology, runDir: string, vms: VmPlan[], vmsAst: Vm[], scope?: string): FabricPlan {
     const fabric = fabricOf(topology)!;
     const problem = fabricUnsupported(topology)[0];
     if (problem) throw new VtopoError(problem.message, 'change the file as the sentence says (`vtopo check` shows it on its line)', 'fabric-part-unsupported');
@@ -142,6 +143,8 @@ export function compileFabric(topology: Topology, runDir: string, vms: VmPlan[],
         switches: switchesOf(bridges, vms),
         routers: topology.elements.filter((e): e is Router => e.$type === 'Router').map((r) => routerOf(topology.name, r)),
         underlayNetns: namespaceName(topology.name, 'ul'),
+        here: scope ? [scope] : hosts.filter((h) => h.kind !== 'ssh').map((h) => h.name),
+        ...(scope ? { scope } : {}),
     };
 }
 

@@ -7,8 +7,9 @@ import { SUN_PATH_BYTES } from '../core/limits.js';
 export const MAX_SOCKET_PATH = SUN_PATH_BYTES;
 
 /** runRoot comes absolute from the caller (host facts): the plan never reads the working directory. */
-export function runDirOf(runRoot: string, topology: string): string {
-    return path.join(runRoot, topology);
+export function runDirOf(runRoot: string, topology: string, host?: string): string {
+    // One host's part (`--host H`) has a directory of its own: on one machine it sits beside the whole topology's.
+    return path.join(runRoot, host ? `${topology}@${host}` : topology);
 }
 
 export interface VmPaths {

@@ -83,10 +83,11 @@ export function formatStatus(s: Status, rates?: Rates): string {
 function formatFabric(f: NonNullable<Status['fabric']>): string[] {
     const yn = (b: boolean | undefined) => (b === undefined ? '-' : b ? 'yes' : 'NO');
     const c = f.central;
-    const out = [`ovn central (${c.kind}): nb ${yn(c.nb)}${c.sb === undefined ? '' : `, sb ${yn(c.sb)}`}${c.northd === undefined ? '' : `, northd ${yn(c.northd)}`}`, ''];
+    const out = c.host ? [`ovn central (${c.kind}, on host ${c.host}): sb ${yn(c.sb)} (reached over the underlay)`, ''] : [`ovn central (${c.kind}): nb ${yn(c.nb)}${c.sb === undefined ? '' : `, sb ${yn(c.sb)}`}${c.northd === undefined ? '' : `, northd ${yn(c.northd)}`}`, ''];
     out.push(table(['HOST', 'CHASSIS', 'REGISTERED', 'CONTROLLER', 'PID', 'OVS', 'TUNNELS', 'ERROR'], f.hosts.map((h) => [
-        h.name, h.chassis, yn(h.chassis_registered), h.controller, h.controller_pid ? String(h.controller_pid) : '-', yn(h.ovs),
-        [...h.tunnels].sort((a, b) => (a.peer ?? a.remote_ip).localeCompare(b.peer ?? b.remote_ip)).map((t) => `${t.peer ?? t.remote_ip} ${t.type} ${t.link}${t.bfd ? ` bfd ${t.bfd}` : ''}`).join(', ') || '(none)', h.error ?? '',
+        h.name, h.chassis, yn(h.chassis_registered), h.controller === 'remote' ? `remote${h.reachable === undefined ? '' : h.reachable ? ' (ssh ok)' : ' (ssh DOWN)'}` : h.controller,
+        h.controller_pid ? String(h.controller_pid) : '-', h.controller === 'remote' ? '-' : yn(h.ovs),
+        h.controller === 'remote' ? '(that host\'s own)' : [...h.tunnels].sort((a, b) => (a.peer ?? a.remote_ip).localeCompare(b.peer ?? b.remote_ip)).map((t) => `${t.peer ?? t.remote_ip} ${t.type} ${t.link}${t.bfd ? ` bfd ${t.bfd}` : ''}`).join(', ') || '(none)', h.error ?? '',
     ])));
     if (f.ports.length) {
         out.push('');

@@ -63,6 +63,11 @@ export function labOps(deps: RuntimeDeps, locate: (file: string, opts: RuntimeOp
 
     function vmOf(plan: Plan, name: string): VmPlan {
         const vm = plan.vms.find((v) => v.name === name);
+        const elsewhere = plan.fabric?.hosts.find((h) => h.vms.includes(name));
+        if (!vm && elsewhere) {
+            throw new VtopoError(`vm ${name} runs on host ${elsewhere.name}${elsewhere.ssh ? ` (${elsewhere.ssh})` : ''}, not on this machine's part of topology ${plan.topology}`,
+                `run the command there with \`--host ${elsewhere.name}\` (vtopo keeps that host's part in its own state)`, 'no-such-vm');
+        }
         if (!vm) {
             throw new VtopoError(`topology ${plan.topology} has no vm ${name}`,
                 `name one of: ${plan.vms.map((v) => v.name).join(', ') || '(none deployed)'}`, 'no-such-vm');

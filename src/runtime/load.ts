@@ -40,7 +40,7 @@ export async function planFor(file: string, facts: (f: string) => HostFacts): Pr
  * The run directory of a file's topology, even when the file has errors now:
  * status and destroy must work on whatever was deployed from it.
  */
-export async function runDirFor(file: string, runRoot: string): Promise<{ topology: string; runDir: string }> {
+export async function runDirFor(file: string, runRoot: string, host?: string): Promise<{ topology: string; runDir: string }> {
     const r = await load(file);
     const names = (r.model?.topologies ?? []).map((t) => t.name).filter((n): n is string => !!n);
     if (names.length === 0) {
@@ -48,5 +48,5 @@ export async function runDirFor(file: string, runRoot: string): Promise<{ topolo
             'restore the `topology NAME {` line the file was deployed with', 'no-topology');
     }
     if (names.length > 1) topologyOf(r.model, file); // throws the one-topology-per-file error
-    return { topology: names[0], runDir: runDirOf(path.resolve(runRoot), names[0]) };
+    return { topology: names[0], runDir: runDirOf(path.resolve(runRoot), names[0], host) };
 }

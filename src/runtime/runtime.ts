@@ -181,14 +181,34 @@ function dropUndeployedRunDir(runDir: string): void {
     if (!existsSync(path.join(runDir, 'state', 'state.json'))) rmSync(runDir, { recursive: true, force: true });
 }
 
+/**
+ * The parts other machines run (a fabric's ssh hosts), after ours is up:
+ * each host's outcome is reported, none undoes ours (issue 20: an
+ * unreachable host fails its own part and leaves the others as they are).
+ */
+async function deployHosts(plan: Plan, deps: RuntimeDeps, progress: (e: ProgressEvent) => void): Promise<Pick<DeployResult, 'hosts'>> {
+    const out: NonNullable<DeployResult['hosts']> = [];
+    for (const kind of KINDS) {
+        if (!plan.datapaths[kind]) continue;
+        const be = await deps.backend(kind);
+        if (!be.deployHosts) continue;
+        out.push(...await be.deployHosts(plan, (message) => progress({ step: 'host', phase: 'info', message })));
+    }
+    return out.length ? { hosts: out } : {};
+}
+
 export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
     exportPlan(file: string): Promise<Plan>;
     deployedPlan(file: string): Promise<{ topology: string; plan?: Plan }>;
 } {
     const noop = () => undefined;
     /** HostFacts with the command line's `--ovsdb` on top. */
-    const factsWith = (opts: RuntimeOptions) => (f: string): HostFacts =>
-        (opts.ovsdb === undefined ? deps.hostFacts(f) : { ...deps.hostFacts(f), ovsdb: opts.ovsdb });
+    const factsWith = (opts: RuntimeOptions) => (f: string): HostFacts => ({
+        ...deps.hostFacts(f),
+        ...(opts.ovsdb === undefined ? {} : { ovsdb: opts.ovsdb }),
+        ...(opts.host === undefined ? {} : { scopeHost: opts.host }),
+    });
+    const runDirOfFile = (file: string, opts: RuntimeOptions) => runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot, opts.host);
 
     async function plan(file: string, opts: RuntimeOptions = {}): Promise<PlanResult> {
         const desired = await planFor(file, factsWith(opts));
@@ -229,7 +249,8 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
                 await waitForGuests(booting, { desired, deps, progress });
                 // Nothing to do: what runs is the file's plan (a deploy that stopped part-way may have finished it).
                 if (state?.pending || state?.guests) writeState(desired.runDir, { deployed: desired, hugepages: state.hugepages, ...kept(state) });
-                return { applied: [], status: await collectStatus(file, desired.topology, desired, deps) };
+                const hosts = await deployHosts(desired, deps, progress);
+                return { applied: [], status: await collectStatus(file, desired.topology, desired, deps), ...hosts };
             }
             await preflight(desired, actions, deps);
             let hugepages = state?.hugepages;
@@ -270,7 +291,8 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
                 throw err;
             }
             writeState(desired.runDir, { deployed: desired, hugepages, ...kept(state, desired) });
-            return { applied, status: await collectStatus(file, desired.topology, desired, deps) };
+            const hosts = await deployHosts(desired, deps, progress);
+            return { applied, status: await collectStatus(file, desired.topology, desired, deps), ...hosts };
         } finally {
             lock.release();
             dropUndeployedRunDir(desired.runDir);
@@ -279,7 +301,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
 
     async function destroy(file: string, opts: RuntimeOptions = {}): Promise<void> {
         const progress = opts.onProgress ?? noop;
-        const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
+        const { topology, runDir } = await runDirOfFile(file, opts);
         if (!existsSync(runDir)) {
             progress({ step: 'destroy', phase: 'info', message: `topology ${topology} is not deployed (no ${runDir})` });
             return;
@@ -299,7 +321,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
     }
 
     async function deployedPlan(file: string, opts: RuntimeOptions = {}): Promise<{ topology: string; plan?: Plan }> {
-        const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
+        const { topology, runDir } = await runDirOfFile(file, opts);
         const state = readStateLenient(runDir);
         return { topology, plan: throughOvsdb(state?.deployed ?? state?.pending, opts.ovsdb) };
     }
@@ -346,7 +368,7 @@ export function createRuntime(deps: RuntimeDeps): VtopoRuntime & {
     }
 
     const lab = labOps(deps, async (file, opts) => {
-        const { topology, runDir } = await runDirFor(file, deps.hostFacts(path.resolve(file)).runRoot);
+        const { topology, runDir } = await runDirOfFile(file, opts);
         const { plan: p } = await deployedPlan(file, opts);
         return { topology, runDir, plan: p };
     });

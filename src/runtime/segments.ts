@@ -21,12 +21,12 @@ export interface PingTarget {
 }
 
 /** The VLAN a port's untagged frames (its guest address) are in; undefined when the port drops them. */
-export function untaggedVlan(p: VmPortPlan): number | undefined {
+export function untaggedVlan(p: Pick<VmPortPlan, 'vlan'>): number | undefined {
     if (!p.vlan) return 0;
     return p.vlan.mode === 'access' ? p.vlan.tag : p.vlan.native;
 }
 
-const vlanName = (p: VmPortPlan) => {
+const vlanName = (p: Pick<VmPortPlan, 'vlan'>) => {
     const v = untaggedVlan(p);
     return v === undefined ? 'a trunk without native VLAN' : v === 0 ? 'no VLAN' : `VLAN ${v}`;
 };
@@ -61,14 +61,30 @@ export function routedBetween(plan: Plan, a: string, b: string): boolean {
  * `isolated` when the VLANs differ. In a fabric also every pair on two
  * switches a router joins, when both ports have a gateway (routed): `reach`.
  */
+type Peer = Pick<VmPortPlan, 'id' | 'bridge' | 'ip' | 'gateway' | 'vlan'>;
+
+/** Guests another machine runs (a fabric's ssh hosts, or every other host under `--host`): reached, not pinged from. */
+function otherHostsGuests(plan: Plan): { name: string; ports: Peer[] }[] {
+    const mine = new Set(plan.vms.map((v) => v.name));
+    const byVm = new Map<string, Peer[]>();
+    for (const sw of plan.fabric?.switches ?? []) {
+        for (const p of sw.ports) {
+            if (mine.has(p.vm)) continue;
+            byVm.set(p.vm, [...(byVm.get(p.vm) ?? []), { id: p.name, bridge: sw.name, ...(p.ip ? { ip: p.ip } : {}), ...(p.gateway ? { gateway: p.gateway } : {}) }]);
+        }
+    }
+    return [...byVm].map(([name, ports]) => ({ name, ports }));
+}
+
 export function pingTargets(plan: Plan): PingTarget[] {
     const seg = segmentsOf(plan);
     const out: PingTarget[] = [];
-    const routed = (m: VmPortPlan, p: VmPortPlan) => !!m.gateway && !!p.gateway && routedBetween(plan, m.bridge, p.bridge);
+    const routed = (m: Peer, p: Peer) => !!m.gateway && !!p.gateway && routedBetween(plan, m.bridge, p.bridge);
+    const peersAll: { name: string; ports: Peer[] }[] = [...plan.vms, ...otherHostsGuests(plan)];
     for (const src of plan.vms) {
         const mine = src.ports.filter((p) => p.ip);
-        for (const dst of plan.vms) {
-            if (dst === src) continue;
+        for (const dst of peersAll) {
+            if (dst.name === src.name) continue;
             const peers = dst.ports.filter((p) => p.ip && mine.some((m) => seg.get(m.bridge) === seg.get(p.bridge) || routed(m, p)));
             for (const p of peers) {
                 const local = mine.filter((m) => seg.get(m.bridge) === seg.get(p.bridge));

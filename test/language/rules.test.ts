@@ -224,6 +224,8 @@ const CASES: Partial<Record<Code, Case>> = {
     'fabric-port-unsupported': { bad: fab({ portB: 'bridge web  ip 10.0.1.2/24  gateway 10.0.1.254  impair { rate 10mbit }' }), good: fab() },
     'underlay-mtu-short': { bad: fab({ web: 'datapath ovs  mtu 1500', fabric: 'engine ovn  central h1  underlay-mtu 1557' }), good: fab({ web: 'datapath ovs  mtu 1500', fabric: 'engine ovn  central h1  underlay-mtu 1558' }) },
     'underlay-invalid': { bad: fab({ h2: 'netns' }), good: fab() },
+    'ssh-host-uplink-missing': { bad: fab({ h2: 'ssh "root@172.31.0.2"  underlay 172.31.0.2/24' }), good: fab({ h2: 'ssh "root@172.31.0.2"  underlay 172.31.0.2/24  uplink af_packet "eth1"' }) },
+    'netns-host-uplink': { bad: fab({ h2: 'netns  underlay 172.31.0.2/24  uplink af_packet "eth1"' }), good: fab() },
     'underlay-duplicate': { bad: fab({ h2: 'netns  underlay 172.31.0.1/24' }), good: fab() },
     'underlay-subnet-mismatch': { bad: fab({ h2: 'netns  underlay 172.31.1.2/24' }), good: fab() },
     'fabric-central': { bad: fab({ fabric: 'engine ovn  underlay-mtu 1600' }), good: fab() },

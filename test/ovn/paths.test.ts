@@ -9,10 +9,15 @@ describe('OVN backend paths and settings', () => {
     const { topology, fabric, dir } = testFabric('pp', 2);
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('refuses ssh hosts and uplinks with "not yet" and a way out', () => {
+    it('refuses an ssh host without an uplink and a simulated host with one, naming the fix', () => {
         const ssh = { ...fabric.hosts[1], kind: 'ssh' as const, ssh: 'root@198.51.100.3', netns: undefined };
-        expect(() => checkSupported(ssh)).toThrow(/ssh host \(root@198\.51\.100\.3\).*not yet supported/);
-        expect(() => checkSupported({ ...fabric.hosts[1], uplink: { kind: 'af_packet', iface: 'eth1' } })).toThrow(/uplink eth1.*not yet supported/);
+        expect(() => checkSupported(ssh)).toThrow(/ssh host without an uplink/);
+        const onUplink = { ...ssh, uplink: { kind: 'af_packet' as const, iface: 'eth1' } };
+        expect(() => checkSupported(onUplink)).not.toThrow();
+        // A host on its own uplink runs its OvS where vtopo runs, not in a namespace.
+        expect(hostNetns(topology, onUplink)).toBe('');
+        expect(hostOvsPlan(topology, onUplink).datapaths.ovs!.netns).toBe('');
+        expect(() => checkSupported({ ...fabric.hosts[1], uplink: { kind: 'af_packet', iface: 'eth1' } })).toThrow(/simulated in a namespace but names uplink eth1/);
         expect(() => checkSupported(fabric.hosts[1])).not.toThrow();
     });
 

@@ -13,10 +13,10 @@ import { compilePlan, socketsOf, topologyOf } from '../../src/plan/compile.js';
 
 const facts = { runRoot: '/run/vtopo', kvmUsable: false, sourceFile: '/labs/f.vtopo', onlineCpus: [0, 1] };
 
-async function planOf(text: string): Promise<Plan> {
+async function planOf(text: string, scopeHost?: string): Promise<Plan> {
     const r = await checkText(text);
     expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
-    return compilePlan(topologyOf(r.model!, 'f.vtopo'), facts);
+    return compilePlan(topologyOf(r.model!, 'f.vtopo'), { ...facts, ...(scopeHost ? { scopeHost } : {}) });
 }
 
 describe('a topology across hosts', () => {
@@ -36,10 +36,10 @@ describe('a topology across hosts', () => {
         const mac = (id: string) => plan.vms.flatMap((v) => v.ports).find((p) => p.id === id)!.mac;
         expect(f.switches).toEqual([
             { name: 'web', mtu: 1400, ports: [
-                { name: 'a.eth0', vm: 'a', host: 'h1', addresses: `${mac('a.eth0')} 10.0.1.1` },
-                { name: 'b.eth0', vm: 'b', host: 'h2', addresses: `${mac('b.eth0')} 10.0.1.2` },
+                { name: 'a.eth0', vm: 'a', host: 'h1', addresses: `${mac('a.eth0')} 10.0.1.1`, ip: '10.0.1.1/24', gateway: '10.0.1.254' },
+                { name: 'b.eth0', vm: 'b', host: 'h2', addresses: `${mac('b.eth0')} 10.0.1.2`, ip: '10.0.1.2/24', gateway: '10.0.1.254' },
             ] },
-            { name: 'db', mtu: 1400, ports: [{ name: 'c.eth0', vm: 'c', host: 'h3', addresses: `${mac('c.eth0')} 10.0.2.1` }] },
+            { name: 'db', mtu: 1400, ports: [{ name: 'c.eth0', vm: 'c', host: 'h3', addresses: `${mac('c.eth0')} 10.0.2.1`, ip: '10.0.2.1/24', gateway: '10.0.2.254' }] },
         ]);
         expect(f.routers.map((r) => [r.name, r.ports.map((p) => [p.name, p.switch, p.network])])).toEqual([
             ['edge', [['edge-web', 'web', '10.0.1.254/24'], ['edge-db', 'db', '10.0.2.254/24']]],
@@ -57,7 +57,7 @@ describe('a topology across hosts', () => {
     it('routes, an existing OVN and an ssh host plan as written; the router MACs are stable and distinct', async () => {
         const text = `topology t {
   host h1 { cores 0-1  memory 4G  underlay 192.0.2.1/24 }
-  host h2 { ssh "root@192.0.2.2"  underlay 192.0.2.2/24 }
+  host h2 { ssh "root@192.0.2.2"  underlay 192.0.2.2/24  uplink af_packet "eth1"  memory 2G }
   fabric { engine ovn  encap vxlan  ovn-nb "tcp:192.0.2.10:6641"  underlay-mtu 1600 }
   bridge web { datapath ovs  mtu 1400 }
   bridge db { datapath ovs  mtu 1400 }
@@ -75,9 +75,22 @@ describe('a topology across hosts', () => {
         const macs = f.routers[0].ports.map((p) => p.mac);
         expect(new Set(macs).size).toBe(2);
         expect((await planOf(text)).fabric!.routers[0].ports.map((p) => p.mac)).toEqual(macs);
-        // This machine carries the guests of local and simulated hosts, not the ssh host's.
+        // This machine carries the guests of local and simulated hosts, not the ssh host's (its own vtopo runs them there).
         expect(plan.host.memoryBytes).toBe(4 * 2 ** 30);
-        expect(plan.vms[1].ports[0].gateway).toBeUndefined();
+        expect(plan.vms.map((v) => v.name)).toEqual(['a']);
+        expect(f.here).toEqual(['h1']);
+        expect(f.switches.flatMap((s) => s.ports.map((p) => p.name))).toEqual(['a.eth0', 'b.eth0']);
+
+        // `--host h2`, as the ssh host runs it: its part alone, in a run directory of its own, with its own resources.
+        const part = await planOf(text, 'h2');
+        expect(part.runDir).toBe('/run/vtopo/t@h2');
+        expect(part.vms.map((v) => [v.name, v.host])).toEqual([['b', 'h2']]);
+        expect(part.vms[0].ports[0].gateway).toBeUndefined();
+        expect(part.host.memoryBytes).toBe(2 * 2 ** 30);
+        expect(part.fabric).toMatchObject({ here: ['h2'], scope: 'h2' });
+        expect(part.fabric!.hosts[1].ovs.runDir).toBe('/run/vtopo/t@h2/hosts/h2');
+        const model = (await checkText(text)).model!;
+        expect(() => compilePlan(topologyOf(model, 'f.vtopo'), { ...facts, scopeHost: 'h9' })).toThrow(/topology t has no host h9/);
     });
 
     it('named hosts other than one local host need a fabric; one named local host plans as a single host', async () => {

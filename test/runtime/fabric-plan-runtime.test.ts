@@ -7,7 +7,8 @@
  */
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendFor, byOvsMode } from '../../src/backends/registry.js';
+import { byOvsMode } from '../../src/backends/registry.js';
+import { hostsHere, hostsOverSsh } from '../../src/core/fabric.js';
 import type { DatapathBackend, DatapathSnapshot } from '../../src/backends/types.js';
 import { guestCmdline } from '../../src/backends/qemu/boot.js';
 import { fabricWarnings } from '../../src/backends/ovn/datapath.js';
@@ -67,12 +68,14 @@ describe('a fabric plan in the runtime', () => {
         expect(calls).toEqual(['fabric start', 'fabric add-port', 'single start', 'single remove-bridge']);
     });
 
-    it('an ssh host is refused by name before anything starts', async () => {
-        const be = await backendFor('ovs');
-        const ssh = { ...plan, fabric: { ...plan.fabric!, hosts: plan.fabric!.hosts.map((h) => (h.name === 'h3' ? { ...h, kind: 'ssh' as const, ssh: 'root@192.0.2.3' } : h)) } };
-        expect(await be.running(ssh)).toBe(false);
-        await expect(be.start(ssh)).rejects.toThrow('host h3 is an ssh host (root@192.0.2.3): deploying over SSH is not yet supported');
-        expect((await be.describe!(ssh))!.datapath.error).toContain('host h3 is an ssh host');
+    it('an ssh host is deployed there, not here: this machine runs the others, and deploys it over ssh', () => {
+        const f = { ...plan.fabric!, here: undefined, hosts: plan.fabric!.hosts.map((h) => (h.name === 'h3' ? { ...h, kind: 'ssh' as const, ssh: 'root@192.0.2.3' } : h)) };
+        expect(hostsHere(f).map((h) => h.name)).not.toContain('h3');
+        expect(hostsOverSsh(f).map((h) => h.name)).toEqual(['h3']);
+        // Under `--host h3` it is the one host this machine runs, and none is deployed over ssh from here.
+        const part = { ...f, here: ['h3'], scope: 'h3' };
+        expect(hostsHere(part).map((h) => h.name)).toEqual(['h3']);
+        expect(hostsOverSsh(part)).toEqual([]);
     });
 
     it('verify pings pairs on one switch, and across a router when both ports have a gateway', () => {

@@ -160,3 +160,35 @@ describe('pingTargets with VLANs', () => {
         expect(pingTargets(await compiled()).every((t) => t.expect === 'reach')).toBe(true);
     });
 });
+
+describe('verify across hosts: guests another machine runs are pinged, never pinged from', () => {
+    const text = `topology sx {
+  host h1 { cores 0-1  memory 4G  underlay 172.31.9.1/24 }
+  host h3 { ssh "root@172.31.9.3"  underlay 172.31.9.3/24  uplink af_packet "eth1" }
+  fabric { engine ovn  central h1  underlay-mtu 1600 }
+  bridge web { datapath ovs  mtu 1400 }
+  bridge db { datapath ovs  mtu 1400 }
+  router edge { port web 10.0.1.254/24  port db 10.0.2.254/24 }
+  vm a { host h1  memory 256M  port eth0 { bridge web  ip 10.0.1.1/24  gateway 10.0.1.254 } }
+  vm c { host h3  memory 256M  port eth0 { bridge web  ip 10.0.1.3/24  gateway 10.0.1.254 } }
+  vm d { host h3  memory 256M  port eth0 { bridge db  ip 10.0.2.4/24  gateway 10.0.2.254 } }
+  vm e { host h3  memory 256M  port eth0 { bridge db  ip 10.0.2.5/24 } }
+}
+`;
+    async function planned(scopeHost?: string): Promise<Plan> {
+        const r = await checkText(text);
+        expect(r.diagnostics.filter((d) => d.severity === 'error').map((d) => d.message)).toEqual([]);
+        return compilePlan(topologyOf(r.model!, 'f.vtopo'), { runRoot: '/run/vtopo', kvmUsable: false, sourceFile: '/l/f.vtopo', onlineCpus: [0, 1], ...(scopeHost ? { scopeHost } : {}) });
+    }
+    const pairs = (p: Plan) => pingTargets(p).map((t) => `${t.from}>${t.to} ${t.address} ${t.expect}`).sort();
+
+    it('from this machine: switched and routed pairs to the ssh host\'s guests (one without a gateway is not routed to)', async () => {
+        expect(pairs(await planned())).toEqual(['a>c 10.0.1.3 reach', 'a>d 10.0.2.4 reach']);
+    });
+
+    it('under --host: that host\'s guests ping each other and the others\' guests', async () => {
+        expect(pairs(await planned('h3'))).toEqual([
+            'c>a 10.0.1.1 reach', 'c>d 10.0.2.4 reach', 'd>a 10.0.1.1 reach', 'd>c 10.0.1.3 reach', 'd>e 10.0.2.5 reach', 'e>d 10.0.2.4 reach',
+        ]);
+    });
+});

@@ -24,10 +24,12 @@ import { INTERFACE_COLUMNS, interfaceToPortStatus } from '../ovs/status.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot } from '../types.js';
 import { centralState } from './central.js';
 import { connectHost, controllerPid, ensureVif, removeVifs, stopController, stopHostOvs } from './hosts.js';
-import { fabricDown, fabricUp } from './index.js';
+import { fabricDown, fabricUp, waitChassis } from './index.js';
 import { connectNb, ensureNb } from './nb.js';
 import { checkSupported, hostOvsPlan, NB_DB, TOPOLOGY_KEY } from './paths.js';
-import { L3_KEY, l3KeyOf } from '../../core/fabric.js';
+import { centralHere, hostsHere, hostsOverSsh, L3_KEY, l3KeyOf, writesNorthbound } from '../../core/fabric.js';
+import type { HostDeployResult } from '../../core/api.js';
+import { deployOn, destroyOn } from './remote.js';
 import { fabricStatus } from './status.js';
 
 /** A VM port still down this long is worth a sentence of its own (as on one host). */
@@ -43,8 +45,8 @@ export function fabricOf(plan: Plan): FabricPlan {
     return plan.fabric;
 }
 
-/** The hosts whose OvS runs on this machine (ssh hosts are refused by fabricUp). */
-const hereHosts = (f: FabricPlan) => f.hosts.filter((h) => h.kind !== 'ssh');
+/** The hosts whose OvS runs on this machine (an ssh host's runs there, deployed by its own vtopo). */
+const hereHosts = hostsHere;
 
 /** The fabric host a VM port runs on: its VM's host, else its logical port's, else the local host. */
 export function hostOfPort(plan: Plan, id: string): FabricHostPlan {
@@ -72,8 +74,7 @@ async function hostInterfaces(plan: Plan, h: FabricHostPlan, columns: string[]):
 async function downParts(plan: Plan): Promise<string[]> {
     const f = fabricOf(plan);
     const out: string[] = [];
-    for (const h of f.hosts.filter((x) => x.kind === 'ssh')) out.push(`host ${h.name} is an ssh host (not yet supported)`);
-    if (f.central.kind === 'private') {
+    if (centralHere(f) && f.central.kind === 'private') {
         const cs = centralState(f);
         const missing = [!cs.nbPid && 'NB ovsdb-server', !cs.sbPid && 'SB ovsdb-server', !cs.northdPid && 'ovn-northd'].filter(Boolean);
         if (missing.length) out.push(`OVN central on ${f.central.host}: ${missing.join(', ')} not running`);
@@ -98,9 +99,9 @@ interface HostRecord { topology: string; fabric: FabricPlan; host: FabricHostPla
 function recordHosts(plan: Plan): void {
     const f = fabricOf(plan);
     mkdirSync(recordsDir(plan), { recursive: true, mode: 0o700 });
-    for (const h of hereHosts(f)) {
+    for (const h of [...hereHosts(f), ...hostsOverSsh(f)]) {
         const rec: HostRecord = { topology: plan.topology, fabric: { ...f, switches: [], routers: [] }, host: h };
-        writeFileSync(path.join(recordsDir(plan), `${encodeURIComponent(h.name)}.json`), JSON.stringify(rec), { mode: 0o600 });
+        writeFileSync(recordPath(plan, h.name), JSON.stringify(rec), { mode: 0o600 });
     }
 }
 
@@ -117,6 +118,22 @@ function formerHosts(plan: Plan): HostRecord[] {
             return [];
         }
     });
+}
+
+const recordPath = (plan: Plan, host: string) => path.join(recordsDir(plan), `${encodeURIComponent(host)}.json`);
+
+/** A dropped host's ovn-controller (here) or its whole part (an ssh host's, by its own vtopo there). */
+async function endFormerController(rec: HostRecord): Promise<void> {
+    if (rec.host.kind === 'ssh' && !rec.fabric.scope) await destroyOn(rec.host, rec.topology, () => undefined);
+    else await stopController(rec.fabric, rec.host);
+}
+
+async function endFormerOvs(rec: HostRecord): Promise<void> {
+    if (rec.host.kind !== 'ssh' || rec.fabric.scope) await stopHostOvs(rec.topology, rec.fabric, rec.host);
+}
+
+function errorParts(e: unknown): { error: string; fix?: string } {
+    return e instanceof VtopoError ? { error: e.message, ...(e.fix ? { fix: e.fix } : {}) } : { error: String((e as Error).message ?? e) };
 }
 
 /** The plan's fabric without one logical switch (and the router ports onto it). */
@@ -156,7 +173,7 @@ async function snapshot(plan: Plan, running: boolean): Promise<DatapathSnapshot>
     const f = fabricOf(plan);
     const down = running ? [] : await downParts(plan);
     const datapath: DatapathSnapshot['datapath'] = { kind: 'ovs', running: running && down.length === 0, mode: 'fabric' };
-    const local = f.hosts.find((h) => h.kind === 'local');
+    const local = hereHosts(f).find((h) => h.kind === 'local') ?? hereHosts(f)[0];
     const localPid = local && (await instanceState(hostOvsPlan(plan.topology, local))).vswitchdPid;
     if (localPid) {
         datapath.pid = localPid;
@@ -204,10 +221,11 @@ export const fabricDatapath: DatapathBackend = {
             }
         };
         const former = formerHosts(plan);
-        // Their ovn-controllers first, while the SB is there to hear them leave (as fabricDown does).
-        for (const { fabric, host } of former) await step(`host ${host.name} (no longer in the file): `, () => stopController(fabric, host));
+        // Other machines' parts and their ovn-controllers first, while the SB is there to hear them leave (as fabricDown does).
+        for (const h of hostsOverSsh(fabricOf(plan))) await step(`host ${h.name}: `, () => destroyOn(h, plan.topology, () => undefined));
+        for (const rec of former) await step(`host ${rec.host.name} (no longer in the file): `, () => endFormerController(rec));
         await step('', () => fabricDown(plan.topology, fabricOf(plan)));
-        for (const { topology, fabric, host } of former) await step(`host ${host.name} (no longer in the file): `, () => stopHostOvs(topology, fabric, host));
+        for (const rec of former) await step(`host ${rec.host.name} (no longer in the file): `, () => endFormerOvs(rec));
         for (const port of plan.vms.flatMap((v) => v.ports)) {
             if (port.datapath === 'ovs' && port.vhostMode === 'server') removeSymlink(port.socketPath);
         }
@@ -217,17 +235,18 @@ export const fabricDatapath: DatapathBackend = {
 
     async inventory(plan): Promise<DatapathInventory> {
         const f = fabricOf(plan);
-        const inv: DatapathInventory = { bridges: [], links: [], vmPorts: [], nics: [] };
-        const c = await connectNb(f);
+        // Off the central, the Northbound is the central's to write: its switches count as there.
+        const inv: DatapathInventory = { bridges: writesNorthbound(f) ? [] : f.switches.map((s) => s.name), links: [], vmPorts: [], nics: [] };
+        const c = writesNorthbound(f) ? await connectNb(f) : undefined;
         try {
-            const rows = (await c.transact(NB_DB, [op.select('Logical_Switch', [], ['name', 'external_ids'])]))[0].rows ?? [];
+            const rows = !c ? [] : (await c.transact(NB_DB, [op.select('Logical_Switch', [], ['name', 'external_ids'])]))[0].rows ?? [];
             // A switch whose routers changed since NB was written counts as missing: add-bridge rewrites NB (ensureNb), its ports stay.
-            inv.bridges = rows.filter((r) => {
+            if (c) inv.bridges = rows.filter((r) => {
                 const ext = toRecord(r.external_ids);
                 return ext[TOPOLOGY_KEY] === plan.topology && ext[L3_KEY] === l3KeyOf(f, r.name as string);
             }).map((r) => r.name as string);
         } finally {
-            c.close();
+            c?.close();
         }
         for (const h of hereHosts(f)) {
             for (const r of await hostInterfaces(plan, h, ['external_ids'])) {
@@ -242,11 +261,11 @@ export const fabricDatapath: DatapathBackend = {
 
     /** NB made equal to the plan's logical topology (idempotent: only what differs changes). */
     async addBridge(plan, _bridge: BridgePlan) {
-        await ensureNb(plan.topology, fabricOf(plan), { wait: false });
+        if (writesNorthbound(fabricOf(plan))) await ensureNb(plan.topology, fabricOf(plan), { wait: false });
     },
 
     async removeBridge(plan, name) {
-        await ensureNb(plan.topology, withoutSwitch(fabricOf(plan), name), { wait: false });
+        if (writesNorthbound(fabricOf(plan))) await ensureNb(plan.topology, withoutSwitch(fabricOf(plan), name), { wait: false });
     },
 
     async addLink(_plan, link) {
@@ -284,14 +303,14 @@ export const fabricDatapath: DatapathBackend = {
             const actual = path.join(h.ovs.runDir, name);
             if (path.resolve(actual) !== path.resolve(port.socketPath)) symlinkSync(actual, port.socketPath);
         }
-        await ensureNb(plan.topology, fabricOf(plan), { wait: false });
+        if (writesNorthbound(fabricOf(plan))) await ensureNb(plan.topology, fabricOf(plan), { wait: false });
         if (port.impair && !impairmentIsEmpty(port.impair)) await fabricDatapath.setImpair(plan, { port: port.id }, port.impair);
     },
 
     async removeVmPort(plan, id) {
         const h = hostOfPort(plan, id);
         const port = plan.vms.flatMap((v) => v.ports).find((p) => p.id === id);
-        if (h.kind !== 'ssh') await removeVifs(h, [port ? vmPortIfName(port) : id.replace(/\//g, '_')]);
+        if (hereHosts(fabricOf(plan)).includes(h)) await removeVifs(h, [port ? vmPortIfName(port) : id.replace(/\//g, '_')]);
         if (port?.vhostMode === 'server') removeSymlink(port.socketPath);
     },
 
@@ -324,7 +343,7 @@ export const fabricDatapath: DatapathBackend = {
         const f = fabricOf(plan);
         const end = Date.now() + SETTLE_MS;
         try {
-            await ensureNb(plan.topology, f, { timeoutMs: SETTLE_MS });
+            if (writesNorthbound(f)) await ensureNb(plan.topology, f, { timeoutMs: SETTLE_MS });
         } catch (e) {
             onWait((e as Error).message);
             return;
@@ -356,6 +375,37 @@ export const fabricDatapath: DatapathBackend = {
             throw failed.reason;
         }
         return { close: () => { for (const w of watches) w.close(); } };
+    },
+
+    async deployHosts(plan, progress) {
+        const f = fabricOf(plan);
+        const out: HostDeployResult[] = [];
+        for (const rec of formerHosts(plan)) {
+            progress(`host ${rec.host.name} is no longer in the file: ending its part`);
+            try {
+                await endFormerController(rec);
+                await endFormerOvs(rec);
+                rmSync(recordPath(plan, rec.host.name), { force: true });
+                out.push({ host: rec.host.name, ok: true, applied: 1 });
+            } catch (e) {
+                out.push({ host: rec.host.name, ok: false, ...errorParts(e) });
+            }
+        }
+        for (const h of hostsOverSsh(f)) {
+            progress(`host ${h.name}: deploying its part over ssh (${h.ssh})`);
+            try {
+                const applied = await deployOn(h, plan.topology, plan.sourceFile, (line) => progress(`host ${h.name}: ${line.replace(/^\s+/, '')}`));
+                progress(`host ${h.name}: ${applied ? `applied ${applied} action(s)` : 'nothing to change'}`);
+                out.push({ host: h.name, ok: true, applied });
+            } catch (e) {
+                progress(`host ${h.name}: ${(e as Error).message}`);
+                out.push({ host: h.name, ok: false, ...errorParts(e) });
+            }
+        }
+        if (hostsOverSsh(f).length && out.every((r) => r.ok)) {
+            await waitChassis(f, f.hosts.map((h) => h.chassis), SETTLE_MS).catch((e) => progress((e as Error).message));
+        }
+        return out;
     },
 
     async setLink(_plan, target) {

@@ -11,14 +11,14 @@ import type { FabricHostPlan, FabricPlan } from '../../core/plan.js';
 import { chassisExternalIds } from '../../core/fabric.js';
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, terminate, waitGone } from '../../host/procs.js';
-import { run } from '../ovs/exec.js';
+import { inNetns, run } from '../ovs/exec.js';
 import { startInstance, stopInstance } from '../ovs/instance.js';
 import { OvsdbClient } from '../ovs/ovsdb/client.js';
 import { op, uuid, uuidOf } from '../ovs/ovsdb/values.js';
 import { ensureBridge, removePorts, setRootExternalIds, type PortSpec } from './bridges.js';
 import { sbTarget } from './nb.js';
 import { checkSupported, HOST_VETH, hostNetns, hostOvsPlan, ovnControllerMarker, SB_DB, UNDERLAY_BRIDGE, underlayMac } from './paths.js';
-import { ensureHostLink, ensureNetns, removeHostLink, setEndpointAddress } from './underlay.js';
+import { deviceExists, ensureHostLink, ensureNetns, moveAddress, removeHostLink, setEndpointAddress } from './underlay.js';
 
 export async function connectHost(h: FabricHostPlan, timeoutMs = 5000): Promise<OvsdbClient> {
     try {
@@ -45,8 +45,14 @@ async function withHost<T>(h: FabricHostPlan, fn: (c: OvsdbClient) => Promise<T>
 export async function startHostOvs(topology: string, f: FabricPlan, h: FabricHostPlan): Promise<void> {
     checkSupported(h);
     const ns = hostNetns(topology, h);
-    await ensureNetns(ns);
-    await ensureHostLink(topology, f, h, ns);
+    if (h.uplink) {
+        if (!(await deviceExists(h.uplink.iface))) {
+            throw new VtopoError(`host ${h.name}: its uplink ${h.uplink.iface} does not exist here`, `name the interface that carries ${h.underlay} (\`ip -br addr\` lists them)`, 'uplink-missing');
+        }
+    } else {
+        await ensureNetns(ns);
+        await ensureHostLink(topology, f, h, ns);
+    }
     await startInstance(hostOvsPlan(topology, h));
     const ids = { 'vtopo-topology': topology, 'vtopo-host': h.name };
     await withHost(h, async (c) => {
@@ -55,7 +61,7 @@ export async function startHostOvs(topology: string, f: FabricPlan, h: FabricHos
             // A fixed MAC: else OvS takes the veth's, and peers' neighbour entries go stale when it is rebuilt.
             otherConfig: { hwaddr: underlayMac(topology, h) },
             externalIds: ids,
-            ports: [{ name: UNDERLAY_BRIDGE, type: 'internal', mtuRequest: f.underlayMtu }, { name: HOST_VETH, type: '' }],
+            ports: [{ name: UNDERLAY_BRIDGE, type: 'internal', mtuRequest: f.underlayMtu }, { name: h.uplink?.iface ?? HOST_VETH, type: '' }],
         });
         await ensureBridge(c, {
             name: h.ovs.integrationBridge,
@@ -65,7 +71,8 @@ export async function startHostOvs(topology: string, f: FabricPlan, h: FabricHos
             ports: [],
         });
     });
-    await setEndpointAddress(ns, UNDERLAY_BRIDGE, h.underlay, f.underlayMtu);
+    if (h.uplink) await moveAddress(h.underlay, h.uplink.iface, UNDERLAY_BRIDGE, f.underlayMtu);
+    else await setEndpointAddress(ns, UNDERLAY_BRIDGE, h.underlay, f.underlayMtu);
 }
 
 /** What ovn-controller reads from Open_vSwitch.external_ids to become this chassis. */
@@ -88,8 +95,8 @@ export async function startController(topology: string, f: FabricPlan, h: Fabric
     await withHost(h, (c) => setRootExternalIds(c, chassisSettings(f, h)));
     if (controllerPid(h)) return;
     const env = { ...process.env, OVS_RUNDIR: h.ovs.runDir, OVN_RUNDIR: h.ovs.runDir, OVS_LOGDIR: h.ovs.runDir, OVN_LOGDIR: h.ovs.runDir };
-    const r = await run('ip', ['netns', 'exec', hostNetns(topology, h), 'ovn-controller', `unix:${h.ovs.dbSocket}`,
-        `--pidfile=${h.controller.pidFile}`, `--log-file=${h.controller.logFile}`, '-vconsole:off', '--detach', '--no-chdir'],
+    const r = await run(...inNetns(hostNetns(topology, h), 'ovn-controller', [`unix:${h.ovs.dbSocket}`,
+        `--pidfile=${h.controller.pidFile}`, `--log-file=${h.controller.logFile}`, '-vconsole:off', '--detach', '--no-chdir']),
     { env, timeoutMs: 20_000, umask: 0o077 });
     if (r.code !== 0) {
         throw new VtopoError(`ovn-controller on host ${h.name} did not start (exit ${r.code}): ${(r.stderr || r.stdout).trim()}`,
@@ -132,8 +139,12 @@ export async function removeChassis(f: FabricPlan, chassis: string): Promise<voi
 
 /** Stops the host's OvS (which deletes its namespace, and with it the host end of the underlay veth). */
 export async function stopHostOvs(topology: string, f: FabricPlan, h: FabricHostPlan): Promise<void> {
-    if (h.kind === 'ssh') return;
-    await removeHostLink(topology, f, h);
+    if (h.uplink) {
+        // The address goes back to the uplink while br-phy still exists, so the machine is never without it.
+        if (await deviceExists(UNDERLAY_BRIDGE)) await moveAddress(h.underlay, UNDERLAY_BRIDGE, h.uplink.iface);
+    } else {
+        await removeHostLink(topology, f, h);
+    }
     await stopInstance(hostOvsPlan(topology, h));
 }
 

@@ -7,6 +7,7 @@
  * still there to hear it leave.
  */
 import type { FabricPlan } from '../../core/plan.js';
+import { centralHere, hostsHere, writesNorthbound } from '../../core/fabric.js';
 import { VtopoError } from '../../core/api.js';
 import { sleep } from '../../host/procs.js';
 import { OvsdbClient } from '../ovs/ovsdb/client.js';
@@ -26,15 +27,23 @@ export { hostNetns, hostOvsPlan } from './paths.js';
 
 const CHASSIS_TIMEOUT_MS = 30_000;
 
-/** Brings the whole fabric up (or back: everything reused that runs) and makes NB equal the plan, waiting for every chassis. */
+/** Whether any host run here needs the underlay vtopo builds from veths (the others are on their own uplink). */
+const buildsUnderlay = (f: FabricPlan) => hostsHere(f).some((h) => !h.uplink);
+
+/**
+ * Brings this machine's part of the fabric up (or back: everything reused
+ * that runs): its hosts, the central when it runs here, and NB made equal to
+ * the plan when this machine writes it, waiting for its chassis.
+ */
 export async function fabricUp(topology: string, f: FabricPlan, opts: { waitHv?: boolean } = {}): Promise<void> {
-    for (const h of f.hosts) checkSupported(h);
-    await ensureUnderlay(topology, f);
-    for (const h of f.hosts) await startHostOvs(topology, f, h);
-    await startCentral(topology, f);
-    for (const h of f.hosts) await startController(topology, f, h);
-    await waitChassis(f, f.hosts.map((h) => h.chassis), CHASSIS_TIMEOUT_MS);
-    await ensureNb(topology, f, { wait: opts.waitHv });
+    const here = hostsHere(f);
+    for (const h of here) checkSupported(h);
+    if (buildsUnderlay(f)) await ensureUnderlay(topology, f);
+    for (const h of here) await startHostOvs(topology, f, h);
+    if (centralHere(f)) await startCentral(topology, f);
+    for (const h of here) await startController(topology, f, h);
+    await waitChassis(f, here.map((h) => h.chassis), CHASSIS_TIMEOUT_MS);
+    if (writesNorthbound(f)) await ensureNb(topology, f, { wait: opts.waitHv });
 }
 
 /** Ends everything fabricUp started and removes what it made; safe to call again, and after any fault. */
@@ -47,11 +56,12 @@ export async function fabricDown(topology: string, f: FabricPlan): Promise<void>
             errors.push(`${what}: ${(e as Error).message}`);
         }
     };
-    for (const h of f.hosts) await step(`ovn-controller on ${h.name}`, () => stopController(f, h));
-    if (f.central.kind === 'external') await step('NB rows', () => removeNb(topology, f));
-    await step('OVN central', () => stopCentral(f));
-    await step('underlay', () => removeUnderlay(topology, f));
-    for (const h of f.hosts) await step(`OvS on ${h.name}`, () => stopHostOvs(topology, f, h));
+    const here = hostsHere(f);
+    for (const h of here) await step(`ovn-controller on ${h.name}`, () => stopController(f, h));
+    if (f.central.kind === 'external' && !f.scope) await step('NB rows', () => removeNb(topology, f));
+    if (centralHere(f)) await step('OVN central', () => stopCentral(f));
+    if (buildsUnderlay(f)) await step('underlay', () => removeUnderlay(topology, f));
+    for (const h of here) await step(`OvS on ${h.name}`, () => stopHostOvs(topology, f, h));
     if (errors.length) throw new VtopoError(`destroying the fabric left work undone: ${errors.join('; ')}`, 'run `vtopo destroy` again');
 }
 

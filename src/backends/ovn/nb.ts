@@ -8,7 +8,7 @@
  */
 import type { FabricPlan, LogicalRouterPlan, LogicalSwitchPlan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
-import { L3_KEY, l3KeyOf, routerSwitchPort } from '../../core/fabric.js';
+import { centralHere, L3_KEY, l3KeyOf, routerSwitchPort } from '../../core/fabric.js';
 import { OvsdbClient } from '../ovs/ovsdb/client.js';
 import { map, namedUuid, op, set, toArray, toRecord, uuid, uuidOf, type Atom, type Operation, type Row, type Value } from '../ovs/ovsdb/values.js';
 import { centralState } from './central.js';
@@ -24,7 +24,9 @@ export function nbTarget(f: FabricPlan): string {
 
 /** The SB target, when we know one (an existing OVN may not say). */
 export function sbTarget(f: FabricPlan): string | undefined {
-    return f.central.kind === 'private' ? `unix:${f.central.sbSocket}` : f.central.sb;
+    if (f.central.kind === 'external') return f.central.sb;
+    // Off the central host (`--host`), the SB is where the chassis reach it: over the underlay.
+    return centralHere(f) ? `unix:${f.central.sbSocket}` : f.central.sbRemote;
 }
 
 export async function connectNb(f: FabricPlan, timeoutMs = 5000): Promise<OvsdbClient> {

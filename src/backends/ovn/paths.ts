@@ -86,6 +86,8 @@ export function safeName(s: string): string {
  * so the local host's underlay endpoint sits there too.
  */
 export function hostNetns(topology: string, h: FabricHostPlan): string {
+    // A host on its own uplink runs OvS where that interface is: where vtopo runs ('' = no namespace).
+    if (h.uplink) return '';
     if (h.kind === 'netns') {
         if (!h.netns) throw new VtopoError(`host ${h.name} is a netns host without a namespace name in its plan`, 're-run `vtopo deploy` so the plan is rebuilt');
         return h.netns;
@@ -148,14 +150,18 @@ export function hostOvsPlan(topology: string, h: FabricHostPlan): Plan {
     };
 }
 
-/** ssh hosts and real uplinks are the next step of issue 20: refuse them by name. */
+/**
+ * What this machine cannot run of a host it runs: an ssh host (or any host
+ * run here by `--host`) must name the interface its underlay address is on,
+ * and a netns host's underlay is always vtopo's own veth.
+ */
 export function checkSupported(h: FabricHostPlan): void {
-    if (h.kind === 'ssh') {
-        throw new VtopoError(`host ${h.name} is an ssh host (${h.ssh ?? '?'}): deploying over SSH is not yet supported`,
-            `declare ${h.name} as \`netns\` to simulate it on this machine, or deploy that machine by hand with \`vtopo deploy FILE --host ${h.name}\` once it is`);
+    if (h.kind === 'ssh' && !h.uplink) {
+        throw new VtopoError(`host ${h.name} is an ssh host without an uplink: vtopo cannot tell which of its interfaces carries the underlay ${h.underlay}`,
+            `add \`uplink af_packet "IFACE"\` to host ${h.name}, naming the interface that has ${h.underlay.split('/')[0]}`, 'uplink-missing');
     }
-    if (h.uplink) {
-        throw new VtopoError(`host ${h.name} names uplink ${h.uplink.iface}: an existing underlay interface is not yet supported`,
-            'leave out `uplink` so vtopo builds the underlay from veths on this machine');
+    if (h.kind === 'netns' && h.uplink) {
+        throw new VtopoError(`host ${h.name} is simulated in a namespace but names uplink ${h.uplink.iface}`,
+            'leave out `uplink`: vtopo builds a simulated host\'s underlay from veths', 'unsupported');
     }
 }

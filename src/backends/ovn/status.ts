@@ -13,6 +13,8 @@ import { centralState } from './central.js';
 import { controllerPid } from './hosts.js';
 import { nbTarget, sbTarget } from './nb.js';
 import { addressOf, NB_DB, SB_DB } from './paths.js';
+import { reachable } from './remote.js';
+import { hostsHere, hostsOverSsh, writesNorthbound } from '../../core/fabric.js';
 
 const TUNNEL_TYPES = new Set(['geneve', 'vxlan', 'stt']);
 
@@ -30,14 +32,17 @@ async function select(target: string | undefined, db: string, table: string, col
 }
 
 export async function fabricStatus(f: FabricPlan): Promise<FabricStatus> {
-    const [chassisRows, bindings, lsps] = await Promise.all([
+    // Off the central (`--host`) the Northbound is out of reach; the SB's Port_Binding.up says the same.
+    const nb = writesNorthbound(f) ? nbTarget(f) : undefined;
+    const [chassisRows, bindings, nbPorts] = await Promise.all([
         select(sbTarget(f), SB_DB, 'Chassis', ['_uuid', 'name']),
-        select(sbTarget(f), SB_DB, 'Port_Binding', ['logical_port', 'chassis']),
-        select(nbTarget(f), NB_DB, 'Logical_Switch_Port', ['name', 'up']),
+        select(sbTarget(f), SB_DB, 'Port_Binding', ['logical_port', 'chassis', 'up']),
+        select(nb, NB_DB, 'Logical_Switch_Port', ['name', 'up']),
     ]);
+    const lsps = nb ? nbPorts : bindings?.map((r) => ({ name: r.logical_port, up: r.up }));
     const chassisName = new Map((chassisRows ?? []).map((r) => [uuidOf(r._uuid)!, r.name as string]));
-    const hosts: FabricHostStatus[] = [];
-    for (const h of f.hosts) hosts.push(await hostStatus(f, h, chassisRows ? new Set(chassisName.values()) : undefined));
+    const registered = chassisRows ? new Set(chassisName.values()) : undefined;
+    const hosts = await Promise.all(f.hosts.map((h) => hostStatus(f, h, registered)));
     const upByName = new Map((lsps ?? []).map((r) => [r.name as string, optional<boolean>(r.up) === true]));
     const boundTo = new Map((bindings ?? []).map((r) => [r.logical_port as string, chassisName.get(uuidOf(optional(r.chassis)) ?? '')]));
     const ports: FabricPortStatus[] = f.switches.flatMap((sw) => sw.ports.map((p) => {
@@ -49,21 +54,29 @@ export async function fabricStatus(f: FabricPlan): Promise<FabricStatus> {
         return s;
     }));
     const cs = centralState(f);
-    const central: FabricStatus['central'] = f.central.kind === 'private'
+    const central: FabricStatus['central'] = f.central.kind === 'private' && !nb
+        ? { kind: 'private', host: f.central.host, nb: false, sb: !!chassisRows }
+        : f.central.kind === 'private'
         ? { kind: 'private', nb: !!lsps && !!cs.nbPid, sb: !!chassisRows && !!cs.sbPid, northd: !!cs.northdPid }
         : { kind: 'external', nb: !!lsps, ...(f.central.sb ? { sb: !!chassisRows } : {}) };
     return { central, hosts, ports };
 }
 
 async function hostStatus(f: FabricPlan, h: FabricHostPlan, registered: Set<string> | undefined): Promise<FabricHostStatus> {
+    if (!hostsHere(f).some((x) => x.name === h.name)) {
+        const s: FabricHostStatus = { name: h.name, chassis: h.chassis, controller: 'remote', ovs: false, tunnels: [] };
+        if (registered) s.chassis_registered = registered.has(h.chassis);
+        if (hostsOverSsh(f).some((x) => x.name === h.name)) {
+            const r = await reachable(h);
+            s.reachable = r.ok;
+            if (!r.ok) s.error = `not reachable over ssh (${h.ssh}): ${r.error}`;
+        }
+        return s;
+    }
     const pid = controllerPid(h);
     const s: FabricHostStatus = { name: h.name, chassis: h.chassis, controller: pid ? 'running' : 'stopped', ovs: false, tunnels: [] };
     if (pid) s.controller_pid = pid;
     if (registered) s.chassis_registered = registered.has(h.chassis);
-    if (h.kind === 'ssh') {
-        s.error = 'ssh hosts are not yet supported';
-        return s;
-    }
     const ifaces = await select(h.ovs.dbSocket, 'Open_vSwitch', 'Interface', ['name', 'type', 'options', 'bfd_status', 'link_state']);
     if (!ifaces) {
         s.error = `its OvS database ${h.ovs.dbSocket} does not answer`;

@@ -69,8 +69,43 @@ export async function removeUnderlay(topology: string, f: FabricPlan): Promise<v
     if (await netnsExists(ns)) await ip(['netns', 'del', ns], `cannot delete the underlay namespace ${ns}`);
 }
 
+/** `ip` arguments in namespace `ns`, or where we are for '' (a host on its own uplink). */
+const within = (ns: string, args: string[]) => (ns ? ['-n', ns, ...args] : args);
+
 /** Sets the host's tunnel endpoint address on its br-phy internal port (where OvS's userspace tunnels route from). */
 export async function setEndpointAddress(hostNs: string, dev: string, cidr: string, mtu: number): Promise<void> {
-    await ip(['-n', hostNs, 'addr', 'replace', cidr, 'dev', dev], `cannot set the underlay address ${cidr}`);
-    await ip(['-n', hostNs, 'link', 'set', dev, 'mtu', String(mtu), 'up'], `cannot bring up ${dev}`);
+    await ip(within(hostNs, ['addr', 'replace', cidr, 'dev', dev]), `cannot set the underlay address ${cidr}`);
+    await ip(within(hostNs, ['link', 'set', dev, 'mtu', String(mtu), 'up']), `cannot bring up ${dev}`);
+}
+
+interface RouteRow { dst: string; gateway?: string; protocol?: string; scope?: string; metric?: number }
+
+/** The routes through `dev` that the kernel did not make from an address (those come and go with it). */
+async function ownRoutes(dev: string): Promise<RouteRow[]> {
+    const r = await run('ip', ['-j', 'route', 'show', 'dev', dev]);
+    if (r.code !== 0 || !r.stdout.trim()) return [];
+    return (JSON.parse(r.stdout) as RouteRow[]).filter((x) => x.protocol !== 'kernel');
+}
+
+/**
+ * Moves the underlay address (and the routes through it) from one device to
+ * another: from the uplink onto br-phy when OvS takes the uplink over (its
+ * userspace tunnels route from br-phy), and back before OvS lets it go, so
+ * the machine keeps its address, and the SSH session we may be running in
+ * keeps its peer, either way.
+ */
+export async function moveAddress(cidr: string, from: string, to: string, mtu?: number): Promise<void> {
+    const routes = await ownRoutes(from);
+    await ip(['addr', 'replace', cidr, 'dev', to], `cannot put the underlay address ${cidr} on ${to}`);
+    await ip(['link', 'set', to, ...(mtu ? ['mtu', String(mtu)] : []), 'up'], `cannot bring up ${to}`);
+    await run('ip', ['addr', 'del', cidr, 'dev', from]);
+    for (const x of routes) {
+        const args = ['route', 'replace', x.dst, ...(x.gateway ? ['via', x.gateway] : []), 'dev', to, ...(x.metric !== undefined ? ['metric', String(x.metric)] : [])];
+        await ip(args, `cannot move the route to ${x.dst} onto ${to}`);
+    }
+}
+
+/** Whether `dev` exists where we are. */
+export async function deviceExists(dev: string): Promise<boolean> {
+    return (await run('ip', ['link', 'show', 'dev', dev])).code === 0;
 }

@@ -20,6 +20,11 @@ export interface RunOptions {
     umask?: number;
 }
 
+/** A command run inside network namespace `netns`, or where we are when it is '' (a fabric host on its own uplink). */
+export function inNetns(netns: string, cmd: string, args: string[]): [string, string[]] {
+    return netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, args];
+}
+
 export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
     return new Promise((resolve) => {
         const stdio = opts.stdioFd !== undefined ? (['ignore', opts.stdioFd, opts.stdioFd] as const) : (['ignore', 'pipe', 'pipe'] as const);

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import type { Plan } from '../../core/plan.js';
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
-import { run, runOk } from './exec.js';
+import { inNetns, run, runOk } from './exec.js';
 import { bumpAndWait, VSWITCH_DB } from './ovsdb/cfg.js';
 import { OvsdbClient } from './ovsdb/client.js';
 import { map, op, toRecord } from './ovsdb/values.js';
@@ -91,7 +91,7 @@ export async function startInstance(plan: Plan): Promise<void> {
         await configureRoot(c, plan);
         if (!ourPid(p.vswitchdPid, p.marker)) {
             await waitThreadsGone(p.vswitchdPid);
-            await ensureNetns(p.netns);
+            if (p.netns) await ensureNetns(p.netns);
             await startVswitchd(p, env);
         }
         await waitDpdkReady(c, p);
@@ -131,8 +131,10 @@ export async function stopInstance(plan: Plan): Promise<void> {
     }
     await waitThreadsGone(p.vswitchdPid);
     await waitThreadsGone(p.ovsdbPid);
-    await killNetnsLeftovers(p);
-    await run('ip', ['netns', 'del', p.netns]);
+    if (p.netns) {
+        await killNetnsLeftovers(p);
+        await run('ip', ['netns', 'del', p.netns]);
+    }
     rmSync(path.join(DPDK_RUNTIME_ROOT, p.filePrefix), { recursive: true, force: true });
     for (const f of [p.dbFile, path.join(p.runDir, '.conf.db.~lock~'), p.dbSocket, p.ovsdbPid, p.ovsdbCtl, p.vswitchdPid, p.vswitchdCtl]) {
         rmSync(f, { force: true });
@@ -288,8 +290,8 @@ async function startVswitchd(p: OvsPaths, env: NodeJS.ProcessEnv): Promise<void>
     }
     const fd = openSync(p.startLog, 'a', 0o600);
     try {
-        const r = await run('ip', ['netns', 'exec', p.netns, VSWITCHD_DPDK, `unix:${p.dbSocket}`, `--pidfile=${p.vswitchdPid}`,
-            `--unixctl=${p.vswitchdCtl}`, `--log-file=${p.vswitchdLog}`, '-vconsole:off', '--detach', '--no-chdir'],
+        const r = await run(...inNetns(p.netns, VSWITCHD_DPDK, [`unix:${p.dbSocket}`, `--pidfile=${p.vswitchdPid}`,
+            `--unixctl=${p.vswitchdCtl}`, `--log-file=${p.vswitchdLog}`, '-vconsole:off', '--detach', '--no-chdir']),
         { env, stdioFd: fd, timeoutMs: START_TIMEOUT_MS, umask: DAEMON_UMASK });
         if (r.code !== 0) {
             throw new VtopoError(`ovs-vswitchd-dpdk did not start (exit ${r.code}): ${lastErrors(p) || tail(p.startLog)}`,

@@ -98,6 +98,8 @@ export const CODES = {
     'fabric-nic-unsupported': { severity: 'error', rule: 16, summary: 'a host NIC under a fabric (no OVN gateway router yet)' },
     'underlay-mtu-short': { severity: 'error', rule: 16, summary: 'a bridge MTU plus the encapsulation overhead over the underlay MTU' },
     'underlay-invalid': { severity: 'error', rule: 16, summary: 'a named host of a fabric without a valid underlay address' },
+    'ssh-host-uplink-missing': { severity: 'error', rule: 16, summary: 'an ssh host that names no uplink interface for its underlay' },
+    'netns-host-uplink': { severity: 'error', rule: 16, summary: 'a simulated (netns) host that names an uplink' },
     'underlay-duplicate': { severity: 'error', rule: 16, summary: 'two hosts with one underlay address' },
     'underlay-subnet-mismatch': { severity: 'error', rule: 16, summary: 'hosts outside one underlay subnet' },
     'fabric-central': { severity: 'error', rule: 16, summary: 'a fabric without, or with both, central and ovn-nb' },

@@ -24,6 +24,19 @@ export const fabricChecks: ValidationChecks<VtopoAstType> = {
                 `only one can be. Add \`netns\` to simulate it here, or \`ssh "user@addr"\` for a remote machine.`, extra, { property: 'name' });
         }
         if (!fabric) return;
+        for (const h of named) {
+            const uplink = prop(h, 'uplink');
+            if (prop(h, 'ssh') !== undefined && !uplink) {
+                report(accept, 'ssh-host-uplink-missing',
+                    `host ${h.name} is reached over ssh but names no uplink: vtopo must know which of its interfaces carries the underlay ${prop(h, 'underlay') ?? ''} ` +
+                    `(OvS takes that interface over and moves the address onto its br-phy). Add \`uplink af_packet "IFACE"\`.`, h, { property: 'name' });
+            }
+            if (prop(h, 'netns') !== undefined && uplink) {
+                report(accept, 'netns-host-uplink',
+                    `host ${h.name} is simulated in a namespace, whose underlay vtopo builds from veths; an uplink (${uplink.iface}) has no place there. Remove \`uplink\`.`,
+                    h, { property: 'uplink' });
+            }
+        }
         for (const nic of topo.elements) {
             if (nic.$type !== 'Nic') continue;
             report(accept, 'fabric-nic-unsupported',
