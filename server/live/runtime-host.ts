@@ -29,8 +29,8 @@ const captures = new Map<string, { stop: () => Promise<number>; file: string }>(
 export async function loadRuntime(): Promise<LiveRuntime> {
     return {
         ...runtime,
-        async exportTopology(file, format) {
-            return { text: await exportTopology(file, format), language: LANGUAGE[format] ?? 'plaintext' };
+        async exportTopology(file, format, host) {
+            return { text: await exportTopology(file, format, host ? { host } : {}), language: LANGUAGE[format] ?? 'plaintext' };
         },
         async consoleTarget(file, vmName) {
             const plan = await deployedPlan(file);

@@ -25,7 +25,7 @@ import { fsFailure } from '../../src/host/fs-errors.js';
 
 /** The runtime plus the optional extras some commands need; absent extras answer with a VtopoError-style failure. */
 export interface LiveRuntime extends VtopoRuntime {
-    exportTopology?(file: string, format: ExportFormat): Promise<ExportResult>;
+    exportTopology?(file: string, format: ExportFormat, host?: string): Promise<ExportResult>;
     consoleTarget?(file: string, vm: string): Promise<ConsoleTarget>;
     startCapture?(file: string, port: string, pcapFile: string): Promise<CaptureStarted>;
     stopCapture?(file: string, port: string): Promise<CaptureStopped>;
@@ -123,7 +123,7 @@ export class LiveServer {
             this.onStatus(p.uri, s);
             return s;
         }));
-        c.onRequest(ExportRequest, (p) => this.run(p.uri, (rt, file) => rt.exportTopology ? rt.exportTopology(file, p.format) : Promise.reject(missingErr('export'))));
+        c.onRequest(ExportRequest, (p) => this.run(p.uri, (rt, file) => rt.exportTopology ? rt.exportTopology(file, p.format, p.host) : Promise.reject(missingErr('export'))));
         c.onRequest(ConsoleRequest, (p) => this.run(p.uri, (rt, file) => rt.consoleTarget ? rt.consoleTarget(file, p.vm) : Promise.reject(missingErr('guest console'))));
         c.onRequest(CaptureStartRequest, (p) => this.run(p.uri, (rt, file) => rt.startCapture ? rt.startCapture(file, p.port, p.file) : Promise.reject(missingErr('capture'))));
         c.onRequest(CaptureStopRequest, (p) => this.run(p.uri, (rt, file) => rt.stopCapture ? rt.stopCapture(file, p.port) : Promise.reject(missingErr('capture'))));

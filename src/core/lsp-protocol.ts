@@ -24,7 +24,17 @@ export interface ModelPort extends Declared {
     bridge?: string;
     queues: number;
 }
-export interface ModelVm extends Declared { name: string; cpus: number; ports: ModelPort[] }
+export interface ModelVm extends Declared {
+    name: string;
+    cpus: number;
+    ports: ModelPort[];
+    /** The named host it is placed on (multi-host files); absent on one host. */
+    host?: string;
+}
+/** A named host of a multi-host file: this machine, a simulated one (`netns`) or a remote one (`ssh`). */
+export interface ModelHost extends Declared { name: string; kind: 'local' | 'netns' | 'ssh'; underlay?: string; ssh?: string }
+/** An OVN logical router and the bridges it has an address on. */
+export interface ModelRouter extends Declared { name: string; ports: { bridge: string; network: string }[] }
 export interface ModelBridge extends Declared { name: string; datapath: DatapathKind }
 export interface ModelNic extends Declared { name: string; bridge?: string; driver?: string; queues: number }
 export interface ModelLink extends Declared { id: string; a: string; b: string }
@@ -38,6 +48,9 @@ export interface TopologyModel extends Declared {
     nics: ModelNic[];
     vms: ModelVm[];
     links: ModelLink[];
+    /** Named hosts (empty on a one-host file). */
+    hosts: ModelHost[];
+    routers: ModelRouter[];
 }
 
 export interface RuntimeFailure { message: string; fix?: string; code?: string }
@@ -67,7 +80,8 @@ export const DeployRequest = new RequestType<ProgressParams, Outcome<DeployResul
 export const DestroyRequest = new RequestType<ProgressParams, Outcome<Status | null>, void>('vtopo/destroy');
 export const VerifyRequest = new RequestType<ProgressParams, Outcome<VerifyResult>, void>('vtopo/verify');
 export const StatusRequest = new RequestType<FileParams, Outcome<Status>, void>('vtopo/status');
-export const ExportRequest = new RequestType<FileParams & { format: ExportFormat }, Outcome<ExportResult>, void>('vtopo/export');
+/** `host`: one host's part of a multi-host file (`vtopo export FILE --format ovs-vsctl --host H`). */
+export const ExportRequest = new RequestType<FileParams & { format: ExportFormat; host?: string }, Outcome<ExportResult>, void>('vtopo/export');
 export const ConsoleRequest = new RequestType<FileParams & { vm: string }, Outcome<ConsoleTarget>, void>('vtopo/console');
 export const CaptureStartRequest = new RequestType<FileParams & { port: string; file: string }, Outcome<CaptureStarted>, void>('vtopo/captureStart');
 export const CaptureStopRequest = new RequestType<FileParams & { port: string }, Outcome<CaptureStopped>, void>('vtopo/captureStop');

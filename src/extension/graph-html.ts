@@ -24,6 +24,17 @@ const SCRIPT = String.raw`
         root.replaceChildren();
         const pad = 20;
         const svg = el('svg', { width: g.width + 2 * pad, height: g.height + 2 * pad, viewBox: (-pad) + ' ' + (-pad) + ' ' + (g.width + 2 * pad) + ' ' + (g.height + 2 * pad) }, root);
+        // Host boxes first, so edges and the nodes inside draw over them.
+        for (const n of g.nodes) {
+            if (n.kind !== 'host') continue;
+            const grp = el('g', { class: 'node host state-' + n.state, 'data-id': n.id, transform: 'translate(' + n.x + ',' + n.y + ')' }, svg);
+            el('rect', { width: n.width, height: n.height, rx: 6 }, grp);
+            const a = el('text', { x: 10, y: 18, class: 'label' }, grp);
+            a.textContent = n.label;
+            const b = el('text', { x: 10, y: 32, class: 'detail' }, grp);
+            b.textContent = n.detail;
+            grp.addEventListener('click', () => vscode.postMessage({ type: 'reveal', id: n.id }));
+        }
         for (const e of g.edges) {
             if (e.points.length < 2) continue;
             const grp = el('g', { class: 'edge ' + e.kind + ' state-' + e.state, 'data-id': e.id }, svg);
@@ -40,8 +51,9 @@ const SCRIPT = String.raw`
             grp.addEventListener('click', () => vscode.postMessage({ type: 'reveal', id: e.id }));
         }
         for (const n of g.nodes) {
+            if (n.kind === 'host') continue;
             const grp = el('g', { class: 'node ' + n.kind + ' state-' + n.state, 'data-id': n.id, transform: 'translate(' + n.x + ',' + n.y + ')' }, svg);
-            el('rect', { width: n.width, height: n.height, rx: n.kind === 'bridge' ? 4 : 10 }, grp);
+            el('rect', { width: n.width, height: n.height, rx: n.kind === 'bridge' ? 4 : n.kind === 'router' ? 22 : 10 }, grp);
             const a = el('text', { x: n.width / 2, y: 18, 'text-anchor': 'middle', class: 'label' }, grp);
             a.textContent = n.label;
             const b = el('text', { x: n.width / 2, y: 34, 'text-anchor': 'middle', class: 'detail' }, grp);
@@ -70,6 +82,9 @@ export function graphHtml(nonce: string, cspSource: string): string {
   .node rect { fill: var(--vscode-editor-background); stroke: var(--vscode-foreground); stroke-width: 1.5; }
   .node.bridge rect { fill: var(--vscode-editorWidget-background); }
   .node.nic rect { stroke-dasharray: 4 2; }
+  .node.host rect { fill: none; stroke-dasharray: 8 4; opacity: .9; }
+  .node.router rect { fill: var(--vscode-editorWidget-background); stroke-width: 2.5; }
+  .edge.router-port polyline { stroke-dasharray: 2 3; }
   .node { cursor: pointer; }
   .node .label { font-weight: 600; font-size: 13px; fill: var(--vscode-foreground); }
   .node .detail { font-size: 11px; fill: var(--vscode-descriptionForeground); }

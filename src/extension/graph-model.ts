@@ -1,29 +1,33 @@
 /**
- * The topology graph as an ELK input graph: nodes for NICs, bridges and
- * VMs, edges for VM ports, NIC attachments and bridge links, each carrying
- * its declaration and live link state. Pure; graph-panel.ts runs elkjs on it
+ * The topology graph as an ELK input graph: nodes for NICs, bridges,
+ * routers and VMs, the VMs inside a box per named host; edges for VM ports,
+ * NIC attachments, bridge links and router ports, each carrying its
+ * declaration and live link state. Pure; graph-panel.ts runs elkjs on it
  * and the webview draws the result.
  */
-import type { Status } from '../core/status.js';
+import type { FabricHostStatus, Status } from '../core/status.js';
 import type { Range, TopologyView } from '../core/lsp-protocol.js';
 
 export type LiveState = 'up' | 'down' | 'unknown';
 
 export interface GraphNode {
     id: string;
-    kind: 'nic' | 'bridge' | 'vm';
+    kind: 'nic' | 'bridge' | 'vm' | 'router' | 'host';
     label: string;
     /** Second line: datapath, VM state, driver. */
     detail: string;
     state: LiveState;
     range: Range;
+    /** A host node is a box: ELK sizes it around its children. */
     width: number;
     height: number;
+    /** The host box this node sits in. */
+    parent?: string;
 }
 
 export interface GraphEdge {
     id: string;
-    kind: 'port' | 'nic' | 'link';
+    kind: 'port' | 'nic' | 'link' | 'router-port';
     source: string;
     target: string;
     label: string;
@@ -40,10 +44,17 @@ export interface TopologyGraph {
 }
 
 /** What elkjs lays out: nodes with sizes, edges with end points; positions come back filled in. */
+export interface ElkNode {
+    id: string;
+    width?: number;
+    height?: number;
+    layoutOptions?: Record<string, string>;
+    children?: ElkNode[];
+}
 export interface ElkInput {
     id: string;
     layoutOptions: Record<string, string>;
-    children: { id: string; width: number; height: number }[];
+    children: ElkNode[];
     edges: { id: string; sources: string[]; targets: string[] }[];
 }
 
@@ -60,11 +71,24 @@ function portState(status: Status | undefined, id: string): LiveState {
     return p.link === 'up' && !p.error ? 'up' : 'down';
 }
 
+function hostState(h: FabricHostStatus | undefined): LiveState {
+    if (!h) return 'down';
+    const ok = h.reachable !== false && h.controller !== 'stopped' && h.chassis_registered !== false && !h.error
+        && h.tunnels.every((t) => t.link === 'up');
+    return ok ? 'up' : 'down';
+}
+
 export function buildGraph(view: TopologyView): TopologyGraph {
     const { model, status } = view;
     const live = status?.deployed ? status : undefined;
     const nodes: GraphNode[] = [];
     const edges: GraphEdge[] = [];
+    const hostNames = new Set((model.hosts ?? []).map((h) => h.name));
+    for (const h of model.hosts ?? []) {
+        const detail = h.kind === 'ssh' ? `ssh ${h.ssh ?? ''}`.trim() : h.kind === 'netns' ? 'netns' : 'this machine';
+        const state: LiveState = !live?.fabric ? 'unknown' : hostState(live.fabric.hosts.find((x) => x.name === h.name));
+        nodes.push({ id: `host:${h.name}`, kind: 'host', label: h.name, detail, state, range: h.range, width: 0, height: 0 });
+    }
     for (const b of model.bridges) {
         const dp = live?.datapaths.find((d) => d.kind === b.datapath);
         const detail = b.datapath;
@@ -80,10 +104,17 @@ export function buildGraph(view: TopologyView): TopologyGraph {
     for (const vm of model.vms) {
         const v = live?.vms.find((x) => x.name === vm.name);
         const detail = live ? (v?.state ?? 'absent') : `${vm.cpus} vCPU`;
-        nodes.push({ id: `vm:${vm.name}`, kind: 'vm', label: vm.name, detail, state: !live ? 'unknown' : v?.state === 'running' ? 'up' : 'down', range: vm.range, ...size(vm.name, detail) });
+        // A guest another machine runs is not in this machine's VM list: its ports' bindings tell.
+        const remote = live && !v && vm.host && model.hosts?.find((h) => h.name === vm.host)?.kind === 'ssh';
+        const bound = vm.ports.every((p) => live?.fabric?.ports.find((x) => x.name === p.id)?.up);
+        const shown = remote ? `on ${vm.host}` : detail;
+        const state: LiveState = !live ? 'unknown' : remote ? (bound ? 'up' : 'down') : v?.state === 'running' ? 'up' : 'down';
+        const parent = vm.host && hostNames.has(vm.host) ? { parent: `host:${vm.host}` } : {};
+        nodes.push({ id: `vm:${vm.name}`, kind: 'vm', label: vm.name, detail: shown, state, range: vm.range, ...size(vm.name, shown), ...parent });
         for (const p of vm.ports) {
             if (!p.bridge || !bridgeIds.has(p.bridge)) continue;
-            edges.push({ id: `port:${p.id}`, kind: 'port', source: `vm:${vm.name}`, target: `bridge:${p.bridge}`, label: `${p.name}${p.queues > 1 ? ` ×${p.queues}` : ''}`, state: portState(live, p.id), range: p.range });
+            const state = live?.fabric?.ports.some((x) => x.name === p.id) ? (live.fabric.ports.find((x) => x.name === p.id)!.up ? 'up' : 'down') : portState(live, p.id);
+            edges.push({ id: `port:${p.id}`, kind: 'port', source: `vm:${vm.name}`, target: `bridge:${p.bridge}`, label: `${p.name}${p.queues > 1 ? ` ×${p.queues}` : ''}`, state, range: p.range });
         }
     }
     for (const l of model.links) {
@@ -92,10 +123,31 @@ export function buildGraph(view: TopologyView): TopologyGraph {
         const state: LiveState = !live ? 'unknown' : live.ports.some((p) => p.id === l.id) ? portState(live, l.id) : 'up';
         edges.push({ id: `link:${l.id}`, kind: 'link', source: `bridge:${l.a}`, target: `bridge:${l.b}`, label: 'link', state, range: l.range });
     }
+    for (const r of model.routers ?? []) {
+        const detail = `router · ${r.ports.length} port${r.ports.length === 1 ? '' : 's'}`;
+        // OVN runs the router on every chassis; it is there when the northbound database is.
+        const state: LiveState = !live ? 'unknown' : live.fabric?.central.nb ? 'up' : 'down';
+        nodes.push({ id: `router:${r.name}`, kind: 'router', label: r.name, detail, state, range: r.range, ...size(r.name, detail) });
+        for (const p of r.ports) {
+            if (!bridgeIds.has(p.bridge)) continue;
+            edges.push({ id: `rport:${r.name}:${p.bridge}`, kind: 'router-port', source: `router:${r.name}`, target: `bridge:${p.bridge}`, label: p.network, state, range: r.range });
+        }
+    }
     return { topology: model.name, uri: model.uri, deployed: !!live, nodes, edges };
 }
 
 export function elkInput(g: TopologyGraph): ElkInput {
+    const leaf = (n: GraphNode): ElkNode => ({ id: n.id, width: n.width, height: n.height });
+    const children: ElkNode[] = g.nodes.filter((n) => !n.parent && n.kind !== 'host').map(leaf);
+    for (const h of g.nodes.filter((n) => n.kind === 'host')) {
+        // Room at the top for the host's name and kind; an empty host still shows as a small box.
+        const inside = g.nodes.filter((n) => n.parent === h.id).map(leaf);
+        children.push({
+            id: h.id,
+            layoutOptions: { 'elk.padding': '[top=40,left=14,bottom=14,right=14]', 'elk.nodeSize.constraints': 'MINIMUM_SIZE', 'elk.nodeSize.minimum': '(110,70)' },
+            children: inside,
+        });
+    }
     return {
         id: 'root',
         layoutOptions: {
@@ -104,8 +156,11 @@ export function elkInput(g: TopologyGraph): ElkInput {
             'elk.spacing.nodeNode': '30',
             'elk.layered.spacing.nodeNodeBetweenLayers': '70',
             'elk.edgeRouting': 'POLYLINE',
+            // Edges leave the host boxes: lay out the whole hierarchy at once, with coordinates in the root's frame.
+            'elk.hierarchyHandling': 'INCLUDE_CHILDREN',
+            'elk.json.edgeCoords': 'ROOT',
         },
-        children: g.nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
+        children,
         edges: g.edges.map((e) => ({ id: e.id, sources: [e.source], targets: [e.target] })),
     };
 }

@@ -1,12 +1,14 @@
 /**
- * The "vtopo" tree as plain data: topologies → bridges → ports and
- * VMs → ports, with live state icons and counters from Status. Pure, so it
- * is unit-tested without VS Code; tree.ts only maps it onto TreeItems.
+ * The "vtopo" tree as plain data: topologies → bridges → ports, routers →
+ * their switch ports, and VMs → ports, the VMs grouped under their host
+ * when the file names hosts; with live state icons and counters from
+ * Status. Pure, so it is unit-tested without VS Code; tree.ts only maps it
+ * onto TreeItems.
  */
-import type { PortStatus, Status, VmStatus } from '../core/status.js';
-import type { Range, TopologyView } from '../core/lsp-protocol.js';
+import type { FabricHostStatus, PortStatus, Status, VmStatus } from '../core/status.js';
+import type { ModelHost, Range, TopologyView } from '../core/lsp-protocol.js';
 
-export type NodeKind = 'topology' | 'bridge' | 'vm' | 'port' | 'nic' | 'link';
+export type NodeKind = 'topology' | 'bridge' | 'vm' | 'port' | 'nic' | 'link' | 'host' | 'router' | 'router-port';
 
 export interface TreeNode {
     /** Stable across refreshes so VS Code keeps expansion state. */
@@ -23,6 +25,8 @@ export interface TreeNode {
     file: string;
     vm?: string;
     port?: string;
+    /** The named host a VM (or a host node) is on: the commands say where they act. */
+    host?: string;
     children: TreeNode[];
 }
 
@@ -71,6 +75,27 @@ export function topologySummary(status: Status | undefined): string {
     return `deployed · ${running}/${status.vms.length} VMs running${bad ? ` · ${bad} exited` : ''}`;
 }
 
+/** A fabric host's live state: its ovn-controller (or, for another machine, its SB registration), ssh reachability, tunnels. */
+export function hostHealth(h: FabricHostStatus | undefined): { ok: boolean; text: string } {
+    if (!h) return { ok: false, text: 'not in status' };
+    const parts: string[] = [];
+    let ok = true;
+    if (h.reachable === false) { ok = false; parts.push('unreachable'); }
+    if (h.controller === 'stopped') { ok = false; parts.push('ovn-controller stopped'); } else parts.push(h.controller === 'remote' ? 'remote' : 'ovn-controller up');
+    if (h.chassis_registered === false) { ok = false; parts.push('chassis not registered'); }
+    if (h.tunnels.length) {
+        const up = h.tunnels.filter((t) => t.link === 'up').length;
+        if (up < h.tunnels.length) ok = false;
+        parts.push(`tunnels ${up}/${h.tunnels.length} up`);
+    }
+    if (h.error) { ok = false; parts.push(h.error); }
+    return { ok, text: parts.join(' · ') };
+}
+
+function hostLabel(h: ModelHost): string {
+    return h.kind === 'ssh' ? `ssh ${h.ssh ?? ''}`.trim() : h.kind === 'netns' ? 'simulated (netns)' : 'this machine';
+}
+
 export function buildTree(views: TopologyView[]): TreeNode[] {
     return views.map(({ model, status }) => {
         const live = status?.deployed ? status : undefined;
@@ -113,23 +138,59 @@ export function buildTree(views: TopologyView[]): TreeNode[] {
             };
         });
 
-        const vmNodes: TreeNode[] = model.vms.map((vm) => {
+        const hostKind = new Map((model.hosts ?? []).map((h) => [h.name, h.kind]));
+        const fabricPorts = new Map((live?.fabric?.ports ?? []).map((p) => [p.name, p]));
+        const vmNode = (vm: TopologyView['model']['vms'][number], parent: string): TreeNode => {
             const v = vms.get(vm.name);
-            const id = `${tid}/vm/${vm.name}`;
-            const desc = live ? (v ? `${v.state}${v.accel ? ` (${v.accel})` : ''}` : 'absent') : `${vm.cpus} vCPU`;
+            const id = `${parent}/vm/${vm.name}`;
+            // Another machine runs it: this one sees only its logical ports' bindings.
+            const elsewhere = live && !v && vm.host && hostKind.get(vm.host) === 'ssh';
+            const bound = vm.ports.every((p) => fabricPorts.get(p.id)?.up);
+            const desc = elsewhere ? `on ${vm.host}${bound ? ' · ports bound' : ' · ports not bound'}`
+                : live ? (v ? `${v.state}${v.accel ? ` (${v.accel})` : ''}` : 'absent') : `${vm.cpus} vCPU`;
             return {
                 ...base, id, kind: 'vm', label: vm.name, description: desc,
-                tooltip: `vm ${vm.name}${v ? `: ${v.state}${v.pid ? `, pid ${v.pid}` : ''}${v.reason ? `\n${v.reason}` : ''}` : ''}`,
-                icon: live ? vmIcon(v) : { id: 'vm-outline' }, range: vm.range, vm: vm.name,
+                tooltip: `vm ${vm.name}${vm.host ? ` on host ${vm.host}` : ''}${v ? `: ${v.state}${v.pid ? `, pid ${v.pid}` : ''}${v.reason ? `\n${v.reason}` : ''}` : ''}`,
+                icon: elsewhere ? { id: 'vm-running', color: bound ? GREEN : RED } : live ? vmIcon(v) : { id: 'vm-outline' }, range: vm.range, vm: vm.name,
+                ...(vm.host ? { host: vm.host } : {}),
                 children: vm.ports.map((p) => vmPortNode(p.id, p.name, vm.name, p.name, p.range, id)),
             };
+        };
+
+        const routers: TreeNode[] = (model.routers ?? []).map((r) => {
+            const id = `${tid}/router/${r.name}`;
+            return {
+                ...base, id, kind: 'router', label: r.name, description: `router · ${r.ports.length} port${r.ports.length === 1 ? '' : 's'}`,
+                tooltip: `OVN logical router ${r.name}\n${r.ports.map((p) => `${p.bridge}: ${p.network}`).join('\n')}`,
+                icon: { id: 'git-merge' }, range: r.range,
+                children: r.ports.map((p) => ({
+                    ...base, id: `${id}/port/${p.bridge}`, kind: 'router-port' as const, label: `${p.bridge} ${p.network}`, description: '',
+                    tooltip: `router ${r.name} on bridge ${p.bridge}: ${p.network}`, icon: { id: 'symbol-interface' }, range: r.range, children: [],
+                })),
+            };
         });
+
+        // Named hosts group their VMs; a VM on no (or an unknown) host stays at the top.
+        const fabricHosts = new Map((live?.fabric?.hosts ?? []).map((h) => [h.name, h]));
+        const hosts: TreeNode[] = (model.hosts ?? []).map((h) => {
+            const id = `${tid}/host/${h.name}`;
+            const health = live?.fabric ? hostHealth(fabricHosts.get(h.name)) : undefined;
+            return {
+                ...base, id, kind: 'host', label: h.name, description: `${hostLabel(h)}${health ? ` · ${health.text}` : ''}`,
+                tooltip: `host ${h.name}: ${hostLabel(h)}${h.underlay ? `, underlay ${h.underlay}` : ''}${health ? `\n${health.text}` : ''}`,
+                icon: { id: h.kind === 'ssh' ? 'remote' : 'server', ...(health ? { color: health.ok ? GREEN : RED } : {}) },
+                range: h.range, host: h.name,
+                children: model.vms.filter((vm) => vm.host === h.name).map((vm) => vmNode(vm, id)),
+            };
+        });
+        const grouped = new Set(hosts.length ? (model.hosts ?? []).map((h) => h.name) : []);
+        const vmNodes: TreeNode[] = [...hosts, ...model.vms.filter((vm) => !vm.host || !grouped.has(vm.host)).map((vm) => vmNode(vm, tid))];
 
         return {
             ...base, id: tid, kind: 'topology', label: model.name, description: topologySummary(status),
             tooltip: `${model.file}\n${topologySummary(status)}${status?.at ? `\nas of ${status.at}` : ''}`,
-            icon: live ? { id: 'circle-filled', color: vmNodes.some((n) => n.icon.color === RED) ? RED : GREEN } : { id: 'circle-outline' },
-            range: model.range, children: [...bridges, ...vmNodes],
+            icon: live ? { id: 'circle-filled', color: vmNodes.some(function red(n: TreeNode): boolean { return n.icon.color === RED || (n.kind === 'host' && n.children.some(red)); }) ? RED : GREEN } : { id: 'circle-outline' },
+            range: model.range, children: [...bridges, ...routers, ...vmNodes],
         };
     });
 }

@@ -11,7 +11,7 @@ import { layoutGraph } from '../../src/extension/graph-layout.js';
 import { statusText } from '../../src/extension/status-bar-text.js';
 import { graphHtml } from '../../src/extension/graph-html.js';
 import type { TopologyModel } from '../../src/core/lsp-protocol.js';
-import type { Status } from '../../src/core/status.js';
+import type { FabricHostStatus, Status } from '../../src/core/status.js';
 
 let model: TopologyModel;
 
@@ -105,5 +105,96 @@ describe('graph webview page', () => {
         const script = /<script nonce="abc123">([\s\S]*?)<\/script>/.exec(html)?.[1];
         expect(script).toBeTruthy();
         expect(() => new Function(script!)).not.toThrow();
+    });
+});
+
+describe('multi-host topologies in the tree and the graph', () => {
+    let campus: TopologyModel;
+    beforeAll(async () => {
+        const parse = parseHelper<Model>(createVtopoServices(EmptyFileSystem).Vtopo);
+        // The example with h3 made an ssh host: its guest runs on another machine.
+        const text = readFileSync('examples/multi-host.vtopo', 'utf8')
+            .replace('host h3 { netns  underlay 172.31.0.3/24 }', 'host h3 { ssh "root@172.31.0.3"  underlay 172.31.0.3/24  uplink af_packet "eth1" }');
+        const doc = await parse(text);
+        [campus] = documentModels(doc.parseResult.value, 'file:///x/campus.vtopo', '/x/campus.vtopo');
+    });
+
+    function campusStatus(): Status {
+        const tunnel = (peer: string, link: 'up' | 'down') => ({ port: `ovn-${peer}-0`, type: 'geneve', remote_ip: '172.31.0.9', peer, link });
+        const host = (name: string, over: Partial<FabricHostStatus> = {}): FabricHostStatus => ({
+            name, chassis: `campus-${name}`, chassis_registered: true, controller: 'running', ovs: true, tunnels: [tunnel('hx', 'up')], ...over,
+        });
+        const port = (id: string) => ({ id, vm: id.split('.')[0], port: 'eth0', bridge: 'web', datapath: 'ovs' as const, link: 'up' as const, rx_packets: 1, tx_packets: 1, rx_bytes: 0, tx_bytes: 0, drops: 0, queues: [] });
+        return {
+            topology: 'campus', file: '/x/campus.vtopo', deployed: true, at: 'now',
+            datapaths: [{ kind: 'ovs', running: true }],
+            vms: [{ name: 'a', state: 'running', accel: 'tcg' }, { name: 'b', state: 'running', accel: 'tcg' }],
+            ports: [port('a.eth0'), port('b.eth0')],
+            fabric: {
+                central: { kind: 'private', nb: true, sb: true, northd: true },
+                hosts: [host('h1'), host('h2', { controller: 'stopped', tunnels: [tunnel('h1', 'down')] }), host('h3', { controller: 'remote', reachable: true })],
+                ports: [
+                    { name: 'a.eth0', switch: 'web', vm: 'a', host: 'h1', up: true },
+                    { name: 'b.eth0', switch: 'web', vm: 'b', host: 'h2', up: false },
+                    { name: 'c.eth0', switch: 'db', vm: 'c', host: 'h3', up: true },
+                ],
+            },
+        };
+    }
+
+    it('reads hosts (with their kind), routers and each VM\'s host from the file', () => {
+        expect(campus.hosts.map((h) => `${h.name}:${h.kind}`)).toEqual(['h1:local', 'h2:netns', 'h3:ssh']);
+        expect(campus.routers).toEqual([expect.objectContaining({ name: 'edge', ports: [{ bridge: 'web', network: '10.0.1.254/24' }, { bridge: 'db', network: '10.0.2.254/24' }] })]);
+        expect(campus.vms.map((v) => `${v.name}@${v.host}`)).toEqual(['a@h1', 'b@h2', 'c@h3']);
+    });
+
+    it('groups VMs under their host, lists the router with its switch ports, and shows each host\'s health', () => {
+        const [t] = buildTree([{ model: campus }]);
+        expect(t.children.map((c) => `${c.kind}:${c.label}`)).toEqual(['bridge:web', 'bridge:db', 'router:edge', 'host:h1', 'host:h2', 'host:h3']);
+        expect(find([t], '/router/edge')!.children.map((c) => c.label)).toEqual(['web 10.0.1.254/24', 'db 10.0.2.254/24']);
+        expect(find([t], '/host/h2')!.children.map((c) => `${c.label}@${c.host}`)).toEqual(['b@h2']);
+        expect(find([t], '/host/h3')!.description).toBe('ssh root@172.31.0.3');
+
+        const [live] = buildTree([{ model: campus, status: campusStatus() }]);
+        expect(find([live], '/host/h1')!.icon.color).toBe('testing.iconPassed');
+        const h2 = find([live], '/host/h2')!;
+        expect(h2.description).toBe('simulated (netns) · ovn-controller stopped · tunnels 0/1 up');
+        expect(h2.icon.color).toBe('testing.iconFailed');
+        expect(live.icon.color).toBe('testing.iconFailed');
+        // h3's guest runs over there: its binding, not "absent".
+        expect(find([live], '/host/h3/vm/c')!.description).toBe('on h3 · ports bound');
+        expect(find([live], '/host/h3')!.description).toBe('ssh root@172.31.0.3 · remote · tunnels 1/1 up');
+    });
+
+    it('draws each host as a box around its guests, and the router with an edge to each of its switches', async () => {
+        const g = buildGraph({ model: campus, status: campusStatus() });
+        expect(g.nodes.filter((n) => n.kind === 'host').map((n) => `${n.id}:${n.state}`)).toEqual(['host:h1:up', 'host:h2:down', 'host:h3:up']);
+        expect(g.nodes.find((n) => n.id === 'vm:c')).toMatchObject({ parent: 'host:h3', detail: 'on h3', state: 'up' });
+        expect(g.edges.filter((e) => e.kind === 'router-port').map((e) => `${e.source}→${e.target} ${e.label}`))
+            .toEqual(['router:edge→bridge:web 10.0.1.254/24', 'router:edge→bridge:db 10.0.2.254/24']);
+        expect(g.edges.find((e) => e.id === 'port:b.eth0')!.state).toBe('down');
+
+        const laid = await layoutGraph(g);
+        const byId = new Map(laid.nodes.map((n) => [n.id, n]));
+        const inside = (a: { x: number; y: number; width: number; height: number }, b: typeof a) =>
+            a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width && a.y + a.height <= b.y + b.height;
+        for (const n of laid.nodes.filter((x) => x.parent)) expect(inside(n, byId.get(n.parent!)!), `${n.id} in ${n.parent}`).toBe(true);
+        const boxes = laid.nodes.filter((n) => n.kind !== 'host' && !n.parent).concat(laid.nodes.filter((n) => n.kind === 'host'));
+        for (const a of boxes) {
+            for (const b of boxes) {
+                if (a === b) continue;
+                const overlap = a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+                expect(overlap, `${a.id} overlaps ${b.id}`).toBe(false);
+            }
+        }
+        // Edges out of a host box start at the guest inside it (coordinates in one frame).
+        const near = (p: { x: number; y: number }, n: { x: number; y: number; width: number; height: number }) =>
+            p.x >= n.x - 2 && p.x <= n.x + n.width + 2 && p.y >= n.y - 2 && p.y <= n.y + n.height + 2;
+        for (const e of laid.edges) {
+            expect(e.points.length, e.id).toBeGreaterThanOrEqual(2);
+            const [s, t] = [byId.get(e.source)!, byId.get(e.target)!];
+            const ends = [e.points[0], e.points[e.points.length - 1]];
+            expect(ends.some((p) => near(p, s)) && ends.some((p) => near(p, t)), `${e.id} joins ${e.source} and ${e.target}: ${JSON.stringify(ends)}`).toBe(true);
+        }
     });
 });

@@ -4,7 +4,8 @@
  * host) deploys on OVN, verify passes (switched and routed pairs, across
  * hosts), status shows every chassis and binding, a second deploy changes
  * nothing, a killed ovn-controller and ovn-northd are reported and brought
- * back by the next deploy, and destroy leaves no process, namespace, veth or socket. One
+ * back by the next deploy, so is a simulated host whose processes all died
+ * (meanwhile the other hosts' guests still reach each other), and destroy leaves no process, namespace, veth or socket. One
  * deployment shared by the cases; afterAll destroys it even when one fails.
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -136,6 +137,48 @@ describe('e2e: a topology across three hosts on OVN (examples/multi-host.vtopo)'
         }
         expect(v.code, v.stdout + v.stderr).toBe(0);
     }, 300_000);
+
+    it('a simulated host whose processes all die: status says so, the other hosts still verify, the next deploy brings it back', async () => {
+        const h3 = plan.fabric!.hosts[2];
+        const c = plan.vms.find((v) => v.host === h3.name)!;
+        // Everything the host runs: its ovsdb-server, ovs-vswitchd and ovn-controller (all under its run
+        // directory), and its guest. Like a machine losing power, without a clean stop.
+        const victims = [...processesMentioning(h3.ovs.runDir), ...processesMentioning(c.qmpSocket)];
+        expect(victims.length).toBeGreaterThanOrEqual(4);
+        for (const p of victims) process.kill(p.pid, 'SIGKILL');
+        for (let i = 0; i < 50 && victims.some((p) => alive(p.pid)); i++) await sleep(100);
+
+        const s = await runVtopoJson<Status>(runRoot, ['status', file]);
+        const h = s.fabric!.hosts.find((x) => x.name === h3.name)!;
+        expect(h.controller).toBe('stopped');
+        expect(h.ovs).toBe(false);
+        expect(s.vms.find((v) => v.name === c.name)?.state).not.toBe('running');
+        expect(s.datapaths[0].error).toContain(`host ${h3.name}`);
+
+        // The pairs that do not involve h3's guest still reach; those that do fail, by name.
+        const v = await vtopo('verify', file, '--json');
+        expect(v.code).not.toBe(0);
+        let pairs = (JSON.parse(v.stdout) as { pairs: Pair[] }).pairs;
+        const others = (ps: Pair[]) => ps.filter((p) => p.from !== c.name && p.to !== c.name);
+        if (!others(pairs).every((p) => p.ok)) {
+            console.warn(`verify of the other hosts failed once:\n${v.stdout}`);
+            await sleep(5000);
+            pairs = (JSON.parse((await vtopo('verify', file, '--json')).stdout) as { pairs: Pair[] }).pairs;
+        }
+        expect(others(pairs).length).toBeGreaterThan(0);
+        expect(others(pairs).filter((p) => !p.ok)).toEqual([]);
+        expect(pairs.filter((p) => p.from === c.name || p.to === c.name).every((p) => !p.ok)).toBe(true);
+
+        const r = await timed('deploy after host loss', () => runVtopoJson<{ applied: { kind: string }[] }>(runRoot, ['deploy', file]));
+        expect(r.applied.map((a) => a.kind)).toContain('start-datapath');
+        let again = await vtopo('verify', file, '--json');
+        if (again.code !== 0) {
+            console.warn(`verify after the host came back failed once:\n${again.stdout}\n${again.stderr}`);
+            await sleep(5000);
+            again = await vtopo('verify', file, '--json');
+        }
+        expect(again.code, again.stdout + again.stderr).toBe(0);
+    }, 600_000);
 
     it('destroy leaves no process, namespace, veth or socket', async () => {
         const runDir = plan.runDir;

@@ -60,12 +60,7 @@ const json = <T>(r: { stdout: string; stderr: string }, what: string): T => {
     }
 };
 
-// Skipped until the simulated uplink keeps the SSH session: measured on this machine, h3's part deploys
-// over ssh (OvS takes eth1, the address moves to br-phy, the guest boots, and verify a → c passes across
-// the Geneve tunnel), but about a minute after the move the ssh connection from our namespace to h3 times
-// out and new ones time out too, so deploy reports h3 unreachable though its part runs. The cause (the
-// return path through br-phy and the test's veth) is not found yet; see the closing note of issue 20.
-describe.skip('e2e: an ssh host deployed by its own vtopo over OpenSSH', () => {
+describe('e2e: an ssh host deployed by its own vtopo over OpenSSH', () => {
     beforeAll(async () => {
         writeFileSync(file, TEXT);
         machine = await sshMachine({ dir: path.join(root, 'ssh'), netns: 'vtopo-t-sshm', underlayNetns: `vtopo-${TOPOLOGY}-ul`, address: `${NET}.3`, clientAddress: `${NET}.250`, prefix: 24, mtu: 1600 });

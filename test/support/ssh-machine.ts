@@ -100,6 +100,10 @@ export async function sshMachine(o: { dir: string; netns: string; underlayNetns:
         await ok('ip', ['-n', netns, 'link', 'set', 'eth1', 'up']);
         await ok('ip', ['addr', 'add', `${o.clientAddress}/${o.prefix}`, 'dev', client]);
         await ok('ip', ['link', 'set', client, 'up']);
+        // A veth leaves TCP checksums to "hardware" that never computes them; once sshd's address sits on
+        // br-phy the segments reach it through af_packet, OvS and a tap, whose receive path checks them and
+        // drops every one (a real NIC delivers them whole). The client computes them itself.
+        await ok('ethtool', ['-K', client, 'tx', 'off']);
     } catch (e) {
         await machine.remove();
         throw e;

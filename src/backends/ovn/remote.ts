@@ -41,8 +41,20 @@ export interface RemoteRun {
     stderr: string;
 }
 
-/** Runs one shell command on host `h` over ssh; `onLine` gets its stderr line by line as it comes. */
-export function runOn(h: FabricHostPlan, command: string, opts: { input?: string; timeoutMs?: number; onLine?: (line: string) => void } = {}): Promise<RemoteRun> {
+type RunOptions = { input?: string; timeoutMs?: number; onLine?: (line: string) => void };
+
+/**
+ * Runs one shell command on host `h` over ssh; `onLine` gets its stderr line by line as it comes. A connect
+ * that timed out is tried once more: right after a host's address moved between its uplink and br-phy (our
+ * own deploy and destroy do that), peers may still send to the old MAC until their neighbour entry expires,
+ * which outlasts one ConnectTimeout but not two. A refused or failed login is not retried.
+ */
+export async function runOn(h: FabricHostPlan, command: string, opts: RunOptions = {}): Promise<RemoteRun> {
+    const r = await runOnce(h, command, opts);
+    return r.code === 255 && /Connection timed out|Operation timed out/.test(r.stderr) ? runOnce(h, command, opts) : r;
+}
+
+function runOnce(h: FabricHostPlan, command: string, opts: RunOptions): Promise<RemoteRun> {
     if (!h.ssh) throw new VtopoError(`host ${h.name} has no ssh address`, `add \`ssh "user@address"\` to host ${h.name}`, 'internal');
     const [cmd, ...args] = sshArgv();
     return new Promise((resolve) => {

@@ -97,6 +97,11 @@ async function ownRoutes(dev: string): Promise<RouteRow[]> {
 export async function moveAddress(cidr: string, from: string, to: string, mtu?: number): Promise<void> {
     const routes = await ownRoutes(from);
     await ip(['addr', 'replace', cidr, 'dev', to], `cannot put the underlay address ${cidr} on ${to}`);
+    // The address now answers from another MAC; peers that cached the old one would wait out their neighbour
+    // entry's stale and probe states (longer than an ssh ConnectTimeout). With arp_notify the kernel sends a
+    // gratuitous ARP as `to` comes up, so the peers switch at once: hence the down/up even when it was up.
+    await run('sysctl', ['-q', '-w', `net.ipv4.conf.${to}.arp_notify=1`]);
+    await run('ip', ['link', 'set', to, 'down']);
     await ip(['link', 'set', to, ...(mtu ? ['mtu', String(mtu)] : []), 'up'], `cannot bring up ${to}`);
     await run('ip', ['addr', 'del', cidr, 'dev', from]);
     for (const x of routes) {

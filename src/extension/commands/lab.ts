@@ -13,8 +13,12 @@ import { command } from './command.js';
 
 async function pickVm(t: Target, placeHolder: string): Promise<string | undefined> {
     if (t.node?.vm) return t.node.vm;
-    const vms = t.view?.model.vms.map((v) => v.name) ?? [];
-    return vms.length === 1 ? vms[0] : vscode.window.showQuickPick(vms, { placeHolder });
+    const vms = t.view?.model.vms ?? [];
+    if (vms.length === 1) return vms[0].name;
+    // On a multi-host file, say where each guest runs: one on an ssh host is acted on there, not here.
+    const kinds = new Map((t.view?.model.hosts ?? []).map((h) => [h.name, h.kind]));
+    const items = vms.map((v) => ({ label: v.name, description: v.host ? `on ${v.host}${kinds.get(v.host) === 'ssh' ? ' (ssh: run vtopo there with --host)' : ''}` : '' }));
+    return (await vscode.window.showQuickPick(items, { placeHolder }))?.label;
 }
 
 async function pickPort(t: Target): Promise<string | undefined> {
