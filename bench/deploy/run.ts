@@ -9,20 +9,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ensureGuestImage } from '../../src/backends/qemu/index.js';
 import { onInterrupt } from '../interrupt.js';
+import { median, secs, timed } from '../timing.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const root = mkdtempSync('/tmp/vtbd-');
 process.env.VTOPO_RUN_ROOT = path.join(root, 'run');
 const { runtime } = await import('../../src/runtime/index.js');
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const secs = (ms: number) => (ms / 1000).toFixed(1);
-
-async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
-    const t0 = performance.now();
-    const v = await fn();
-    return [performance.now() - t0, v];
-}
 
 await ensureGuestImage();
 const bare = path.join(root, 'bare.vtopo');

@@ -6,13 +6,15 @@
  */
 import type { BridgePlan, DatapathKind, ImpairmentPlan, LinkPlan, NicPlan, Plan, VmPortPlan } from '../core/plan.js';
 import type { HostDeployResult } from '../core/api.js';
-import type { DatapathStatus, FabricStatus, PollerStatus, PortStatus } from '../core/status.js';
+import type { DatapathStatus, FabricStatus, LinkStatus, PollerStatus, PortStatus } from '../core/status.js';
 
 export type ImpairTarget = { port: string } | { link: string };
 
 export interface DatapathSnapshot {
     datapath: DatapathStatus;
     ports: PortStatus[];
+    /** Its patch links between bridges, per direction (Status.links). */
+    links?: LinkStatus[];
     /** Its polling threads and the queues each polls (Status.pollers). */
     pollers?: PollerStatus[];
     /** What the datapath itself warns about (e.g. OvS log lines naming our ports). */

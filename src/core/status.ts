@@ -94,6 +94,27 @@ export interface ImpairStatus {
     backlog: number;
 }
 
+/** A patch link between two bridges, one entry per direction (frames leaving `from` towards `to`). */
+export interface LinkStatus {
+    /** The LinkPlan id (`a--b`). */
+    id: string;
+    datapath: DatapathKind;
+    link: LinkState;
+    /** Set when `vtopo link … down` took the link's carrier away. */
+    admin?: 'down';
+    directions: LinkDirectionStatus[];
+}
+
+export interface LinkDirectionStatus {
+    from: string;
+    to: string;
+    packets: number;
+    bytes: number;
+    drops: number;
+    /** The impairment on this direction (a link's applies both ways), and what it did. */
+    impair?: ImpairStatus;
+}
+
 export interface VmStatus {
     name: string;
     state: VmState;
@@ -139,6 +160,8 @@ export interface Status {
     datapaths: DatapathStatus[];
     vms: VmStatus[];
     ports: PortStatus[];
+    /** Patch links between bridges, per direction (absent when the topology has none). */
+    links?: LinkStatus[];
     /** The polling threads and what they poll (absent when the datapath could not say). */
     pollers?: PollerStatus[];
     /** The hugepage budget of a topology that declares `hugepages`, per page size. */

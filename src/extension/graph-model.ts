@@ -119,9 +119,11 @@ export function buildGraph(view: TopologyView): TopologyGraph {
     }
     for (const l of model.links) {
         if (!bridgeIds.has(l.a) || !bridgeIds.has(l.b)) continue;
-        // A link has no port status of its own unless the datapath reports one under the link id.
-        const state: LiveState = !live ? 'unknown' : live.ports.some((p) => p.id === l.id) ? portState(live, l.id) : 'up';
-        edges.push({ id: `link:${l.id}`, kind: 'link', source: `bridge:${l.a}`, target: `bridge:${l.b}`, label: 'link', state, range: l.range });
+        // The datapath reports a link's carrier under its id (the embedded one does; OvS links are always up).
+        const ls = live?.links?.find((x) => x.id === l.id);
+        const state: LiveState = !live ? 'unknown' : ls ? (ls.link === 'up' ? 'up' : 'down') : 'up';
+        const impaired = ls?.directions.some((d) => d.impair);
+        edges.push({ id: `link:${l.id}`, kind: 'link', source: `bridge:${l.a}`, target: `bridge:${l.b}`, label: impaired ? 'link (impaired)' : 'link', state, range: l.range });
     }
     for (const r of model.routers ?? []) {
         const detail = `router · ${r.ports.length} port${r.ports.length === 1 ? '' : 's'}`;

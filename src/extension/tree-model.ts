@@ -7,6 +7,7 @@
  */
 import type { FabricHostStatus, PortStatus, Status, VmStatus } from '../core/status.js';
 import type { ModelHost, Range, TopologyView } from '../core/lsp-protocol.js';
+import { formatImpairment } from '../core/impair.js';
 
 export type NodeKind = 'topology' | 'bridge' | 'vm' | 'port' | 'nic' | 'link' | 'host' | 'router' | 'router-port';
 
@@ -101,6 +102,7 @@ export function buildTree(views: TopologyView[]): TreeNode[] {
         const live = status?.deployed ? status : undefined;
         const ports = new Map((live?.ports ?? []).map((p) => [p.id, p]));
         const vms = new Map((live?.vms ?? []).map((v) => [v.name, v]));
+        const links = new Map((live?.links ?? []).map((l) => [l.id, l]));
         const base = { uri: model.uri, file: model.file };
         const tid = `${model.uri}#${model.name}`;
 
@@ -127,7 +129,14 @@ export function buildTree(views: TopologyView[]): TreeNode[] {
             }
             for (const l of model.links.filter((x) => x.a === b.name || x.b === b.name)) {
                 const other = l.a === b.name ? l.b : l.a;
-                children.push({ ...base, id: `${id}/link/${l.id}`, kind: 'link', label: `link → ${other}`, description: '', tooltip: `link ${l.a} ${l.b}`, port: l.id, icon: { id: 'arrow-swap' }, range: l.range, children: [] });
+                const ls = links.get(l.id);
+                // Both directions, this bridge's outgoing one first: each has its own counters and impairment.
+                const dirs = ls ? [...ls.directions].sort((x) => (x.from === b.name ? -1 : 1)) : [];
+                const description = ls ? `${ls.admin ? 'down (vtopo link)' : ls.link} · ${dirs.map((d) => `${d.from === b.name ? 'out' : 'in'} ${count(d.packets)}${d.impair ? ` (lost ${count(d.impair.dropped_loss + d.impair.dropped_limit)})` : ''}`).join(' · ')}` : '';
+                const tooltip = [`link ${l.a} ${l.b}`, ...dirs.map((d) => `${d.from} → ${d.to}: ${d.packets} pkts ${d.bytes} B, drops ${d.drops}${d.impair
+                    ? `\n  impair ${formatImpairment(d.impair.set)}: delayed ${d.impair.delayed}, lost ${d.impair.dropped_loss}, over limit ${d.impair.dropped_limit}, duplicated ${d.impair.duplicated}, reordered ${d.impair.reordered}, held ${d.impair.backlog}` : ''}`)].join('\n');
+                const icon = !ls ? { id: 'arrow-swap' } : { id: 'arrow-swap', color: ls.link === 'up' ? GREEN : RED };
+                children.push({ ...base, id: `${id}/link/${l.id}`, kind: 'link', label: `link → ${other}`, description, tooltip, port: l.id, icon, range: l.range, children: [] });
             }
             const dp = live?.datapaths.find((d) => d.kind === b.datapath);
             return {

@@ -2,7 +2,8 @@
 import type { ProgressEvent, VerifyResult } from '../core/api.js';
 import { fsFailure } from '../host/fs-errors.js';
 import { VtopoError } from '../core/api.js';
-import type { Status } from '../core/status.js';
+import type { ImpairStatus, Status } from '../core/status.js';
+import { formatImpairment } from '../core/impair.js';
 import type { Rate, Rates } from './rates.js';
 
 function table(header: string[], rows: string[][]): string {
@@ -51,6 +52,23 @@ export function formatStatus(s: Status, rates?: Rates): string {
         }
         const rateHeads = rates ? ['RX_PPS', 'TX_PPS', 'RX_MBIT/S', 'TX_MBIT/S', 'DROPS/S'] : [];
         out.push(table(['PORT', 'BRIDGE', 'LINK', 'VHOST', 'RX_PKTS', 'TX_PKTS', 'RX_BYTES', 'TX_BYTES', 'DROPS', ...rateHeads, 'ERROR'], rows));
+    }
+    if (s.links?.length) {
+        out.push('');
+        out.push(table(['LINK', 'DIRECTION', 'STATE', 'PACKETS', 'BYTES', 'DROPS'], s.links.flatMap((l) => l.directions.map((d, i) => [
+            i === 0 ? l.id : '', `${d.from} → ${d.to}`, i === 0 ? (l.admin ? 'down (vtopo link)' : l.link) : '', String(d.packets), String(d.bytes), String(d.drops),
+        ]))));
+    }
+    // What each impairment did, per direction: a port's acts towards its guest, a link's both ways.
+    const impairRows: [string, string, ImpairStatus][] = [
+        ...s.ports.filter((p) => p.impair).map((p): [string, string, ImpairStatus] => [p.id, `→ ${p.vm ?? p.id}`, p.impair!]),
+        ...(s.links ?? []).flatMap((l) => l.directions.filter((d) => d.impair).map((d): [string, string, ImpairStatus] => [l.id, `${d.from} → ${d.to}`, d.impair!])),
+    ];
+    if (impairRows.length) {
+        out.push('');
+        out.push(table(['IMPAIRED', 'DIRECTION', 'SET', 'DELAYED', 'LOST', 'OVER_LIMIT', 'DUPLICATED', 'REORDERED', 'BACKLOG'], impairRows.map(([id, dir, x]) => [
+            id, dir, formatImpairment(x.set), String(x.delayed), String(x.dropped_loss), String(x.dropped_limit), String(x.duplicated), String(x.reordered), String(x.backlog),
+        ])));
     }
     const queueRows = s.ports.flatMap((p) => p.queues.filter((q) => q.core !== undefined || q.polled !== undefined || q.enabled !== undefined).map((q) => [
         p.id, String(q.queue), q.core === undefined ? '-' : String(q.core), q.planned_core === undefined ? '-' : String(q.planned_core),

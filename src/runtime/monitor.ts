@@ -1,7 +1,7 @@
 /** Status from the backends' snapshots and the guests' state; watch polls and pushes changes. */
 import type { DatapathKind, Plan } from '../core/plan.js';
 import type { RuntimeDeps } from './deps.js';
-import type { DatapathStatus, PollerStatus, PortStatus, Status, VmStatus } from '../core/status.js';
+import type { DatapathStatus, LinkStatus, PollerStatus, PortStatus, Status, VmStatus } from '../core/status.js';
 
 function downPort(p: { id: string; vm?: string; port: string; bridge: string; datapath: DatapathKind }): PortStatus {
     return { ...p, link: 'down', rx_packets: 0, tx_packets: 0, rx_bytes: 0, tx_bytes: 0, drops: 0, queues: [] };
@@ -13,6 +13,7 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
     const datapaths: DatapathStatus[] = [];
     const ports = new Map<string, PortStatus>();
     const pollers: PollerStatus[] = [];
+    const links: LinkStatus[] = [];
     const datapathWarnings: NonNullable<Status['datapath_warnings']> = [];
     let fabric: Status['fabric'];
     for (const kind of Object.keys(plan.datapaths) as DatapathKind[]) {
@@ -28,6 +29,7 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
             datapaths.push(snap.datapath);
             for (const p of snap.ports) ports.set(p.id, p);
             if (snap.pollers) pollers.push(...snap.pollers);
+            if (snap.links) links.push(...snap.links);
             for (const w of snap.warnings ?? []) datapathWarnings.push({ datapath: kind, ...w });
         } catch (err) {
             datapaths.push({ kind, running: false, error: err instanceof Error ? err.message : String(err) });
@@ -48,6 +50,7 @@ export async function collectStatus(file: string, topology: string, plan: Plan |
     }));
     return {
         topology: plan.topology, file, deployed: true, at, datapaths, vms, ports: declared,
+        ...(links.length ? { links } : {}),
         ...(pollers.length ? { pollers } : {}), ...(datapathWarnings.length ? { datapath_warnings: datapathWarnings } : {}),
         ...(fabric ? { fabric } : {}),
     };

@@ -102,6 +102,49 @@ describe('embedded backend', () => {
         await embeddedBackend.stop(plan); // already gone is success
     }, 90_000);
 
+    it('reports a link per direction: what crossed each way, and what the link\'s impairment did to it', async () => {
+        // a on br0, b on br1: everything a sends to b crosses the link br0 → br1.
+        const lp: Plan = { ...plan, vms: plan.vms.map((v, i) => ({ ...v, ports: v.ports.map((p) => ({ ...p, bridge: i === 0 ? 'br0' : 'br1' })) })) };
+        await embeddedBackend.start(lp);
+        try {
+            for (const b of lp.bridges) await embeddedBackend.addBridge(lp, b);
+            await embeddedBackend.addLink(lp, lp.links[0]);
+            for (const vm of lp.vms) await embeddedBackend.addVmPort(lp, vm.ports[0]);
+            await embeddedBackend.setImpair(lp, { link: 'br0--br1' }, { lossPct: 50, delayUs: 1000 });
+            const [pa, pb] = lp.vms.map((v) => v.ports[0]);
+            const A = new Testpmd({ socket: pa.socketPath, mac: pa.mac, peer: pb.mac, prefix: uniquePrefix('la') });
+            const B = new Testpmd({ socket: pb.socketPath, mac: pb.mac, peer: pa.mac, prefix: uniquePrefix('lb') });
+            pmds.push(A, B);
+            await A.start();
+            await B.start();
+            for (const t of [A, B]) await t.cmd('set fwd rxonly');
+            await B.cmd('start');
+            await A.cmd('start tx_first 8'); // 256 frames
+            const dirOf = async () => (await embeddedBackend.snapshot(lp)).links?.[0];
+            await until('the delay line drains', async () => {
+                const d = (await dirOf())?.directions[0];
+                return !!d?.impair && d.impair.backlog === 0 && d.packets + d.impair.dropped_loss === 256;
+            });
+            const l = (await dirOf())!;
+            expect(l).toMatchObject({ id: 'br0--br1', datapath: 'embedded', link: 'up' });
+            const [ab, ba] = l.directions;
+            expect([ab.from, ab.to, ba.from, ba.to]).toEqual(['br0', 'br1', 'br1', 'br0']);
+            expect(ab.impair!.set).toEqual({ lossPct: 50, delayUs: 1000 });
+            // A seeded RNG at 50 %: far from none and from all.
+            expect(ab.impair!.dropped_loss).toBeGreaterThan(64);
+            expect(ab.impair!.dropped_loss).toBeLessThan(192);
+            expect(ab.impair!.delayed).toBe(ab.packets);
+            expect((await B.stats()).rx).toBe(ab.packets);
+            // Nothing came back (b only receives), and that direction carries the same impairment.
+            expect(ba.packets).toBe(0);
+            expect(ba.impair).toMatchObject({ set: { lossPct: 50, delayUs: 1000 }, delayed: 0, dropped_loss: 0 });
+            await A.quit();
+            await B.quit();
+        } finally {
+            await embeddedBackend.stop(lp);
+        }
+    }, 240_000);
+
     it('stops a datapath that was killed -9 and one that hangs', async () => {
         await embeddedBackend.start(plan);
         const pid = readPidFile(plan.datapaths.embedded!.pidFile)!;

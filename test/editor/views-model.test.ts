@@ -68,6 +68,28 @@ describe('tree model', () => {
     });
 });
 
+describe('links in the tree and the graph', () => {
+    it('shows a link\'s state and each direction\'s packets and losses, from the side of the bridge it is under', () => {
+        const s: Status = {
+            ...deployed(),
+            links: [{
+                id: 'br0--br1', datapath: 'embedded', link: 'up', directions: [
+                    { from: 'br0', to: 'br1', packets: 120, bytes: 0, drops: 0, impair: { set: { lossPct: 50 }, delayed: 0, dropped_loss: 120, dropped_limit: 0, duplicated: 0, reordered: 0, backlog: 0 } },
+                    { from: 'br1', to: 'br0', packets: 7, bytes: 0, drops: 0 },
+                ],
+            }],
+        };
+        const [t] = buildTree([{ model, status: s }]);
+        const l0 = find([t], '/bridge/br0/link/br0--br1')!;
+        expect(l0.description).toBe('up · out 120 (lost 120) · in 7');
+        expect(l0.tooltip).toContain('br0 → br1: 120 pkts');
+        expect(l0.tooltip).toContain('impair loss 50%: delayed 0, lost 120');
+        expect(find([t], '/bridge/br1/link/br0--br1')!.description).toBe('up · out 7 · in 120 (lost 120)');
+        const down = buildGraph({ model, status: { ...s, links: [{ ...s.links![0], link: 'down', admin: 'down' }] } });
+        expect(down.edges.find((e) => e.id === 'link:br0--br1')).toMatchObject({ state: 'down', label: 'link (impaired)' });
+    });
+});
+
 describe('graph model and elk layout', () => {
     it('has NIC, bridge and VM nodes and port/nic/link edges coloured by live state', async () => {
         const g = buildGraph({ model, status: deployed() });

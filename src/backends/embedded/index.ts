@@ -13,7 +13,7 @@ import type { BridgePlan, EmbeddedDatapathPlan, ImpairmentPlan, LinkPlan, NicPla
 import { VtopoError } from '../../core/api.js';
 import { alive, isOurs, readPidFile, sleep, terminate, waitGone } from '../../host/procs.js';
 import { selfExecArgv } from '../../host/self-exec.js';
-import type { DatapathStatus, PollerStatus, PortStatus, QueueStatus } from '../../core/status.js';
+import type { DatapathStatus, LinkStatus, PollerStatus, PortStatus, QueueStatus } from '../../core/status.js';
 import type { DatapathBackend, DatapathInventory, DatapathSnapshot, ImpairTarget } from '../types.js';
 
 function dpPlan(plan: Plan): EmbeddedDatapathPlan {
@@ -107,6 +107,33 @@ export function toPortStatus(plan: Plan, r: PortReport, core?: number): PortStat
         s.link = 'down';
     }
     return s;
+}
+
+/**
+ * The plan's links from the patch ports' reports: the end on bridge A
+ * transmits what leaves A for B, so its counters and its egress impairment
+ * are the A → B direction.
+ */
+function linkStatuses(plan: Plan, reports: PortReport[]): LinkStatus[] {
+    const ends = new Map(reports.filter((r) => r.kind === 'patch').map((r) => [r.id, r]));
+    const out: LinkStatus[] = [];
+    for (const l of plan.links) {
+        const dirs: [string, string][] = [[l.a, l.b], [l.b, l.a]];
+        const found = dirs.map(([from]) => ends.get(`link:${l.id}:${from}`));
+        if (!found[0] && !found[1]) continue;
+        const admin = found.some((r) => r?.admin);
+        out.push({
+            id: l.id, datapath: 'embedded', link: admin || found.some((r) => !r || r.link === 'down') ? 'down' : 'up', ...(admin ? { admin: 'down' as const } : {}),
+            directions: dirs.map(([from, to], i) => {
+                const r = found[i];
+                return {
+                    from, to, packets: r?.tx_packets ?? 0, bytes: r?.tx_bytes ?? 0, drops: r?.drops ?? 0,
+                    ...(r?.impair && r.impair_counters ? { impair: { set: r.impair, ...r.impair_counters } } : {}),
+                };
+            }),
+        });
+    }
+    return out;
 }
 
 function absentPorts(plan: Plan): PortStatus[] {
@@ -259,12 +286,13 @@ export const embeddedBackend: DatapathBackend = {
         }
         const datapath: DatapathStatus = { kind: 'embedded', running: true, pid: st.pid, mode: st.mode, uptime_s: st.uptime_s };
         const ports = st.ports.filter((p) => p.kind !== 'patch').map((p) => toPortStatus(plan, p, st.core));
+        const links = linkStatuses(plan, st.ports);
         // One poll loop serves every queue: the process's main thread, on whichever poll-core it runs.
         const pollers: PollerStatus[] = st.core === undefined ? [] : [{
             datapath: 'embedded', core: st.core, ...(st.busy_pct !== undefined ? { busy_pct: st.busy_pct } : {}),
             queues: ports.flatMap((p) => p.queues.filter((q) => q.polled).map((q) => `${p.id}:${q.queue}`)),
         }];
-        return { datapath, ports, ...(pollers.length ? { pollers } : {}) };
+        return { datapath, ports, ...(links.length ? { links } : {}), ...(pollers.length ? { pollers } : {}) };
     },
 
     async setLink(plan, target, up) {
