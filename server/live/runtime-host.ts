@@ -1,27 +1,18 @@
 /**
  * The runtime the language server hosts: the same functions the CLI calls
  * (src/runtime/index.ts), plus the editor-only extras (export text, guest
- * console socket, captures into the editor's file) read from the deployed Plan.
+ * console under the console lock, captures into the editor's file).
  */
 import { createWriteStream } from 'node:fs';
 import { exportTopology, runtime } from '../../src/runtime/index.js';
 import { VtopoError } from '../../src/core/api.js';
-import { runRoot } from '../../src/host/facts.js';
-import { runDirFor } from '../../src/runtime/load.js';
-import { readStateLenient } from '../../src/host/state.js';
-import type { Plan } from '../../src/core/plan.js';
 import type { ExportFormat } from '../../src/core/lsp-protocol.js';
 import type { LiveRuntime } from './server.js';
 
 const LANGUAGE: Record<ExportFormat, string> = { 'ovs-vsctl': 'shellscript', 'ovn-nbctl': 'shellscript', qemu: 'shellscript', libvirt: 'xml' };
 
-async function deployedPlan(file: string): Promise<Plan> {
-    const { topology, runDir } = await runDirFor(file, runRoot());
-    const state = readStateLenient(runDir);
-    const plan = state?.deployed ?? state?.pending;
-    if (!plan) throw new VtopoError(`topology ${topology} is not deployed`, 'run "vtopo: Deploy" first', 'not-deployed');
-    return plan;
-}
+/** Console locks held for the editor's terminals, by `file#vm`. */
+const consoles = new Map<string, () => void>();
 
 /** Captures the editor started, by `file#port`: stopping one aborts it and waits for its count. */
 const captures = new Map<string, { stop: () => Promise<number>; file: string }>();
@@ -32,11 +23,21 @@ export async function loadRuntime(): Promise<LiveRuntime> {
         async exportTopology(file, format, host) {
             return { text: await exportTopology(file, format, host ? { host } : {}), language: LANGUAGE[format] ?? 'plaintext' };
         },
+        // The same lock as `vtopo console`, held by this server for the editor's terminal until it closes:
+        // a CLI console, or a second terminal, on that guest is refused meanwhile (and the other way round).
         async consoleTarget(file, vmName) {
-            const plan = await deployedPlan(file);
-            const vm = plan.vms.find((v) => v.name === vmName);
-            if (!vm) throw new VtopoError(`topology ${plan.topology} has no deployed vm ${vmName}`, `pick one of: ${plan.vms.map((v) => v.name).join(', ') || '(none)'}`);
-            return { socket: vm.consoleSocket, serialLog: vm.serialLog };
+            const key = `${file}#${vmName}`;
+            if (consoles.has(key)) {
+                throw new VtopoError(`the editor already has a console of vm ${vmName} open`, 'use that terminal, or close it first', 'console-busy');
+            }
+            const s = await runtime.attachConsole(file, vmName);
+            consoles.set(key, s.release);
+            return { socket: s.socket, serialLog: s.serialLog };
+        },
+        releaseConsole(file, vmName) {
+            const key = `${file}#${vmName}`;
+            consoles.get(key)?.();
+            consoles.delete(key);
         },
         // The same capture as `vtopo capture` (both datapaths), written into the editor's file.
         async startCapture(file, port, pcapFile) {

@@ -13,7 +13,7 @@ import type { Model } from '../../src/language/generated/ast.js';
 import type { ProgressEvent, VtopoRuntime } from '../../src/core/api.js';
 import type { Status } from '../../src/core/status.js';
 import {
-    CaptureStartRequest, CaptureStopRequest, GuestRequest, ImpairRequest, LinkRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
+    CaptureStartRequest, CaptureStopRequest, ConsoleReleaseNotification, GuestRequest, ImpairRequest, LinkRequest, ConsoleRequest, DeployRequest, DestroyRequest, ExportRequest, PlanRequest,
     ProgressNotification, StatusNotification, StatusRequest, TopologiesChangedNotification, TopologiesRequest, VerifyRequest,
     type CaptureStarted, type CaptureStopped, type ConsoleTarget, type ExportFormat, type ExportResult, type Outcome,
     type TopologyModel, type TopologyView,
@@ -26,6 +26,8 @@ import { fsFailure } from '../../src/host/fs-errors.js';
 /** The runtime plus the optional extras some commands need; absent extras answer with a VtopoError-style failure. */
 export interface LiveRuntime extends VtopoRuntime {
     exportTopology?(file: string, format: ExportFormat, host?: string): Promise<ExportResult>;
+    /** Gives back the console lock consoleTarget took for the editor's terminal. */
+    releaseConsole?(file: string, vm: string): void;
     consoleTarget?(file: string, vm: string): Promise<ConsoleTarget>;
     startCapture?(file: string, port: string, pcapFile: string): Promise<CaptureStarted>;
     stopCapture?(file: string, port: string): Promise<CaptureStopped>;
@@ -125,6 +127,7 @@ export class LiveServer {
         }));
         c.onRequest(ExportRequest, (p) => this.run(p.uri, (rt, file) => rt.exportTopology ? rt.exportTopology(file, p.format, p.host) : Promise.reject(missingErr('export'))));
         c.onRequest(ConsoleRequest, (p) => this.run(p.uri, (rt, file) => rt.consoleTarget ? rt.consoleTarget(file, p.vm) : Promise.reject(missingErr('guest console'))));
+        c.onNotification(ConsoleReleaseNotification, (p) => void this.run(p.uri, async (rt, file) => rt.releaseConsole?.(file, p.vm)));
         c.onRequest(CaptureStartRequest, (p) => this.run(p.uri, (rt, file) => rt.startCapture ? rt.startCapture(file, p.port, p.file) : Promise.reject(missingErr('capture'))));
         c.onRequest(CaptureStopRequest, (p) => this.run(p.uri, (rt, file) => rt.stopCapture ? rt.stopCapture(file, p.port) : Promise.reject(missingErr('capture'))));
         c.onRequest(GuestRequest, (p) => this.op(p.uri, p.action, async (rt, file) => {

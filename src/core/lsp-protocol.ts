@@ -83,6 +83,8 @@ export const StatusRequest = new RequestType<FileParams, Outcome<Status>, void>(
 /** `host`: one host's part of a multi-host file (`vtopo export FILE --format ovs-vsctl --host H`). */
 export const ExportRequest = new RequestType<FileParams & { format: ExportFormat; host?: string }, Outcome<ExportResult>, void>('vtopo/export');
 export const ConsoleRequest = new RequestType<FileParams & { vm: string }, Outcome<ConsoleTarget>, void>('vtopo/console');
+/** The editor's console terminal of `vm` closed: the server gives back the console lock it took for it. */
+export const ConsoleReleaseNotification = new NotificationType<FileParams & { vm: string }>('vtopo/consoleRelease');
 export const CaptureStartRequest = new RequestType<FileParams & { port: string; file: string }, Outcome<CaptureStarted>, void>('vtopo/captureStart');
 export const CaptureStopRequest = new RequestType<FileParams & { port: string }, Outcome<CaptureStopped>, void>('vtopo/captureStop');
 /** One guest: start, stop or restart (`vtopo start|stop|restart`). */

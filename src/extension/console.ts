@@ -6,7 +6,10 @@
 import * as net from 'node:net';
 import * as vscode from 'vscode';
 
-export function openConsole(vm: string, socketPath: string): vscode.Terminal {
+/** `onDetached` runs once, when the terminal closes or the guest's end does: the server then gives the console lock back. */
+export function openConsole(vm: string, socketPath: string, onDetached: () => void = () => undefined): vscode.Terminal {
+    let detached = false;
+    const detach = () => { if (!detached) { detached = true; onDetached(); } };
     const write = new vscode.EventEmitter<string>();
     const close = new vscode.EventEmitter<number | void>();
     let sock: net.Socket | undefined;
@@ -22,9 +25,12 @@ export function openConsole(vm: string, socketPath: string): vscode.Terminal {
             sock.setEncoding('utf8');
             sock.on('data', (s: string) => write.fire(s.replace(/(?<!\r)\n/g, '\r\n')));
             sock.on('error', (e) => write.fire(`\r\n\x1b[31m[vtopo] console of ${vm}: ${e.message}\x1b[0m\r\n`));
-            sock.on('close', () => write.fire(`\r\n\x1b[2m[vtopo] console of ${vm} closed\x1b[0m\r\n`));
+            sock.on('close', () => {
+                write.fire(`\r\n\x1b[2m[vtopo] console of ${vm} closed\x1b[0m\r\n`);
+                detach();
+            });
         },
-        close: () => { sock?.destroy(); },
+        close: () => { sock?.destroy(); detach(); },
         handleInput: (data) => { sock?.write(data); },
     };
     const term = vscode.window.createTerminal({ name: `vtopo: ${vm}`, pty });

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOk } from '../../src/backends/ovs/exec.js';
+import { run } from '../support/run.js';
 import { ensureCodeServer, installExtension, prepareRunDir, startCodeServer, type CodeServer } from './harness/code-server.js';
 import { cursorLine, focusProblems, gotoLineEnd, graphFrame, notifications, openFile, openWorkbench, runCommand, screenshot, waitForProblem, waitForTree, type Workbench } from './harness/workbench.js';
 
@@ -205,6 +206,10 @@ describe('vtopo in VS Code (code-server + chromium)', () => {
         await page.keyboard.press('Enter');
         await page.locator('.xterm-rows', { hasText: 'vtopo-42' }).first().waitFor({ timeout: 30_000 });
         await screenshot(page, ARTIFACTS, '08-console');
+        // The editor's console holds the same lock as `vtopo console`: a CLI console on b is refused meanwhile.
+        const cli = await run(process.execPath, [path.join(ROOT, 'out', 'cli.cjs'), 'console', file, 'b'], { env: { ...process.env, VTOPO_RUN_ROOT: runRoot }, timeout: 60_000 });
+        expect(cli.status, cli.stdout + cli.stderr).toBe(1);
+        expect(cli.stderr).toMatch(/another console is attached to vm b \(pid \d+\)/);
 
         // Kill guest a as its owner would see it: by the pid in its pidfile, checked to be our QEMU.
         const vmA = deployedVms(TOPOLOGY).find((v) => v.name === 'a')!;

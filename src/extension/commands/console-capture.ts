@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { call, showError } from '../client.js';
 import { openConsole } from '../console.js';
-import { CaptureStartRequest, CaptureStopRequest, ConsoleRequest } from '../../core/lsp-protocol.js';
+import { CaptureStartRequest, CaptureStopRequest, ConsoleReleaseNotification, ConsoleRequest } from '../../core/lsp-protocol.js';
 import { command } from './command.js';
 
 export const consoleCaptureCommands = [
@@ -18,7 +18,8 @@ export const consoleCaptureCommands = [
         if (!vm) return;
         try {
             const c = await call(ctx.client, ConsoleRequest, { uri: t.uri, vm });
-            openConsole(vm, c.socket);
+            const uri = t.uri, name = vm;
+            openConsole(vm, c.socket, () => void ctx.client.sendNotification(ConsoleReleaseNotification, { uri, vm: name }));
         } catch (err) {
             await showError('console', err, ctx.output);
         }
