@@ -5,14 +5,15 @@
  * a diagnostic clears.
  */
 import { DiagnosticSeverity, type Diagnostic } from 'vscode-languageserver-types';
-import type { PortStatus, QueueStatus, Status } from '../../src/core/status.js';
+import type { FabricStatus, PortStatus, QueueStatus, Status } from '../../src/core/status.js';
 import type { VerifyResult } from '../../src/core/api.js';
 import type { Range, TopologyModel } from '../../src/core/lsp-protocol.js';
 
 export const LIVE_SOURCE = 'vtopo-live';
 
 export type LiveCode = 'expectation-failed' | 'guest-exited' | 'link-down' | 'vhost-not-connected' | 'vhost-failed' | 'queue-drops' | 'ovs-interface-error' | 'port-error' | 'datapath-down'
-    | 'queue-not-polled' | 'queue-not-enabled' | 'queue-core-moved' | 'ovs-warning' | 'hugepages-over-share';
+    | 'queue-not-polled' | 'queue-not-enabled' | 'queue-core-moved' | 'ovs-warning' | 'hugepages-over-share'
+    | 'host-unreachable' | 'chassis-down' | 'tunnel-down' | 'port-not-bound';
 
 function diag(range: Range, severity: DiagnosticSeverity, code: LiveCode, message: string): Diagnostic {
     return { range, severity, code, source: LIVE_SOURCE, message };
@@ -115,10 +116,53 @@ export function liveDiagnostics(model: TopologyModel, status: Status | undefined
         }
     }
 
+    if (status.fabric) out.push(...fabricDiagnostics(model, status.fabric, vmState));
+
     for (const nic of model.nics) {
         const p = status.ports.find((s) => s.id === nic.name && !s.vm);
         if (p) out.push(...portDiagnostics(nic.range, `nic ${nic.name}`, p, prevPorts.get(p.id), true));
         out.push(...datapathWarnings(status, nic.name, nic.range));
+    }
+    return out;
+}
+
+/**
+ * A topology across hosts: on each host's line whether it answers, whether its
+ * chassis is up and its tunnels; on each VM port's line whether OVN bound its
+ * logical port, and on the right chassis.
+ */
+function fabricDiagnostics(model: TopologyModel, f: FabricStatus, vmState: Map<string, Status['vms'][number]>): Diagnostic[] {
+    const out: Diagnostic[] = [];
+    for (const h of model.hosts) {
+        const fh = f.hosts.find((x) => x.name === h.name);
+        if (!fh) continue;
+        if (fh.reachable === false) {
+            out.push(diag(h.range, DiagnosticSeverity.Error, 'host-unreachable',
+                `host ${h.name} does not answer over ssh${h.ssh ? ` (${h.ssh})` : ''}${fh.error ? `: ${fh.error}` : ''}; its part cannot be deployed or checked from here`));
+        }
+        if (fh.controller === 'stopped') {
+            out.push(diag(h.range, DiagnosticSeverity.Error, 'chassis-down', `host ${h.name}: ovn-controller is not running, so chassis ${fh.chassis} installs no flows; the next deploy restarts it`));
+        } else if (fh.chassis_registered === false) {
+            out.push(diag(h.range, DiagnosticSeverity.Error, 'chassis-down', `host ${h.name}: chassis ${fh.chassis} is not registered in the Southbound database${fh.controller === 'remote' ? ' (that host\'s ovn-controller has not connected)' : ''}`));
+        }
+        for (const t of fh.tunnels.filter((x) => x.link !== 'up')) {
+            out.push(diag(h.range, DiagnosticSeverity.Warning, 'tunnel-down', `host ${h.name}: the ${t.type} tunnel to ${t.peer ?? t.remote_ip} (${t.remote_ip}) is ${t.link}${t.bfd ? `, BFD ${t.bfd}` : ''}`));
+        }
+    }
+    for (const vm of model.vms) {
+        const st = vmState.get(vm.name)?.state;
+        // A guest that is down has its own diagnostic; its ports are unbound because of it.
+        if (st && st !== 'running') continue;
+        for (const port of vm.ports) {
+            const lp = f.ports.find((x) => x.name === port.id);
+            if (!lp) continue;
+            if (!lp.up) {
+                out.push(diag(port.range, DiagnosticSeverity.Warning, 'port-not-bound',
+                    `logical port ${port.id} is not up: ${lp.chassis ? `bound on chassis ${lp.chassis} but its flows are not installed yet` : `no chassis has bound it (is ovn-controller on host ${lp.host} running?)`}`));
+            } else if (lp.on_planned_chassis === false) {
+                out.push(diag(port.range, DiagnosticSeverity.Warning, 'port-not-bound', `logical port ${port.id} is bound on chassis ${lp.chassis ?? '?'}, not on host ${lp.host}'s`));
+            }
+        }
     }
     return out;
 }

@@ -210,3 +210,77 @@ describe('live hover', () => {
         expect(liveHover({ kind: 'port', id: 'web.eth0' }, { ...s, deployed: false })).toBeUndefined();
     });
 });
+
+describe('live diagnostics across hosts', () => {
+    const mhText = readFileSync('examples/multi-host.vtopo', 'utf8')
+        .replace('host h3 { netns  underlay 172.31.0.3/24 }', 'host h3 { ssh "root@172.31.0.3"  underlay 172.31.0.3/24  uplink af_packet "eth1" }');
+    const mhLines = mhText.split('\n');
+    const mhLine = (needle: string) => mhLines.findIndex((l) => l.includes(needle));
+    let campus: TopologyModel;
+    beforeAll(async () => {
+        const parse = parseHelper<Model>(createVtopoServices(EmptyFileSystem).Vtopo);
+        [campus] = documentModels((await parse(mhText)).parseResult.value, 'file:///x/campus.vtopo', '/x/campus.vtopo');
+    });
+
+    type F = NonNullable<Status['fabric']>;
+    const tunnel = (peer: string, link: 'up' | 'down' = 'up') => ({ port: `ovn-${peer}-0`, type: 'geneve', remote_ip: `172.31.0.${peer.slice(1)}`, peer, link });
+    function fabricStatus(over: (f: F) => void = () => undefined): Status {
+        const f: F = {
+            central: { kind: 'private', nb: true, sb: true, northd: true },
+            hosts: [
+                { name: 'h1', chassis: 'campus-h1', chassis_registered: true, controller: 'running', ovs: true, tunnels: [tunnel('h2'), tunnel('h3')] },
+                { name: 'h2', chassis: 'campus-h2', chassis_registered: true, controller: 'running', ovs: true, tunnels: [tunnel('h1'), tunnel('h3')] },
+                { name: 'h3', chassis: 'campus-h3', chassis_registered: true, controller: 'remote', reachable: true, ovs: false, tunnels: [] },
+            ],
+            ports: ['a.eth0@h1', 'b.eth0@h2', 'c.eth0@h3'].map((x) => {
+                const [name, host] = x.split('@');
+                return { name, switch: name === 'c.eth0' ? 'db' : 'web', vm: name[0], host, up: true, chassis: `campus-${host}`, on_planned_chassis: true };
+            }),
+        };
+        over(f);
+        return {
+            topology: 'campus', file: '/x/campus.vtopo', deployed: true, at: 'now',
+            datapaths: [{ kind: 'ovs', running: true, mode: 'fabric' }],
+            vms: [{ name: 'a', state: 'running' }, { name: 'b', state: 'running' }],
+            ports: [port('a.eth0', { datapath: 'ovs', queues: [] }), port('b.eth0', { datapath: 'ovs', queues: [] })],
+            fabric: f,
+        };
+    }
+
+    it('a healthy fabric has none', () => {
+        expect(liveDiagnostics(campus, fabricStatus())).toEqual([]);
+    });
+
+    it('a stopped ovn-controller, an unregistered chassis, a tunnel down and an unreachable ssh host land on the host lines', () => {
+        const d = liveDiagnostics(campus, fabricStatus((f) => {
+            f.hosts[1].controller = 'stopped';
+            f.hosts[0].tunnels[0].link = 'down';
+            f.hosts[2].reachable = false;
+            f.hosts[2].chassis_registered = false;
+            f.hosts[2].error = 'ssh: connect to host 172.31.0.3 port 22: Connection timed out';
+        }));
+        const at = (code: string) => d.filter((x) => x.code === code).map((x) => [x.range.start.line, x.message]);
+        expect(at('chassis-down')).toEqual([
+            [mhLine('host h2'), expect.stringContaining('host h2: ovn-controller is not running')],
+            [mhLine('host h3'), expect.stringContaining('chassis campus-h3 is not registered')],
+        ]);
+        expect(at('tunnel-down')).toEqual([[mhLine('host h1'), 'host h1: the geneve tunnel to h2 (172.31.0.2) is down']]);
+        expect(at('host-unreachable')).toEqual([[mhLine('host h3'), expect.stringMatching(/host h3 does not answer over ssh \(root@172\.31\.0\.3\): ssh: connect .* timed out/)]]);
+    });
+
+    it('a logical port not up, or bound on another chassis, is a warning on its port line; not for a guest that is down', () => {
+        const d = liveDiagnostics(campus, fabricStatus((f) => {
+            f.ports[1].up = false;
+            delete f.ports[1].chassis;
+            f.ports[2].on_planned_chassis = false;
+            f.ports[2].chassis = 'campus-h1';
+        }));
+        expect(d.filter((x) => x.code === 'port-not-bound').map((x) => [x.range.start.line, x.message])).toEqual([
+            [mhLine('vm b '), 'logical port b.eth0 is not up: no chassis has bound it (is ovn-controller on host h2 running?)'],
+            [mhLine('vm c '), 'logical port c.eth0 is bound on chassis campus-h1, not on host h3\'s'],
+        ]);
+        const down = fabricStatus((f) => { f.ports[0].up = false; });
+        down.vms[0] = { name: 'a', state: 'crashed', reason: 'killed' };
+        expect(liveDiagnostics(campus, down).map((x) => x.code)).toEqual(['guest-exited']);
+    });
+});
