@@ -173,7 +173,7 @@ export function routerSwitchPort(router: string, rp: { switch: string; switchPor
 /**
  * What ovn-controller reads from Open_vSwitch.external_ids to become host
  * `h`'s chassis; undefined when the Southbound is unknown (an existing OVN
- * whose `ovn-sb` the file does not name).
+ * whose `ovn-sb` the file does not name; the checker refuses that file).
  */
 export function chassisExternalIds(f: FabricPlan, h: FabricHostPlan): Record<string, string> | undefined {
     const remote = f.central.kind === 'private' ? f.central.sbRemote : f.central.sb;

@@ -12,7 +12,7 @@ import type { Bridge, Fabric, Host, Nic, Port, Vm } from './generated/ast.js';
 /** The properties of each block type that take one value. `rss` and `ports` add up and stay lists. */
 export const SINGLE = {
     Host: ['cores', 'memory', 'hugepages', 'pollCores', 'ovsdb', 'netns', 'ssh', 'underlay', 'uplink'],
-    Fabric: ['engine', 'encap', 'central', 'ovnNb', 'underlayMtu'],
+    Fabric: ['engine', 'encap', 'central', 'ovnNb', 'ovnSb', 'underlayMtu'],
     Nic: ['driver', 'queues', 'mtu', 'bridge', 'vlan', 'trunk', 'nativeVlan'],
     Bridge: ['datapath', 'mtu'],
     Vm: ['cpus', 'memory', 'host', 'pin', 'accel', 'image'],

@@ -67,7 +67,8 @@ function hostPlan(topology: string, runDir: string, h: Host & { name: string }, 
 
 function centralPlan(runDir: string, fabric: Fabric, hosts: FabricHostPlan[]): OvnCentralPlan {
     const nb = prop(fabric, 'ovnNb');
-    if (nb !== undefined) return { kind: 'external', nb };
+    const sb = prop(fabric, 'ovnSb');
+    if (nb !== undefined) return { kind: 'external', nb, ...(sb !== undefined ? { sb } : {}) };
     const name = prop(fabric, 'central')?.ref?.name;
     const central = hosts.find((h) => h.name === name);
     if (!central) {

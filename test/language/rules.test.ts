@@ -229,6 +229,10 @@ const CASES: Partial<Record<Code, Case>> = {
     'underlay-duplicate': { bad: fab({ h2: 'netns  underlay 172.31.0.1/24' }), good: fab() },
     'underlay-subnet-mismatch': { bad: fab({ h2: 'netns  underlay 172.31.1.2/24' }), good: fab() },
     'fabric-central': { bad: fab({ fabric: 'engine ovn  underlay-mtu 1600' }), good: fab() },
+    'fabric-sb': {
+        bad: fab({ fabric: 'engine ovn  ovn-nb "tcp:192.0.2.10:6641"  underlay-mtu 1600' }),
+        good: fab({ fabric: 'engine ovn  ovn-nb "tcp:192.0.2.10:6641"  ovn-sb "tcp:192.0.2.10:6642"  underlay-mtu 1600' }),
+    },
     'router-port-invalid': { bad: fab({ elements: 'router r2 { port db 10.0.2.0/24 }' }), good: fab({ elements: 'router r2 { port db 10.0.2.253/24 }' }) },
     'router-port-subnet': { bad: fab({ elements: 'router r2 { port db 10.0.3.253/24 }' }), good: fab({ elements: 'router r2 { port db 10.0.2.253/24 }' }) },
     'gateway-not-router': { bad: fab({ portB: 'bridge web  ip 10.0.1.2/24  gateway 10.0.1.1' }), good: fab() },

@@ -58,7 +58,7 @@ describe('a topology across hosts', () => {
         const text = `topology t {
   host h1 { cores 0-1  memory 4G  underlay 192.0.2.1/24 }
   host h2 { ssh "root@192.0.2.2"  underlay 192.0.2.2/24  uplink af_packet "eth1"  memory 2G }
-  fabric { engine ovn  encap vxlan  ovn-nb "tcp:192.0.2.10:6641"  underlay-mtu 1600 }
+  fabric { engine ovn  encap vxlan  ovn-nb "tcp:192.0.2.10:6641"  ovn-sb "tcp:192.0.2.10:6642"  underlay-mtu 1600 }
   bridge web { datapath ovs  mtu 1400 }
   bridge db { datapath ovs  mtu 1400 }
   router r { port web 10.0.1.254/24  port db 10.0.2.254/24  route 0.0.0.0/0 via 10.0.2.1 }
@@ -68,7 +68,7 @@ describe('a topology across hosts', () => {
 `;
         const plan = await planOf(text);
         const f = plan.fabric!;
-        expect(f.central).toEqual({ kind: 'external', nb: 'tcp:192.0.2.10:6641' });
+        expect(f.central).toEqual({ kind: 'external', nb: 'tcp:192.0.2.10:6641', sb: 'tcp:192.0.2.10:6642' });
         expect(f.encap).toBe('vxlan');
         expect(f.hosts[1]).toMatchObject({ kind: 'ssh', ssh: 'root@192.0.2.2', vms: ['b'] });
         expect(f.routers[0].routes).toEqual([{ prefix: '0.0.0.0/0', nexthop: '10.0.2.1' }]);

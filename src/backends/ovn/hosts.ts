@@ -80,7 +80,7 @@ export function chassisSettings(f: FabricPlan, h: FabricHostPlan): Record<string
     const ids = chassisExternalIds(f, h);
     if (!ids) {
         throw new VtopoError(`host ${h.name} cannot join the existing OVN: its Southbound address is unknown`,
-            'declare `central HOST` in the fabric block so vtopo runs OVN itself: a file cannot name an existing OVN\'s Southbound yet (the exported host script takes it from VTOPO_OVN_REMOTE)');
+            'add `ovn-sb "tcp:ADDRESS:6642"` (the existing OVN\'s Southbound) to the fabric block, or `central HOST` so vtopo runs OVN itself');
     }
     return ids;
 }

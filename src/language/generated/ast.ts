@@ -77,6 +77,7 @@ export type VtopoKeywordNames =
     | "on"
     | "ovn"
     | "ovn-nb"
+    | "ovn-sb"
     | "ovs"
     | "ovsdb"
     | "packed"
@@ -262,6 +263,7 @@ export interface Fabric extends langium.AstNode {
     encap: Array<Encap>;
     engine: Array<FabricEngine>;
     ovnNb: Array<string>;
+    ovnSb: Array<string>;
     underlayMtu: Array<number>;
 }
 
@@ -271,6 +273,7 @@ export const Fabric = {
     encap: 'encap',
     engine: 'engine',
     ovnNb: 'ovnNb',
+    ovnSb: 'ovnSb',
     underlayMtu: 'underlayMtu'
 } as const;
 
@@ -800,6 +803,10 @@ export class VtopoAstReflection extends langium.AbstractAstReflection {
                 },
                 ovnNb: {
                     name: Fabric.ovnNb,
+                    defaultValue: []
+                },
+                ovnSb: {
+                    name: Fabric.ovnSb,
                     defaultValue: []
                 },
                 underlayMtu: {

@@ -497,6 +497,27 @@ export const VtopoGrammar = (): Grammar => loadedVtopoGrammar ?? (loadedVtopoGra
                 "elements": [
                   {
                     "$type": "Keyword",
+                    "value": "ovn-sb"
+                  },
+                  {
+                    "$type": "Assignment",
+                    "feature": "ovnSb",
+                    "operator": "+=",
+                    "terminal": {
+                      "$type": "RuleCall",
+                      "rule": {
+                        "$ref": "#/rules@49"
+                      },
+                      "arguments": []
+                    }
+                  }
+                ]
+              },
+              {
+                "$type": "Group",
+                "elements": [
+                  {
+                    "$type": "Keyword",
                     "value": "underlay-mtu"
                   },
                   {

@@ -26,6 +26,7 @@ export const KEYWORD_DOCS: Record<string, string> = {
     'vxlan': 'VXLAN tunnels (UDP 4789): 50 bytes of overhead, fewer logical ports per switch than Geneve in OVN.',
     'central': 'The host where vtopo runs this topology\'s own OVN northbound and southbound databases and ovn-northd; every ovn-controller reaches them over the underlay.',
     'ovn-nb': 'The northbound database of an OVN that already runs (`"tcp:192.0.2.10:6641"`), instead of `central`; vtopo then changes only the rows it marked as its own.',
+    'ovn-sb': 'The southbound database of that existing OVN (`"tcp:192.0.2.10:6642"`): each host\'s ovn-controller connects there to become a chassis, and status reads chassis and port bindings from it.',
     'underlay-mtu': 'The largest IP packet the underlay carries (bytes). Every bridge MTU plus the tunnel overhead must fit in it, or large frames are lost between hosts.',
     'router': 'An OVN logical router joining bridges at L3: each `port BRIDGE CIDR` gives it an address on that bridge, which guests there use as their gateway; `route PREFIX via ADDR` adds a static route.',
     'RouterPort.port': 'An interface of the router on a bridge, with its address and prefix (`port web 10.0.1.254/24`); the prefix is the subnet routed through it.',

@@ -103,6 +103,7 @@ export const CODES = {
     'underlay-duplicate': { severity: 'error', rule: 16, summary: 'two hosts with one underlay address' },
     'underlay-subnet-mismatch': { severity: 'error', rule: 16, summary: 'hosts outside one underlay subnet' },
     'fabric-central': { severity: 'error', rule: 16, summary: 'a fabric without, or with both, central and ovn-nb' },
+    'fabric-sb': { severity: 'error', rule: 16, summary: 'an existing OVN (ovn-nb) without its ovn-sb, or ovn-sb with central' },
     'router-port-invalid': { severity: 'error', rule: 16, summary: 'a router port address that is not a host address with its subnet' },
     'router-port-subnet': { severity: 'error', rule: 16, summary: 'a router port outside the subnet of its bridge\'s ports' },
     'gateway-not-router': { severity: 'error', rule: 16, summary: 'a gateway that is no router port address on the port\'s bridge' },

@@ -108,6 +108,14 @@ export const fabricChecks: ValidationChecks<VtopoAstType> = {
                 `the fabric needs exactly one of \`central HOST\` (vtopo runs OVN's databases there) or \`ovn-nb "tcp:…"\` (an OVN that already runs); keep one.`,
                 fabric);
         }
+        const sb = prop(fabric, 'ovnSb');
+        if (nb !== undefined && sb === undefined) {
+            report(accept, 'fabric-sb',
+                'an existing OVN needs its Southbound too: the hosts\' ovn-controllers connect there. Add `ovn-sb "tcp:ADDRESS:6642"`.', fabric, { property: 'ovnNb' });
+        } else if (sb !== undefined && central !== undefined) {
+            report(accept, 'fabric-sb',
+                '`ovn-sb` names an existing OVN\'s Southbound, but `central` makes vtopo run its own OVN; drop `ovn-sb`, or use `ovn-nb` instead of `central`.', fabric, { property: 'ovnSb' });
+        }
         // Router ports: a host address whose subnet holds the bridge's ports.
         const routerAddrs = new Map<string, Set<string>>();
         for (const r of topo.elements) {
