@@ -150,6 +150,7 @@ describe('e2e: an ssh host deployed by its own vtopo over OpenSSH', () => {
         const f = json<Status>(await vtopo('status', file, '--json'), 'status').fabric!;
         expect(f.hosts.find((h) => h.name === 'h3')?.chassis_registered).toBe(false);
 
+        await machine.forgetNeighbour();
         const d = await vtopo('destroy', file);
         expect(d.code, d.stdout + d.stderr).toBe(0);
         for (let i = 0; i < 50 && processesMentioning(plan.runDir).length; i++) await sleep(200);

@@ -20,6 +20,13 @@ export interface SshMachine {
     sshCommand: string;
     startSshd(): Promise<void>;
     stopSshd(): Promise<void>;
+    /**
+     * Forgets the MAC our end cached for the machine's address. After its address moved back from br-phy to
+     * its uplink (destroy there), that entry names br-phy's MAC, which is gone; vtopo announces the move with
+     * a gratuitous ARP, which a standalone check sees on the wire but this test's client did not (cause not
+     * found), so the entry would go through its stale and probe states first (longer than ssh's retry).
+     */
+    forgetNeighbour(): Promise<void>;
     /** Runs a command inside the machine's namespace. */
     exec(cmd: string, args: string[]): ReturnType<typeof run>;
     remove(): Promise<void>;
@@ -63,6 +70,9 @@ export async function sshMachine(o: { dir: string; netns: string; underlayNetns:
             const gone = new Promise((r) => p.once('exit', r));
             p.kill('SIGTERM');
             await Promise.race([gone, sleep(5000)]);
+        },
+        async forgetNeighbour() {
+            await run('ip', ['neigh', 'flush', 'dev', client]);
         },
         exec: (cmd, args) => run('ip', ['netns', 'exec', netns, cmd, ...args]),
         async remove() {
