@@ -137,16 +137,16 @@ describe('lab control on OvS-DPDK (TCG)', () => {
             expect(r.ok, r.error).toBe(true);
             return r.mbps!;
         };
-        // 5 Mbit/s: well under what a TCG guest offers (17-20 Mbit/s measured under load), so the policer decides.
-        const set = await vtopo('impair', file, 'b.eth0', '--rate', '5mbit');
+        // 20 Mbit/s, the issue's figure: a guest on OvS offered 124 Mbit/s of UDP with nothing set, so the policer decides.
+        const set = await vtopo('impair', file, 'b.eth0', '--rate', '20mbit');
         expect(set.code, set.stdout + set.stderr).toBe(0);
         const qos = execFileSync('ovs-vsctl', [`--db=unix:${ovsPaths(plan).dbSocket}`, '--columns=type,other_config', 'list', 'QoS'], { encoding: 'utf8' });
         expect(qos).toContain('egress-policer');
         const limited = await udp();
-        console.log(`ovs rate 5mbit: iperf3 UDP received ${limited} Mbit/s`);
-        // The policer's promise is the upper bound (its burst lets a little over); the lower bound shows a policer, not a block.
-        expect(limited).toBeGreaterThan(3.5);
-        expect(limited).toBeLessThan(5.75);
+        console.log(`ovs rate 20mbit: iperf3 UDP received ${limited} Mbit/s`);
+        // Within ± 10 % (5 Mbit/s measured 4.91).
+        expect(limited).toBeGreaterThan(18);
+        expect(limited).toBeLessThan(22);
 
         const cleared = await vtopo('impair', file, 'b.eth0', '--clear');
         expect(cleared.code, cleared.stdout + cleared.stderr).toBe(0);
