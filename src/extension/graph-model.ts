@@ -5,7 +5,8 @@
  * declaration and live link state. Pure; graph-panel.ts runs elkjs on it
  * and the webview draws the result.
  */
-import type { FabricHostStatus, Status } from '../core/status.js';
+import type { Status } from '../core/status.js';
+import { hostHealth } from './tree-model.js';
 import type { Range, TopologyView } from '../core/lsp-protocol.js';
 
 export type LiveState = 'up' | 'down' | 'unknown';
@@ -71,13 +72,6 @@ function portState(status: Status | undefined, id: string): LiveState {
     return p.link === 'up' && !p.error ? 'up' : 'down';
 }
 
-function hostState(h: FabricHostStatus | undefined): LiveState {
-    if (!h) return 'down';
-    const ok = h.reachable !== false && h.controller !== 'stopped' && h.chassis_registered !== false && !h.error
-        && h.tunnels.every((t) => t.link === 'up');
-    return ok ? 'up' : 'down';
-}
-
 export function buildGraph(view: TopologyView): TopologyGraph {
     const { model, status } = view;
     const live = status?.deployed ? status : undefined;
@@ -86,7 +80,7 @@ export function buildGraph(view: TopologyView): TopologyGraph {
     const hostNames = new Set((model.hosts ?? []).map((h) => h.name));
     for (const h of model.hosts ?? []) {
         const detail = h.kind === 'ssh' ? `ssh ${h.ssh ?? ''}`.trim() : h.kind === 'netns' ? 'netns' : 'this machine';
-        const state: LiveState = !live?.fabric ? 'unknown' : hostState(live.fabric.hosts.find((x) => x.name === h.name));
+        const state: LiveState = !live?.fabric ? 'unknown' : hostHealth(live.fabric.hosts.find((x) => x.name === h.name)).ok ? 'up' : 'down';
         nodes.push({ id: `host:${h.name}`, kind: 'host', label: h.name, detail, state, range: h.range, width: 0, height: 0 });
     }
     for (const b of model.bridges) {
@@ -113,7 +107,8 @@ export function buildGraph(view: TopologyView): TopologyGraph {
         nodes.push({ id: `vm:${vm.name}`, kind: 'vm', label: vm.name, detail: shown, state, range: vm.range, ...size(vm.name, shown), ...parent });
         for (const p of vm.ports) {
             if (!p.bridge || !bridgeIds.has(p.bridge)) continue;
-            const state = live?.fabric?.ports.some((x) => x.name === p.id) ? (live.fabric.ports.find((x) => x.name === p.id)!.up ? 'up' : 'down') : portState(live, p.id);
+            const lp = live?.fabric?.ports.find((x) => x.name === p.id);
+            const state: LiveState = lp ? (lp.up ? 'up' : 'down') : portState(live, p.id);
             edges.push({ id: `port:${p.id}`, kind: 'port', source: `vm:${vm.name}`, target: `bridge:${p.bridge}`, label: `${p.name}${p.queues > 1 ? ` ×${p.queues}` : ''}`, state, range: p.range });
         }
     }
