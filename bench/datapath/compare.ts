@@ -27,7 +27,7 @@
  *
  *   flock /tmp/vtopo-heavy.lock npx tsx bench/datapath/compare.ts \
  *       [--seconds 20] [--rounds 1] [--sizes 64,1518] [--queues 1,2] \
- *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--ring split|packed] [--burst-stats] [--json FILE]
+ *       [--only embedded|ovs] [--ovs-memory huge|nohuge] [--gen-memory nohuge|huge] [--bursts 16] [--in-order 1|0] [--ring split|packed] [--burst-stats] [--stream-stats] [--json FILE]
  *   (short mode: --seconds 5)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -83,6 +83,8 @@ const GEN_MEMORY = opt('gen-memory', 'nohuge') as 'huge' | 'nohuge';
 const GEN_HUGE_PAGES = 300; // 2M pages: testpmd -m 512 plus slack
 /** testpmd's burst-size histograms: empty RX bursts mean testpmd waited for the switch. */
 const BURST_STATS = argv.includes('--burst-stats');
+/** Per forwarding stream (RX port/queue → TX port/queue), testpmd's frames: which queues a switch's traffic rides. */
+const STREAM_STATS = process.argv.includes('--stream-stats');
 
 function cpuTicks(pid: number): number {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -271,6 +273,13 @@ async function runOne(kind: DatapathKind, size: number, queues: number, round: n
         if (BURST_STATS) {
             const st = await pmd.cmd('show fwd stats all');
             for (const l of st.split('\n').filter((x) => /bursts/.test(x))) console.log(`  ${kind} testpmd ${l.trim()}`);
+        }
+        if (STREAM_STATS) {
+            const st = await pmd.cmd('show fwd stats all');
+            const streams = [...st.matchAll(/RX Port=\s*(\d+)\/Queue=\s*(\d+) -> TX Port=\s*(\d+)\/Queue=\s*(\d+)[^\n]*\n\s*RX-packets:\s*(\d+)\s+TX-packets:\s*(\d+)\s+TX-dropped:\s*(\d+)/g)];
+            console.log(`  ${kind} q${queues} ${ring} testpmd streams: ` + streams.map((m) => `p${m[1]}q${m[2]}→p${m[3]}q${m[4]} rx ${(Number(m[5]) / 1e6).toFixed(1)}M tx ${(Number(m[6]) / 1e6).toFixed(1)}M drop ${m[7]}`).join('; '));
+            const snap = await be.snapshot(plan);
+            console.log(`  ${kind} switch queues (status tx/rx packets): ` + snap.ports.map((p) => `${p.id}: ${(p.queues ?? []).map((q) => `q${q.queue} ${(q.tx_packets / 1e6).toFixed(1)}M/${(q.rx_packets / 1e6).toFixed(1)}M`).join(' ')}`).join('; '));
         }
         await pmd.cmd('stop');
         const snap = await be.snapshot(plan);

@@ -86,7 +86,7 @@ try {
 }
 const secs = (performance.now() - t0) / 1000;
 console.log(`vhost fuzz: ${cases} cases in ${secs.toFixed(0)} s = ${(cases / secs).toFixed(0)} cases/s, seed ${seed}, datapath restarts ${restarts}`);
-console.log(`testpmd pair forwarded ${pairFrames} frames through the same datapath meanwhile; datapath log ${(logBytes / cases).toFixed(1)} bytes per case`);
+console.log(`testpmd pair forwarded ${pairFrames} frames through the same datapath meanwhile (${(pairFrames / secs / 1e6).toFixed(2)} Mpps on average); datapath log ${(logBytes / cases).toFixed(1)} bytes per case`);
 console.log(`victim failures seen in status (sampled): ${JSON.stringify(reasons)}`);
 console.log(`findings: ${findings.length}`);
 for (const f of findings) {

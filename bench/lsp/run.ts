@@ -11,7 +11,7 @@
  * link, validate) to show where the time goes.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node.js';
 import type { CompletionList, Hover, PublishDiagnosticsParams } from 'vscode-languageserver-protocol';
 import { generateTopology } from './generate.js';
+import { rssOf } from './proc.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const arg = (name: string, dflt: number) => {
@@ -35,12 +36,6 @@ const stats = (xs: number[]) => {
 };
 const goal = (ms: number, limit: number) => (ms < limit ? `ok, goal < ${limit} ms` : `OVER the ${limit} ms goal`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function rssOf(pid: number): { rss: number; hwm: number } {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
-    return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
-}
 
 async function main(): Promise<void> {
     // Measure the current sources: rebuild the bundles (quietly unless it fails).
