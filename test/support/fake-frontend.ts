@@ -95,8 +95,9 @@ export class FakeFrontend {
         return memTable(regions.map((r) => ({ gpa: BigInt(r.gpa), size: BigInt(r.size), uva: BigInt(r.uva), offset: BigInt(r.offset) })));
     }
 
-    /** The handshake QEMU performs, with REPLY_ACK on every setter. */
-    async setup(): Promise<void> {
+    /** The handshake QEMU performs, with REPLY_ACK on every setter; `pairs` queue pairs (rings 0 … 2·pairs-1; the MQ feature for more than one). */
+    async setup(pairs = 1): Promise<void> {
+        if (pairs > 1) this.features |= bit(F.MQ);
         const feats = new DataView((await this.request(Req.GET_FEATURES, undefined, [], false, true))!.buffer).getBigUint64(0, true);
         if ((feats & this.features) !== this.features) throw new Error(`backend lacks features: 0x${feats.toString(16)}`);
         const pf = new DataView((await this.request(Req.GET_PROTOCOL_FEATURES, undefined, [], false, true))!.buffer).getBigUint64(0, true);
@@ -105,7 +106,7 @@ export class FakeFrontend {
         await this.ack(Req.SET_FEATURES, FakeFrontend.u64(this.features));
         await this.ack(Req.SET_MEM_TABLE, this.memTable([{ gpa: GPA, size: MEM, uva: UVA, offset: 0 }]), [this.memFd]);
         this.packedRings = undefined;
-        for (const i of [0, 1]) {
+        for (let i = 0; i < 2 * pairs; i++) {
             this.u8.fill(0, this.o(RING(i)), this.o(RING(i)) + 0x3000);
             await this.ack(Req.SET_VRING_NUM, FakeFrontend.state(i, NUM));
             const a = new Uint8Array(40);
