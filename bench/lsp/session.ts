@@ -5,8 +5,8 @@
  *
  *   npx tsx bench/lsp/session.ts [--vms 1000] [--minutes 30] [--every 200] [--warmup 60] [--seed 1]
  *
- * Every `--every` ms one edit (seeded): flip a random VM's memory between
- * 256M and 64M, append a VM with 64M at the end, or delete the last appended
+ * Every `--every` ms one edit (seeded): flip a VM's memory between 256M and
+ * 64M (at most five VMs are wrong at a time: half the flips fix one), append a VM with 64M at the end, or delete the last appended
  * one. Each edit moves the number of `vm-memory-too-small` errors by one, so
  * the diagnostics that reflect it are unambiguous; the revalidation time is
  * didChange → those diagnostics. An edit whose revalidation outlasts the
@@ -40,6 +40,7 @@ const DURATION_MS = Number(values.minutes) * 60_000;
 const EVERY_MS = Number(values.every);
 const WARMUP_MS = Number(values.warmup) * 1000;
 const MAX_EXTRA = 20;
+const MAX_WRONG = 5;
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -121,7 +122,12 @@ async function main(): Promise<void> {
                 const at = closing + 4 * extra;
                 return { range: { start: { line: at, character: 0 }, end: { line: at + 4, character: 0 } }, text: '', delta: -1 };
             }
-            const vm = Math.floor(random() * memoryLines.length);
+            // Like a user who breaks a line and fixes it again: at most a few VMs are wrong at a time
+            // (flipping VMs at random would leave half of the 1,000 in error after a few minutes).
+            const wrong = [...small];
+            const vm = wrong.length >= MAX_WRONG || (wrong.length > 0 && random() < 0.5)
+                ? wrong[Math.floor(random() * wrong.length)]
+                : Math.floor(random() * memoryLines.length);
             const toSmall = !small.has(vm);
             if (toSmall) small.add(vm); else small.delete(vm);
             const line = memoryLines[vm];
