@@ -61,7 +61,6 @@ export class Arena {
      * arena once, not once per port.
      */
     private readonly byFile = new Map<string, Shared>();
-    private anon = 0;
 
     private constructor(
         /** Native address of buffer byte 0. */
@@ -107,9 +106,9 @@ export class Arena {
     private place(fd: number, len: number, offset: number, frames: boolean): Mapping | undefined {
         if (!(len > 0)) return undefined;
         const st = fstatSync(fd);
-        if (st.isFile() && offset + len > st.size) return undefined;
-        // Only regular files are the same memory each time they are mapped (not, say, /dev/zero).
-        const key = st.isFile() ? `${st.dev}:${st.ino}:${offset}:${len}` : `anon:${this.anon++}`;
+        // Not a regular file, or too small: mapShared refuses it with the reason.
+        if (!st.isFile() || offset + len > st.size) return undefined;
+        const key = `${st.dev}:${st.ino}:${offset}:${len}`;
         const known = this.byFile.get(key);
         if (known !== undefined) {
             known.refs++;

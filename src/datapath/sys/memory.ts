@@ -28,7 +28,11 @@ export function mapShared(fd: number, len: number, offset: number): Mapping {
     // Touching a page past the end of the file raises SIGBUS, which no JS
     // code can catch: refuse a mapping the file cannot back (fuzz finding).
     const st = fstatSync(fd);
-    if (st.isFile() && offset + len > st.size) throw new SysError(`mmap ${len} bytes at offset ${offset} of a ${st.size}-byte file`, 22);
+    // Guest memory is a memfd or a hugetlbfs/tmpfs file. Anything else is refused: /dev/zero, for one,
+    // maps "successfully" at any offset, but as a shared object only as large as the mapping, so at an
+    // offset past that every touch raised SIGBUS (fuzz finding, 10 M-case run).
+    if (!st.isFile()) throw new SysError(`mmap ${len} bytes of an fd that is not a regular file (guest memory must be a memfd or a hugetlbfs/tmpfs file)`, 19);
+    if (offset + len > st.size) throw new SysError(`mmap ${len} bytes at offset ${offset} of a ${st.size}-byte file`, 22);
     const ptr = c.mmap(null, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
     const a = koffi.address(ptr);
     if (a === 0xffffffffffffffffn || a === 0n) throw new SysError(`mmap ${len} bytes at offset ${offset}`, errno());

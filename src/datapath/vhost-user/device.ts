@@ -324,11 +324,14 @@ export class VhostUserDevice {
                     // Only the region itself: its offset in the file may be gigabytes in.
                     const arena = guestArena((msg) => this.owner.log(msg));
                     let map = arena?.map(fd, size, mmapOffset);
-                    if (arena && !map) {
-                        const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
-                        this.owner.log(`region ${i} (${mib(size)}) does not fit the guest memory arena (${mib(arena.size - arena.used)} of ${mib(arena.size)} free): mapped on its own, so frames over 256 bytes to or from this guest are copied through a view (slower)`);
+                    if (!map) {
+                        // Throws with the reason when the fd cannot back the region at all.
+                        map = mapShared(fd, size, mmapOffset);
+                        if (arena) {
+                            const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+                            this.owner.log(`region ${i} (${mib(size)}) does not fit the guest memory arena (${mib(arena.size - arena.used)} of ${mib(arena.size)} free): mapped on its own, so frames over 256 bytes to or from this guest are copied through a view (slower)`);
+                        }
                     }
-                    map ??= mapShared(fd, size, mmapOffset);
                     regions.push(regionFromBuffer(map.buffer, map.addr - map.base, gpa, size, uva, map.base, map));
                 } finally {
                     closeFd(fd);
